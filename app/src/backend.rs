@@ -1,0 +1,29 @@
+//! The seam between the pages' server functions and the server's service layer.
+//! The server crate implements `Backend` with the same service the REST handlers
+//! call, so the browser and the API cannot disagree.
+
+use std::sync::Arc;
+
+use crate::domain::{ErrorBody, Page, Plugin, Trigger, TriggerDetail, TriggerFilter};
+
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    async fn list_triggers(
+        &self,
+        filter: TriggerFilter,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<Page<Trigger>, ErrorBody>;
+
+    async fn get_trigger(&self, id: &str) -> Result<TriggerDetail, ErrorBody>;
+
+    async fn list_plugins(&self) -> Result<Vec<Plugin>, ErrorBody>;
+}
+
+pub type SharedBackend = Arc<dyn Backend>;
+
+/// The backend provided to the Leptos context by the server.
+pub fn use_backend() -> Result<SharedBackend, leptos::prelude::ServerFnError> {
+    leptos::prelude::use_context::<SharedBackend>()
+        .ok_or_else(|| leptos::prelude::ServerFnError::new("the backend is not configured"))
+}

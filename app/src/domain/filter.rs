@@ -1,0 +1,38 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Status;
+
+/// The cumulative filters of the integration log. Every field narrows the result (AND).
+/// Ranges are half-open: `from` inclusive, `to` exclusive.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TriggerFilter {
+    /// Plugin names or ids; any of them matches.
+    #[serde(default)]
+    pub plugin: Vec<String>,
+    #[serde(default)]
+    pub status: Vec<Status>,
+    #[serde(default)]
+    pub event_type: Option<String>,
+    #[serde(default)]
+    pub entity_type: Option<String>,
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    #[serde(default)]
+    pub aggregation_key: Option<String>,
+    #[serde(default)]
+    pub scheduled_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub scheduled_to: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub triggered_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub triggered_to: Option<DateTime<Utc>>,
+    /// Free text over action, event type, entity id and external id.
+    #[serde(default)]
+    pub q: Option<String>,
+}
+
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub const MAX_PAGE_SIZE: u32 = 500;

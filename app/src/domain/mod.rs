@@ -1,0 +1,33 @@
+//! Domain types shared by the server, the REST API and the browser.
+//! Only serde, chrono and uuid: they compile to wasm.
+
+mod attempt;
+mod error;
+mod filter;
+mod plugin;
+mod status;
+mod trigger;
+
+pub use attempt::*;
+pub use error::*;
+pub use filter::*;
+pub use plugin::*;
+pub use status::*;
+pub use trigger::*;
+
+use serde::{Deserialize, Serialize};
+
+/// One page of a keyset-paginated listing. `next_cursor` is opaque to clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// `{"items": [...]}` for listings that are not paginated (plugins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}

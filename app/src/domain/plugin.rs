@@ -1,0 +1,74 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// How one event type is delivered: method and a path template (`{entity_id}` allowed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+}
+
+/// Retry policy as data (DESIGN.md: a schedule of delays with jitter, a cap on Retry-After).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RetryPolicy {
+    pub schedule_secs: Vec<u64>,
+    pub max_attempts: u32,
+    pub jitter_pct: u8,
+    pub retry_after_cap_secs: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            schedule_secs: vec![5, 60, 300, 1800, 7200, 21600],
+            max_attempts: 7,
+            jitter_pct: 20,
+            retry_after_cap_secs: 3600,
+        }
+    }
+}
+
+/// Which parts of a request are redacted before anything is stored or shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RedactRules {
+    #[serde(default)]
+    pub headers: Vec<String>,
+    #[serde(default)]
+    pub json_pointers: Vec<String>,
+}
+
+/// A plugin as every endpoint returns it: credentials and signing secret are
+/// never part of it, only whether they are set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Plugin {
+    pub id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub kind: String,
+    pub base_url: String,
+    pub active: bool,
+    pub timeout_ms: u64,
+    pub routes: BTreeMap<String, Route>,
+    pub default_route: Option<Route>,
+    pub headers: BTreeMap<String, String>,
+    pub retry_policy: RetryPolicy,
+    pub external_id_pointer: Option<String>,
+    pub redact: RedactRules,
+    pub has_auth: bool,
+    pub has_signing_secret: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Plugin {
+    /// The route for an event type, falling back to the default route.
+    pub fn route_for(&self, event_type: &str) -> Option<&Route> {
+        self.routes.get(event_type).or(self.default_route.as_ref())
+    }
+}

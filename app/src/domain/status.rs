@@ -1,0 +1,192 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where a trigger stands. The word is always shown next to the colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    NotYetStarted,
+    Running,
+    Retrying,
+    Finished,
+    Erroneous,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::NotYetStarted,
+        Status::Running,
+        Status::Retrying,
+        Status::Finished,
+        Status::Erroneous,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::NotYetStarted => "not_yet_started",
+            Status::Running => "running",
+            Status::Retrying => "retrying",
+            Status::Finished => "finished",
+            Status::Erroneous => "erroneous",
+        }
+    }
+
+    /// The word on the badge.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::NotYetStarted => "Not yet started",
+            Status::Running => "Running",
+            Status::Retrying => "Retrying",
+            Status::Finished => "Finished",
+            Status::Erroneous => "Erroneous",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Final statuses never change again without a manual rerun or a migration.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Finished | Status::Erroneous)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an attempt's outcome was, per DESIGN.md's failure table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    Success,
+    Auth,
+    NotFound,
+    Validation,
+    RateLimited,
+    Timeout,
+    Server,
+    Network,
+    Permanent,
+}
+
+impl FailureClass {
+    pub const ALL: [FailureClass; 9] = [
+        FailureClass::Success,
+        FailureClass::Auth,
+        FailureClass::NotFound,
+        FailureClass::Validation,
+        FailureClass::RateLimited,
+        FailureClass::Timeout,
+        FailureClass::Server,
+        FailureClass::Network,
+        FailureClass::Permanent,
+    ];
+
+    /// Classify an HTTP response status code.
+    pub fn from_status_code(code: u16) -> FailureClass {
+        match code {
+            200..=299 => FailureClass::Success,
+            401 | 403 => FailureClass::Auth,
+            404 | 410 => FailureClass::NotFound,
+            400 | 409 | 422 => FailureClass::Validation,
+            408 => FailureClass::Timeout,
+            425 | 429 => FailureClass::RateLimited,
+            500..=599 => FailureClass::Server,
+            _ => FailureClass::Permanent,
+        }
+    }
+
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            FailureClass::RateLimited
+                | FailureClass::Timeout
+                | FailureClass::Server
+                | FailureClass::Network
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Success => "success",
+            FailureClass::Auth => "auth",
+            FailureClass::NotFound => "not_found",
+            FailureClass::Validation => "validation",
+            FailureClass::RateLimited => "rate_limited",
+            FailureClass::Timeout => "timeout",
+            FailureClass::Server => "server",
+            FailureClass::Network => "network",
+            FailureClass::Permanent => "permanent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FailureClass> {
+        FailureClass::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The hint shown to the administrator.
+    pub fn hint(self) -> &'static str {
+        match self {
+            FailureClass::Success => "delivered",
+            FailureClass::Auth => "credentials expired or revoked: reconnect the plugin",
+            FailureClass::NotFound => {
+                "the external record does not exist (deleted at the provider?)"
+            }
+            FailureClass::Validation => {
+                "the data does not match the provider's rules: read the response body"
+            }
+            FailureClass::RateLimited => "the provider throttled the call; retried automatically",
+            FailureClass::Timeout => "the provider did not answer in time; retried automatically",
+            FailureClass::Server => "provider outage; queued for retry",
+            FailureClass::Network => "unreachable; retried",
+            FailureClass::Permanent => "the provider refused the call",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+
+    #[test]
+    fn classification_follows_the_failure_table() {
+        use FailureClass::*;
+        let table = [
+            (200, Success),
+            (201, Success),
+            (401, Auth),
+            (403, Auth),
+            (404, NotFound),
+            (410, NotFound),
+            (400, Validation),
+            (409, Validation),
+            (422, Validation),
+            (408, Timeout),
+            (425, RateLimited),
+            (429, RateLimited),
+            (500, Server),
+            (503, Server),
+            (302, Permanent),
+            (418, Permanent),
+        ];
+        for (code, class) in table {
+            assert_eq!(FailureClass::from_status_code(code), class, "{code}");
+        }
+        assert!(!Auth.is_retryable() && !Validation.is_retryable() && !NotFound.is_retryable());
+        assert!(RateLimited.is_retryable() && Server.is_retryable() && Network.is_retryable());
+    }
+}

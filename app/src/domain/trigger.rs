@@ -1,0 +1,117 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{FailureClass, Status};
+
+/// Who asked for the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InitiatorKind {
+    Automation,
+    Agent,
+    User,
+    System,
+    ApiKey,
+}
+
+impl InitiatorKind {
+    pub const ALL: [InitiatorKind; 5] = [
+        InitiatorKind::Automation,
+        InitiatorKind::Agent,
+        InitiatorKind::User,
+        InitiatorKind::System,
+        InitiatorKind::ApiKey,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InitiatorKind::Automation => "automation",
+            InitiatorKind::Agent => "agent",
+            InitiatorKind::User => "user",
+            InitiatorKind::System => "system",
+            InitiatorKind::ApiKey => "api_key",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InitiatorKind> {
+        InitiatorKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Initiator {
+    pub kind: InitiatorKind,
+    pub name: String,
+}
+
+/// The record in the calling application a trigger is about (`invoice` / `INV-1042`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EntityRef {
+    #[serde(rename = "type")]
+    pub entity_type: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LastError {
+    pub class: FailureClass,
+    pub message: String,
+    pub status_code: Option<u16>,
+}
+
+/// A trigger as listed: everything but the payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Trigger {
+    pub id: Uuid,
+    /// The plugin's name.
+    pub plugin: String,
+    pub plugin_id: Uuid,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub entity: Option<EntityRef>,
+    pub initiator: Initiator,
+    pub aggregation_key: Option<String>,
+    pub status: Status,
+    pub attempts: u32,
+    /// Creation, or `run_at` when one was given.
+    pub scheduled_at: DateTime<Utc>,
+    /// First execution.
+    pub triggered_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub external_id: Option<String>,
+    pub last_error: Option<LastError>,
+}
+
+/// A trigger with its payload, as `GET /triggers/{id}` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TriggerWithPayload {
+    #[serde(flatten)]
+    pub trigger: Trigger,
+    pub payload: serde_json::Value,
+}
+
+/// One processing step of a trigger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LogEntry {
+    pub at: DateTime<Utc>,
+    pub step: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TriggerDetail {
+    pub trigger: TriggerWithPayload,
+    pub attempts: Vec<super::Attempt>,
+    pub logs: Vec<LogEntry>,
+}

@@ -1,0 +1,95 @@
+//! The REST API under `/api/v1`: where an application's request enters.
+//! Handlers are thin: extract, call the service, shape the response. Every route
+//! is registered through `routes!`, which also puts it in the OpenAPI document.
+
+mod error;
+pub mod extract;
+mod plugins;
+mod triggers;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::service::{ApiError, Service};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Calltrail",
+        description = "Integration log and retry executor. See API.md for the contract.",
+        version = "1"
+    ),
+    modifiers(&BearerAuth),
+    security(("api_key" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The `/api/v1` routes and the OpenAPI document describing exactly them.
+pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(plugins::create_plugin, plugins::list_plugins))
+        .routes(routes!(plugins::get_plugin, plugins::update_plugin))
+        .routes(routes!(triggers::create_trigger, triggers::list_triggers))
+        .routes(routes!(triggers::get_trigger))
+        .routes(routes!(triggers::report_call))
+        .split_for_parts();
+    doc.paths.paths.insert(
+        "/api/v1/openapi.json".into(),
+        utoipa::openapi::path::PathItem::new(
+            utoipa::openapi::HttpMethod::Get,
+            utoipa::openapi::path::OperationBuilder::new()
+                .summary(Some("This document"))
+                .response("200", utoipa::openapi::Response::new("OpenAPI 3.1 JSON"))
+                .build(),
+        ),
+    );
+    let doc_json = Arc::new(doc.clone());
+    let router = router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc_json.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/api/v1/{*rest}", axum::routing::any(unknown_route))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() });
+    (router, doc)
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::not_found("there is no such route; see /api/v1/openapi.json")
+}
+
+async fn ready(State(svc): State<Arc<Service>>) -> impl IntoResponse {
+    match svc.store().list_plugins().await {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}

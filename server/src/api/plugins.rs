@@ -1,0 +1,58 @@
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+
+use app::domain::{ErrorEnvelope, Items, Plugin};
+
+use super::extract::{ApiJson, Caller, Segment};
+use crate::service::{ApiError, PluginInput, PluginPatch, Service};
+
+#[utoipa::path(post, path = "/api/v1/plugins", tag = "plugins",
+    request_body = PluginInput,
+    responses((status = 201, body = Plugin), (status = 409, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)))]
+pub async fn create_plugin(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+    ApiJson(input): ApiJson<PluginInput>,
+) -> Result<(StatusCode, Json<Plugin>), ApiError> {
+    let plugin = svc.create_plugin(&who, input).await?;
+    Ok((StatusCode::CREATED, Json(plugin)))
+}
+
+#[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins",
+    responses((status = 200, body = Items<Plugin>)))]
+pub async fn list_plugins(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+) -> Result<Json<Items<Plugin>>, ApiError> {
+    Ok(Json(Items {
+        items: svc.list_plugins(&who).await?,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/plugins/{id}", tag = "plugins",
+    params(("id" = String, Path, description = "plugin id or name")),
+    responses((status = 200, body = Plugin), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_plugin(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+    Segment(id): Segment,
+) -> Result<Json<Plugin>, ApiError> {
+    Ok(Json(svc.get_plugin(&who, &id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/plugins/{id}", tag = "plugins",
+    params(("id" = String, Path, description = "plugin id or name")),
+    request_body = PluginPatch,
+    responses((status = 200, body = Plugin), (status = 404, body = ErrorEnvelope)))]
+pub async fn update_plugin(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+    Segment(id): Segment,
+    ApiJson(patch): ApiJson<PluginPatch>,
+) -> Result<Json<Plugin>, ApiError> {
+    Ok(Json(svc.update_plugin(&who, &id, patch).await?))
+}

@@ -1,0 +1,96 @@
+//! Settings, from the command line or `CALLTRAIL_*` environment variables.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use leptos::prelude::LeptosOptions;
+
+use crate::service::{Limits, SecretBox, Service};
+use crate::storage;
+
+#[derive(Debug, Parser)]
+#[command(name = "calltrail", version, about = "Integration log and retry executor")]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DbArgs {
+    /// sqlite://FILE?mode=rwc or postgres://…
+    #[arg(long, env = "CALLTRAIL_DATABASE_URL", default_value = "sqlite://calltrail.db?mode=rwc", global = true)]
+    pub database_url: String,
+    /// 64 hex characters; without it a key file is used (created on first start).
+    #[arg(long, env = "CALLTRAIL_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<String>,
+    #[arg(long, env = "CALLTRAIL_SECRET_KEY_FILE", default_value = "calltrail.key", global = true)]
+    pub secret_key_file: PathBuf,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CALLTRAIL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (migrations run first).
+    Serve {
+        #[arg(long, env = "CALLTRAIL_LISTEN", default_value = "127.0.0.1:3000")]
+        listen: String,
+        /// Where cargo-leptos put the site (pkg/ with the wasm, js and css).
+        #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+        site_root: String,
+    },
+    /// Run database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+    /// Seed demo plugins and triggers across every status.
+    Demo {
+        #[arg(long, default_value_t = 600)]
+        triggers: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; it is printed once, alone on the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "operator", "viewer"])]
+        role: String,
+    },
+}
+
+impl DbArgs {
+    /// Open the database, run migrations, and build the service.
+    pub async fn service(&self) -> anyhow::Result<Arc<Service>> {
+        let store = storage::connect(&self.database_url).await?;
+        store.migrate().await?;
+        let secrets = match &self.secret_key {
+            Some(hex) => SecretBox::from_hex(hex)?,
+            None => SecretBox::from_file(&self.secret_key_file)?,
+        };
+        let limits = Limits {
+            max_body_bytes: self.max_body_bytes,
+            ..Limits::default()
+        };
+        Ok(Service::new(store, secrets, limits))
+    }
+}
+
+pub fn leptos_options(site_root: &str, addr: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("calltrail")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(leptos::prelude::Env::PROD)
+        .build()
+}

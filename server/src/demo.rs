@@ -1,0 +1,219 @@
+//! Demo data: a few plugins and several hundred triggers across every status,
+//! with attempts and logs, so the log is never empty on first run.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+
+use app::domain::{
+    Attempt, AttemptRequest, AttemptResponse, Decision, DecisionAction, EntityRef, FailureClass,
+    Initiator, InitiatorKind, LastError, LogEntry, Route, Status,
+};
+
+use crate::service::{truncate, Principal, PluginInput, Role, Service};
+use crate::storage::{AttemptOutcome, NewTrigger, PluginKey};
+
+struct DemoPlugin {
+    name: &'static str,
+    display: &'static str,
+    base_url: &'static str,
+    events: &'static [(&'static str, &'static str, &'static str, &'static str)],
+}
+
+/// (event type, action, entity type, path)
+const PLUGINS: [DemoPlugin; 4] = [
+    DemoPlugin {
+        name: "stripe",
+        display: "Stripe",
+        base_url: "https://api.stripe.com",
+        events: &[
+            ("invoice.available", "Create invoice", "invoice", "/v1/invoices"),
+            ("customer.created", "Push customer", "customer", "/v1/customers"),
+        ],
+    },
+    DemoPlugin {
+        name: "xero",
+        display: "Xero",
+        base_url: "https://api.xero.com",
+        events: &[
+            ("invoice.available", "Create invoice", "invoice", "/api.xro/2.0/Invoices"),
+            ("contract.updated", "Update contact", "contract", "/api.xro/2.0/Contacts"),
+        ],
+    },
+    DemoPlugin {
+        name: "slack",
+        display: "Slack",
+        base_url: "https://slack.com",
+        events: &[("meter.alert", "Post message", "meter", "/api/chat.postMessage")],
+    },
+    DemoPlugin {
+        name: "google-calendar",
+        display: "Google Calendar",
+        base_url: "https://www.googleapis.com",
+        events: &[("contract.updated", "Create event", "contract", "/calendar/v3/events")],
+    },
+];
+
+pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
+    let admin = Principal {
+        name: "demo".into(),
+        role: Role::Admin,
+    };
+    let store = service.store();
+    if store.get_plugin(&PluginKey::Name("stripe".into())).await?.is_some() {
+        tracing::info!("demo data already present");
+        return Ok(0);
+    }
+    let mut plugins = Vec::new();
+    for p in &PLUGINS {
+        let routes: BTreeMap<String, Route> = p
+            .events
+            .iter()
+            .map(|(event, _, _, path)| {
+                (
+                    event.to_string(),
+                    Route {
+                        method: "POST".into(),
+                        path: path.to_string(),
+                    },
+                )
+            })
+            .collect();
+        let input: PluginInput = serde_json::from_value(serde_json::json!({
+            "name": p.name, "display_name": p.display, "base_url": p.base_url,
+            "routes": routes, "external_id_pointer": "/id",
+            "auth": {"type": "bearer", "token": format!("demo_{}_token", p.name)},
+        }))?;
+        let plugin = service
+            .create_plugin(&admin, input)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        plugins.push((plugin, p));
+    }
+
+    let mut rng = StdRng::seed_from_u64(42);
+    let now = truncate(Utc::now());
+    let mut outcomes = Vec::new();
+    let mut triggers = Vec::with_capacity(count);
+    for i in 0..count {
+        let (plugin, demo) = &plugins[rng.gen_range(0..plugins.len())];
+        let (event, action, entity_type, path) = demo.events[rng.gen_range(0..demo.events.len())];
+        let scheduled_at = now - Duration::seconds(rng.gen_range(60..7 * 24 * 3600));
+        let entity_id = format!("{}-{}", entity_type[..3].to_ascii_uppercase(), 1000 + i);
+        let roll: u32 = rng.gen_range(0..100);
+        let status = match roll {
+            0..=59 => Status::Finished,
+            60..=71 => Status::Erroneous,
+            72..=81 => Status::Retrying,
+            82..=84 => Status::Running,
+            _ => Status::NotYetStarted,
+        };
+        let id = Uuid::now_v7();
+        let initiator = match rng.gen_range(0..4) {
+            0 => Initiator { kind: InitiatorKind::Automation, name: "Nightly billing run".into() },
+            1 => Initiator { kind: InitiatorKind::User, name: "ada@example.com".into() },
+            2 => Initiator { kind: InitiatorKind::Agent, name: "Collections agent".into() },
+            _ => Initiator { kind: InitiatorKind::System, name: "CRM sync".into() },
+        };
+        let payload = serde_json::json!({
+            "id": entity_id, "amount": rng.gen_range(100..100_000), "currency": "EUR",
+        });
+        triggers.push(NewTrigger {
+            id,
+            plugin_id: plugin.id,
+            event_type: event.into(),
+            action: Some(action.into()),
+            entity: Some(EntityRef { entity_type: entity_type.into(), id: entity_id.clone() }),
+            initiator,
+            payload: payload.to_string(),
+            aggregation_key: (i % 7 == 0).then(|| format!("billing-run-{}", scheduled_at.format("%Y-%m-%d"))),
+            idempotency: None,
+            status: if status == Status::Running { Status::Running } else { Status::NotYetStarted },
+            scheduled_at,
+            next_attempt_at: Some(scheduled_at),
+            logs: vec![log(scheduled_at, "queued", "queued")],
+        });
+        let attempts = match status {
+            Status::NotYetStarted | Status::Running => 0,
+            Status::Finished => rng.gen_range(1..=2),
+            Status::Retrying => rng.gen_range(1..=3),
+            Status::Erroneous => rng.gen_range(1..=4),
+        };
+        let url = format!("{}{}", plugin.base_url, path);
+        let mut at = scheduled_at + Duration::milliseconds(rng.gen_range(50..4000));
+        for n in 1..=attempts {
+            let last = n == attempts;
+            let (code, class) = match (status, last) {
+                (Status::Finished, true) => (200, FailureClass::Success),
+                (Status::Erroneous, true) => *[(422, FailureClass::Validation), (401, FailureClass::Auth), (404, FailureClass::NotFound)]
+                    .get(rng.gen_range(0..3)).unwrap(),
+                _ => *[(503, FailureClass::Server), (429, FailureClass::RateLimited)].get(rng.gen_range(0..2)).unwrap(),
+            };
+            let duration_ms = rng.gen_range(40..1800);
+            let external = (class == FailureClass::Success).then(|| format!("{}_{:06}", &demo.name[..2], rng.gen_range(0..999_999)));
+            let body = match class {
+                FailureClass::Success => serde_json::json!({"id": external}).to_string(),
+                FailureClass::Validation => r#"{"error":{"message":"Invalid currency: EUR is not enabled for this account","param":"currency"}}"#.into(),
+                FailureClass::Auth => r#"{"error":"invalid_grant","error_description":"token expired"}"#.into(),
+                FailureClass::NotFound => r#"{"error":"No such customer"}"#.into(),
+                FailureClass::RateLimited => r#"{"error":"rate limit exceeded"}"#.into(),
+                _ => "<html><body>503 Service Unavailable</body></html>".into(),
+            };
+            let next = at + Duration::seconds(60 * n as i64);
+            let (final_status, action, decision_at, reason, step) = if class == FailureClass::Success {
+                (Status::Finished, DecisionAction::Finish, None, format!("finished: external id {}", external.clone().unwrap_or_default()), "finished")
+            } else if !class.is_retryable() || (last && status == Status::Erroneous) {
+                (Status::Erroneous, DecisionAction::Stop, None, format!("stop: {code} {}: {}", class.as_str(), class.hint()), "failed")
+            } else {
+                (Status::Retrying, DecisionAction::Retry, Some(next), format!("retry at {}: {code} {}", next.to_rfc3339(), class.as_str()), "retry scheduled")
+            };
+            let mut req_headers = BTreeMap::new();
+            req_headers.insert("authorization".to_string(), "[redacted]".to_string());
+            req_headers.insert("content-type".to_string(), "application/json".to_string());
+            req_headers.insert("webhook-id".to_string(), format!("msg_{id}"));
+            outcomes.push(AttemptOutcome {
+                trigger_id: id,
+                attempt: Attempt {
+                    id: Uuid::now_v7(),
+                    number: n,
+                    started_at: at,
+                    duration_ms,
+                    started_by: app::domain::StartedBy { kind: app::domain::StartedByKind::Automatic, actor: None },
+                    request: AttemptRequest { method: "POST".into(), url: url.clone(), headers: req_headers, body: Some(payload.to_string()) },
+                    response: Some(AttemptResponse {
+                        status: code,
+                        headers: BTreeMap::from([("content-type".to_string(), "application/json".to_string())]),
+                        body: Some(body),
+                        truncated: false,
+                    }),
+                    class,
+                    decision: Decision { action, at: decision_at, reason: reason.clone() },
+                },
+                status: final_status,
+                next_attempt_at: decision_at,
+                finished_at: (final_status.is_final()).then(|| at + Duration::milliseconds(duration_ms)),
+                external_id: external,
+                last_error: (class != FailureClass::Success).then(|| LastError { class, message: format!("{code} {}", class.as_str()), status_code: Some(code) }),
+                logs: vec![
+                    log(at, "claimed", "claimed by demo worker"),
+                    log(at, "request sent", format!("POST {url}")),
+                    log(at + Duration::milliseconds(duration_ms), "response classified", format!("{code}: {}", class.as_str())),
+                    log(at + Duration::milliseconds(duration_ms), step, reason),
+                ],
+            });
+            at = next;
+        }
+    }
+    store.insert_triggers(triggers).await?;
+    for o in outcomes {
+        store.record_attempt(o).await?;
+    }
+    Ok(count)
+}
+
+fn log(at: chrono::DateTime<Utc>, step: &str, message: impl Into<String>) -> LogEntry {
+    LogEntry { at, step: step.into(), message: message.into() }
+}

@@ -1,0 +1,69 @@
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use calltrail::config::{self, ApiKeyCommand, Cli, Command};
+use calltrail::service::Role;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { listen, site_root } => {
+            let service = cli.db.service().await?;
+            let listener = tokio::net::TcpListener::bind(&listen).await?;
+            let addr = listener.local_addr()?;
+            tracing::info!("Calltrail listening on http://{addr}");
+            let options = config::leptos_options(&site_root, addr);
+            calltrail::serve(listener, service, options, shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            cli.db.service().await?;
+            println!("migrations are up to date");
+        }
+        Command::ApiKey {
+            command: ApiKeyCommand::Create { name, role },
+        } => {
+            let service = cli.db.service().await?;
+            let role = Role::parse(&role).expect("clap checked the role");
+            let key = service
+                .create_api_key(&name, role)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!("API key {name:?} ({}) created; it is shown only once:", role.as_str());
+            println!("{key}");
+        }
+        Command::Demo { triggers } => {
+            let service = cli.db.service().await?;
+            let n = calltrail::demo::seed(&service, triggers).await?;
+            println!("demo data: {n} triggers");
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,73 @@
+//! The service layer: the one piece of code that both the REST handlers and the
+//! Leptos server functions call. Input is parsed into domain types here, the
+//! caller's role is checked here, and storage is reached only from here.
+
+mod auth;
+mod cursor;
+mod error;
+mod plugins;
+pub mod redact;
+mod secrets;
+mod triggers;
+
+use std::sync::Arc;
+
+pub use auth::{Principal, Role};
+pub use cursor::{decode_cursor, encode_cursor};
+pub use error::ApiError;
+pub use plugins::{AuthInput, PluginInput, PluginPatch};
+pub use secrets::{Secret, SecretBox, SecretError};
+pub use triggers::{CallInput, CallRequestInput, CallResponseInput, TriggerInput};
+
+use crate::storage::SharedStore;
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes (413 above it).
+    pub max_body_bytes: usize,
+    /// Response bodies of reported calls are cut at this size and flagged truncated.
+    pub max_recorded_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            max_recorded_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Now, at the precision storage keeps (microseconds), so what a request returns
+/// equals what a later read returns.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    truncate(chrono::Utc::now())
+}
+
+pub fn truncate(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+pub struct Service {
+    store: SharedStore,
+    secrets: SecretBox,
+    limits: Limits,
+}
+
+impl Service {
+    pub fn new(store: SharedStore, secrets: SecretBox, limits: Limits) -> Arc<Service> {
+        Arc::new(Service {
+            store,
+            secrets,
+            limits,
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+}

@@ -1,0 +1,340 @@
+//! Plugins: parsed and checked once here; secrets sealed before storage sees them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+use uuid::Uuid;
+
+use app::domain::{Plugin, RedactRules, RetryPolicy, Route};
+
+use super::{ApiError, Principal, Role, Secret, Service};
+use crate::storage::{PluginKey, PluginRecord};
+
+/// How the executor authenticates to the provider. Only ever deserialised.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AuthInput {
+    Bearer { token: Secret },
+    Basic { username: String, password: Secret },
+    Header { name: String, value: Secret },
+}
+
+impl AuthInput {
+    /// The plain form kept (sealed) for execution.
+    fn to_plain_json(&self) -> String {
+        let v = match self {
+            AuthInput::Bearer { token } => {
+                serde_json::json!({"type": "bearer", "token": token.expose()})
+            }
+            AuthInput::Basic { username, password } => {
+                serde_json::json!({"type": "basic", "username": username, "password": password.expose()})
+            }
+            AuthInput::Header { name, value } => {
+                serde_json::json!({"type": "header", "name": name, "value": value.expose()})
+            }
+        };
+        v.to_string()
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PluginInput {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub kind: Option<String>,
+    pub base_url: String,
+    pub active: Option<bool>,
+    pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub routes: BTreeMap<String, Route>,
+    pub default_route: Option<Route>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[schema(value_type = Option<Object>)]
+    pub auth: Option<AuthInput>,
+    #[schema(value_type = Option<String>)]
+    pub signing_secret: Option<Secret>,
+    pub retry_policy: Option<RetryPolicy>,
+    pub external_id_pointer: Option<String>,
+    pub redact: Option<RedactRules>,
+}
+
+/// A partial update: absent fields stay, `null` clears what may be cleared.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct PluginPatch {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub base_url: Option<String>,
+    pub active: Option<bool>,
+    pub timeout_ms: Option<u64>,
+    pub routes: Option<BTreeMap<String, Route>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Route>)]
+    pub default_route: Option<Option<Route>>,
+    pub headers: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    pub auth: Option<Option<AuthInput>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub signing_secret: Option<Option<Secret>>,
+    pub retry_policy: Option<RetryPolicy>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub external_id_pointer: Option<Option<String>>,
+    pub redact: Option<RedactRules>,
+}
+
+/// Tell a field that is present-but-null (`Some(None)`) from one that is absent (`None`).
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+pub(crate) fn valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
+}
+
+fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
+    if !valid_name(&p.name) {
+        return Err(ApiError::invalid(
+            "name",
+            "a plugin name is 1 to 64 characters: lowercase letters, digits, _ and -, starting with a letter or digit",
+        ));
+    }
+    if p.display_name.trim().is_empty() || p.display_name.len() > 200 {
+        return Err(ApiError::invalid("display_name", "give 1 to 200 characters"));
+    }
+    if p.kind != "http" {
+        return Err(ApiError::invalid("kind", "the only plugin kind is \"http\""));
+    }
+    match url::Url::parse(&p.base_url) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {}
+        _ => {
+            return Err(ApiError::invalid(
+                "base_url",
+                "give an absolute http:// or https:// URL",
+            ))
+        }
+    }
+    if !(1..=300_000).contains(&p.timeout_ms) {
+        return Err(ApiError::invalid("timeout_ms", "the timeout is 1 to 300000 milliseconds"));
+    }
+    let routes = p
+        .routes
+        .iter()
+        .map(|(event, r)| (format!("routes.{event}"), r))
+        .chain(p.default_route.iter().map(|r| ("default_route".to_string(), r)));
+    for (field, route) in routes {
+        if !METHODS.contains(&route.method.as_str()) {
+            return Err(ApiError::invalid(
+                format!("{field}.method"),
+                format!("the method must be one of {}", METHODS.join(", ")),
+            ));
+        }
+        if !route.path.starts_with('/') {
+            return Err(ApiError::invalid(format!("{field}.path"), "a route path starts with /"));
+        }
+    }
+    for event in p.routes.keys() {
+        if !valid_event_type(event) {
+            return Err(ApiError::invalid(format!("routes.{event}"), EVENT_TYPE_RULE));
+        }
+    }
+    for (name, value) in &p.headers {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || http::HeaderValue::from_str(value).is_err()
+        {
+            return Err(ApiError::invalid(
+                format!("headers.{name}"),
+                "not a valid HTTP header name and value",
+            ));
+        }
+    }
+    let rp = &p.retry_policy;
+    if rp.schedule_secs.is_empty() || rp.schedule_secs.iter().any(|s| *s > 7 * 24 * 3600) {
+        return Err(ApiError::invalid(
+            "retry_policy.schedule_secs",
+            "give at least one delay, each at most 7 days (604800 seconds)",
+        ));
+    }
+    if !(1..=100).contains(&rp.max_attempts) {
+        return Err(ApiError::invalid("retry_policy.max_attempts", "from 1 to 100 attempts"));
+    }
+    if rp.jitter_pct > 100 {
+        return Err(ApiError::invalid("retry_policy.jitter_pct", "jitter is 0 to 100 percent"));
+    }
+    let pointers = p
+        .external_id_pointer
+        .iter()
+        .map(|ptr| ("external_id_pointer".to_string(), ptr))
+        .chain(
+            p.redact
+                .json_pointers
+                .iter()
+                .map(|ptr| ("redact.json_pointers".to_string(), ptr)),
+        );
+    for (field, ptr) in pointers {
+        if !ptr.is_empty() && !ptr.starts_with('/') {
+            return Err(ApiError::invalid(field, "a JSON pointer is empty or starts with /"));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) const EVENT_TYPE_RULE: &str =
+    "an event type is 1 to 128 characters: letters, digits, and . _ : -";
+
+pub(crate) fn valid_event_type(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
+}
+
+impl Service {
+    fn seal_auth(&self, auth: Option<&AuthInput>) -> Option<Vec<u8>> {
+        auth.map(|a| self.secrets.seal(a.to_plain_json().as_bytes()))
+    }
+
+    fn seal_secret(&self, secret: Option<&Secret>) -> Option<Vec<u8>> {
+        secret.map(|s| self.secrets.seal(s.expose().as_bytes()))
+    }
+
+    pub async fn create_plugin(
+        &self,
+        who: &Principal,
+        input: PluginInput,
+    ) -> Result<Plugin, ApiError> {
+        who.require(Role::Admin)?;
+        let now = super::now();
+        let plugin = Plugin {
+            id: Uuid::now_v7(),
+            display_name: input.display_name.unwrap_or_else(|| input.name.clone()),
+            name: input.name,
+            kind: input.kind.unwrap_or_else(|| "http".into()),
+            base_url: input.base_url,
+            active: input.active.unwrap_or(true),
+            timeout_ms: input.timeout_ms.unwrap_or(10_000),
+            routes: input.routes,
+            default_route: input.default_route,
+            headers: input.headers,
+            retry_policy: input.retry_policy.unwrap_or_default(),
+            external_id_pointer: input.external_id_pointer.filter(|p| !p.is_empty()),
+            redact: input.redact.unwrap_or_default(),
+            has_auth: input.auth.is_some(),
+            has_signing_secret: input.signing_secret.is_some(),
+            created_at: now,
+            updated_at: now,
+        };
+        check_plugin(&plugin)?;
+        let record = PluginRecord {
+            auth_sealed: self.seal_auth(input.auth.as_ref()),
+            signing_secret_sealed: self.seal_secret(input.signing_secret.as_ref()),
+            plugin,
+        };
+        self.store
+            .insert_plugin(&record)
+            .await
+            .map_err(|e| duplicate_name(e, &record.plugin.name))?;
+        Ok(record.plugin)
+    }
+
+    pub async fn update_plugin(
+        &self,
+        who: &Principal,
+        key: &str,
+        patch: PluginPatch,
+    ) -> Result<Plugin, ApiError> {
+        who.require(Role::Admin)?;
+        let mut record = self.plugin_record(key).await?;
+        let p = &mut record.plugin;
+        if let Some(v) = patch.name {
+            p.name = v;
+        }
+        if let Some(v) = patch.display_name {
+            p.display_name = v;
+        }
+        if let Some(v) = patch.base_url {
+            p.base_url = v;
+        }
+        if let Some(v) = patch.active {
+            p.active = v;
+        }
+        if let Some(v) = patch.timeout_ms {
+            p.timeout_ms = v;
+        }
+        if let Some(v) = patch.routes {
+            p.routes = v;
+        }
+        if let Some(v) = patch.default_route {
+            p.default_route = v;
+        }
+        if let Some(v) = patch.headers {
+            p.headers = v;
+        }
+        if let Some(v) = patch.retry_policy {
+            p.retry_policy = v;
+        }
+        if let Some(v) = patch.external_id_pointer {
+            p.external_id_pointer = v.filter(|s| !s.is_empty());
+        }
+        if let Some(v) = patch.redact {
+            p.redact = v;
+        }
+        if let Some(auth) = &patch.auth {
+            record.auth_sealed = self.seal_auth(auth.as_ref());
+        }
+        if let Some(secret) = &patch.signing_secret {
+            record.signing_secret_sealed = self.seal_secret(secret.as_ref());
+        }
+        let p = &mut record.plugin;
+        p.has_auth = record.auth_sealed.is_some();
+        p.has_signing_secret = record.signing_secret_sealed.is_some();
+        p.updated_at = super::now();
+        check_plugin(p)?;
+        self.store
+            .update_plugin(&record)
+            .await
+            .map_err(|e| duplicate_name(e, &record.plugin.name))?;
+        Ok(record.plugin)
+    }
+
+    pub async fn get_plugin(&self, _who: &Principal, key: &str) -> Result<Plugin, ApiError> {
+        Ok(self.plugin_record(key).await?.plugin)
+    }
+
+    pub async fn list_plugins(&self, _who: &Principal) -> Result<Vec<Plugin>, ApiError> {
+        Ok(self
+            .store
+            .list_plugins()
+            .await?
+            .into_iter()
+            .map(|r| r.plugin)
+            .collect())
+    }
+
+    pub(crate) async fn plugin_record(&self, key: &str) -> Result<PluginRecord, ApiError> {
+        self.store
+            .get_plugin(&PluginKey::parse(key))
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no plugin named {key:?}")))
+    }
+}
+
+fn duplicate_name(e: crate::storage::StoreError, name: &str) -> ApiError {
+    match e {
+        crate::storage::StoreError::Duplicate(_) => {
+            ApiError::conflict(format!("a plugin named {name:?} already exists")).on("name")
+        }
+        other => other.into(),
+    }
+}

@@ -1,0 +1,514 @@
+//! Triggers: ingest (with idempotency), reported calls, listing and detail.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use app::domain::{
+    Attempt, AttemptRequest, AttemptResponse, Decision, DecisionAction, EntityRef, FailureClass,
+    Initiator, InitiatorKind, LastError, LogEntry, Page, StartedBy, StartedByKind, Status, Trigger,
+    TriggerDetail, TriggerFilter, MAX_PAGE_SIZE,
+};
+
+use super::plugins::{valid_event_type, EVENT_TYPE_RULE};
+use super::{decode_cursor, encode_cursor, redact, ApiError, Principal, Role, Service};
+use crate::storage::{
+    AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, PluginRecord,
+    StoreFilter,
+};
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct TriggerInput {
+    pub plugin: String,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub entity: Option<EntityRef>,
+    pub initiator: Option<Initiator>,
+    /// Any JSON value; sent to the provider as the request body.
+    #[schema(value_type = Object)]
+    pub payload: Option<Value>,
+    pub aggregation_key: Option<String>,
+    pub run_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct CallRequestInput {
+    pub method: String,
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct CallResponseInput {
+    pub status: u16,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+}
+
+/// A call the application made itself.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct CallInput {
+    pub plugin: String,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub entity: Option<EntityRef>,
+    pub initiator: Option<Initiator>,
+    #[schema(value_type = Object)]
+    pub payload: Option<Value>,
+    pub aggregation_key: Option<String>,
+    pub request: CallRequestInput,
+    /// Null when no response came (connection refused, timeout).
+    pub response: Option<CallResponseInput>,
+    /// What went wrong when there was no response.
+    pub error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    /// The external record id, if the application knows it.
+    pub external_id: Option<String>,
+}
+
+/// What is common to a trigger to execute and a reported call, once checked.
+struct Common {
+    plugin: PluginRecord,
+    event_type: String,
+    action: Option<String>,
+    entity: Option<EntityRef>,
+    initiator: Initiator,
+    payload: Value,
+    aggregation_key: Option<String>,
+}
+
+fn text_field(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        Some(v) if v.chars().count() > max => Err(ApiError::invalid(
+            field,
+            format!("at most {max} characters"),
+        )),
+        Some(v) => Ok(Some(v)),
+    }
+}
+
+fn check_entity(entity: Option<EntityRef>) -> Result<Option<EntityRef>, ApiError> {
+    let Some(e) = entity else { return Ok(None) };
+    if e.entity_type.trim().is_empty() || e.entity_type.len() > 64 {
+        return Err(ApiError::invalid("entity.type", "give an entity type of 1 to 64 characters"));
+    }
+    if e.id.trim().is_empty() || e.id.len() > 256 {
+        return Err(ApiError::invalid("entity.id", "give an entity id of 1 to 256 characters"));
+    }
+    Ok(Some(e))
+}
+
+fn request_hash(value: &Value) -> String {
+    // serde_json's map is sorted, so equal documents hash equally whatever their key order.
+    hex::encode(Sha256::digest(value.to_string().as_bytes()))
+}
+
+fn log(step: &str, message: impl Into<String>) -> LogEntry {
+    LogEntry {
+        at: super::now(),
+        step: step.into(),
+        message: message.into(),
+    }
+}
+
+impl Service {
+    #[allow(clippy::too_many_arguments)]
+    async fn check_common(
+        &self,
+        who: &Principal,
+        plugin: &str,
+        event_type: String,
+        action: Option<String>,
+        entity: Option<EntityRef>,
+        initiator: Option<Initiator>,
+        payload: Option<Value>,
+        aggregation_key: Option<String>,
+    ) -> Result<Common, ApiError> {
+        let plugin = self
+            .store
+            .get_plugin(&PluginKey::parse(plugin))
+            .await?
+            .ok_or_else(|| ApiError::invalid("plugin", format!("no plugin named {plugin:?}")))?;
+        if !valid_event_type(&event_type) {
+            return Err(ApiError::invalid("event_type", EVENT_TYPE_RULE));
+        }
+        let payload = match payload {
+            None | Some(Value::Null) => {
+                return Err(ApiError::invalid("payload", "a JSON payload is required"))
+            }
+            Some(p) => p,
+        };
+        let initiator = match initiator {
+            Some(i) if i.name.trim().is_empty() || i.name.len() > 200 => {
+                return Err(ApiError::invalid("initiator.name", "give a name of 1 to 200 characters"))
+            }
+            Some(i) => i,
+            None => Initiator {
+                kind: InitiatorKind::ApiKey,
+                name: who.name.clone(),
+            },
+        };
+        Ok(Common {
+            plugin,
+            event_type,
+            action: text_field("action", action, 200)?,
+            entity: check_entity(entity)?,
+            initiator,
+            payload,
+            aggregation_key: text_field("aggregation_key", aggregation_key, 256)?,
+        })
+    }
+
+    /// Create a trigger to execute. Returns the trigger and whether it is new
+    /// (false: an earlier request with the same idempotency key and body).
+    pub async fn create_trigger(
+        &self,
+        who: &Principal,
+        input: TriggerInput,
+        idempotency_key: Option<&str>,
+    ) -> Result<(Trigger, bool), ApiError> {
+        // Ingest keys of any role may create triggers; see API.md.
+        who.require(Role::Viewer)?;
+        let hash = input.payload.as_ref().map(|_| {
+            request_hash(&serde_json::json!({
+                "plugin": input.plugin, "event_type": input.event_type, "action": input.action,
+                "entity": input.entity, "initiator": input.initiator, "payload": input.payload,
+                "aggregation_key": input.aggregation_key, "run_at": input.run_at,
+            }))
+        });
+        let c = self
+            .check_common(
+                who,
+                &input.plugin,
+                input.event_type,
+                input.action,
+                input.entity,
+                input.initiator,
+                input.payload,
+                input.aggregation_key,
+            )
+            .await?;
+        if c.plugin.plugin.route_for(&c.event_type).is_none() {
+            return Err(ApiError::invalid(
+                "event_type",
+                format!(
+                    "plugin {:?} has no route for event type {:?} and no default route",
+                    c.plugin.plugin.name, c.event_type
+                ),
+            ));
+        }
+        let idempotency = match idempotency_key {
+            None => None,
+            Some(k) if k.is_empty() || k.len() > 255 || !k.is_ascii() => {
+                return Err(ApiError::invalid(
+                    "Idempotency-Key",
+                    "an idempotency key is 1 to 255 ASCII characters",
+                ))
+            }
+            Some(k) => Some(Idempotency {
+                key: k.to_string(),
+                request_hash: hash.unwrap_or_default(),
+            }),
+        };
+        let now = super::now();
+        let scheduled_at = input.run_at.map(super::truncate).unwrap_or(now);
+        let queued = if c.plugin.plugin.active {
+            format!("queued for {}", scheduled_at.to_rfc3339())
+        } else {
+            format!(
+                "queued; plugin {} is inactive, so it waits until the plugin is activated",
+                c.plugin.plugin.name
+            )
+        };
+        let new = NewTrigger {
+            id: Uuid::now_v7(),
+            plugin_id: c.plugin.plugin.id,
+            event_type: c.event_type,
+            action: c.action,
+            entity: c.entity,
+            initiator: c.initiator,
+            payload: c.payload.to_string(),
+            aggregation_key: c.aggregation_key,
+            idempotency,
+            status: Status::NotYetStarted,
+            scheduled_at,
+            next_attempt_at: Some(scheduled_at),
+            logs: vec![log("queued", queued)],
+        };
+        let plugin_name = c.plugin.plugin.name.clone();
+        let new_id = new.id;
+        let to_return = new.clone();
+        match self.store.insert_trigger(new).await? {
+            Inserted::Created(_) => Ok((fresh_trigger(to_return, plugin_name), true)),
+            Inserted::Existing { id, same_request: true } => {
+                let detail = self.store.get_trigger_detail(id).await?.ok_or_else(ApiError::internal)?;
+                Ok((detail.trigger.trigger, false))
+            }
+            Inserted::Existing { id, .. } => {
+                debug_assert_ne!(id, new_id);
+                Err(ApiError::conflict(format!(
+                    "this Idempotency-Key was already used for a different request (trigger {id})"
+                ))
+                .on("Idempotency-Key"))
+            }
+        }
+    }
+
+    /// Record a call the application made itself, as a trigger with one attempt.
+    pub async fn report_call(&self, who: &Principal, input: CallInput) -> Result<Trigger, ApiError> {
+        who.require(Role::Viewer)?;
+        let c = self
+            .check_common(
+                who,
+                &input.plugin,
+                input.event_type,
+                input.action,
+                input.entity,
+                input.initiator,
+                input.payload,
+                input.aggregation_key,
+            )
+            .await?;
+        let req = input.request;
+        if http::Method::from_bytes(req.method.as_bytes()).is_err() {
+            return Err(ApiError::invalid("request.method", "not an HTTP method"));
+        }
+        if url::Url::parse(&req.url).is_err() {
+            return Err(ApiError::invalid("request.url", "give an absolute URL"));
+        }
+        if let Some(r) = &input.response {
+            if !(100..=599).contains(&r.status) {
+                return Err(ApiError::invalid("response.status", "an HTTP status is 100 to 599"));
+            }
+        }
+        let duration_ms = input.duration_ms.unwrap_or(0);
+        if duration_ms < 0 {
+            return Err(ApiError::invalid("duration_ms", "a duration cannot be negative"));
+        }
+        let now = super::now();
+        let started_at = input.started_at.map(super::truncate).unwrap_or(now);
+        let rules = &c.plugin.plugin.redact;
+        let max = self.limits.max_recorded_body_bytes;
+        let class = match &input.response {
+            Some(r) => FailureClass::from_status_code(r.status),
+            None => FailureClass::Network,
+        };
+        let response = input.response.map(|r| {
+            let (body, truncated) = match r.body {
+                Some(b) => {
+                    let (b, t) = redact::cap(redact::body_text(&b, rules), max);
+                    (Some(b), t)
+                }
+                None => (None, false),
+            };
+            AttemptResponse {
+                status: r.status,
+                headers: redact::headers(&r.headers, rules),
+                body,
+                truncated,
+            }
+        });
+        let (status, decision, last_error) = if class == FailureClass::Success {
+            let reason = match &input.external_id {
+                Some(x) => format!("finished: external id {x}"),
+                None => "finished".to_string(),
+            };
+            (Status::Finished, DecisionAction::Finish, (reason, None))
+        } else {
+            let code = response.as_ref().map(|r| r.status);
+            let what = match (code, &input.error) {
+                (Some(code), _) => format!("{code} {}", class.as_str().replace('_', " ")),
+                (None, Some(e)) => e.clone(),
+                (None, None) => "no response".to_string(),
+            };
+            let reason = format!("stop: {what}: {}", class.hint());
+            let err = LastError {
+                class,
+                message: what,
+                status_code: code,
+            };
+            (Status::Erroneous, DecisionAction::Stop, (reason, Some(err)))
+        };
+        let (reason, last_error) = last_error;
+        let trigger_id = Uuid::now_v7();
+        let attempt = Attempt {
+            id: Uuid::now_v7(),
+            number: 1,
+            started_at,
+            duration_ms,
+            started_by: StartedBy {
+                kind: StartedByKind::Reported,
+                actor: Some(who.name.clone()),
+            },
+            request: AttemptRequest {
+                method: req.method.to_ascii_uppercase(),
+                url: req.url,
+                headers: redact::headers(&req.headers, rules),
+                body: req
+                    .body
+                    .map(|b| redact::cap(redact::body_text(&b, rules), max).0),
+            },
+            response,
+            class,
+            decision: Decision {
+                action: decision,
+                at: None,
+                reason: reason.clone(),
+            },
+        };
+        let finished_at = started_at + chrono::Duration::milliseconds(duration_ms);
+        let new = NewTrigger {
+            id: trigger_id,
+            plugin_id: c.plugin.plugin.id,
+            event_type: c.event_type,
+            action: c.action,
+            entity: c.entity,
+            initiator: c.initiator,
+            payload: c.payload.to_string(),
+            aggregation_key: c.aggregation_key,
+            idempotency: None,
+            status: Status::NotYetStarted,
+            scheduled_at: started_at,
+            next_attempt_at: None,
+            logs: vec![log("reported", format!("reported by {}", who.name))],
+        };
+        let outcome = AttemptOutcome {
+            trigger_id,
+            attempt,
+            status,
+            next_attempt_at: None,
+            finished_at: Some(finished_at),
+            external_id: input.external_id,
+            last_error,
+            logs: vec![log(
+                if status == Status::Finished { "finished" } else { "failed" },
+                reason,
+            )],
+        };
+        self.store.insert_reported_call(new, outcome).await?;
+        let detail = self
+            .store
+            .get_trigger_detail(trigger_id)
+            .await?
+            .ok_or_else(ApiError::internal)?;
+        Ok(detail.trigger.trigger)
+    }
+
+    pub async fn list_triggers(
+        &self,
+        _who: &Principal,
+        filter: TriggerFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Trigger>, ApiError> {
+        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+            return Err(ApiError::invalid("limit", format!("limit is 1 to {MAX_PAGE_SIZE}")));
+        }
+        let after = cursor.map(decode_cursor).transpose()?;
+        let store_filter = self.resolve_filter(filter).await?;
+        let items = self
+            .store
+            .list_triggers(&store_filter, after, limit)
+            .await?;
+        let next_cursor = if items.len() == limit as usize {
+            items.last().map(|t| {
+                encode_cursor(&Cursor {
+                    scheduled_at: t.scheduled_at,
+                    id: t.id,
+                })
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn resolve_filter(&self, f: TriggerFilter) -> Result<StoreFilter, ApiError> {
+        let mut plugin_ids = Vec::with_capacity(f.plugin.len());
+        for name in &f.plugin {
+            let record = self
+                .store
+                .get_plugin(&PluginKey::parse(name))
+                .await?
+                .ok_or_else(|| ApiError::invalid("plugin", format!("no plugin named {name:?}")))?;
+            plugin_ids.push(record.plugin.id);
+        }
+        for (field, from, to) in [
+            ("scheduled_to", f.scheduled_from, f.scheduled_to),
+            ("triggered_to", f.triggered_from, f.triggered_to),
+        ] {
+            if let (Some(from), Some(to)) = (from, to) {
+                if to < from {
+                    return Err(ApiError::invalid(field, "the end of the range is before its start"));
+                }
+            }
+        }
+        if f.entity_id.is_some() && f.entity_type.is_none() {
+            return Err(ApiError::invalid("entity_type", "entity_id needs entity_type beside it"));
+        }
+        Ok(StoreFilter {
+            plugin_ids,
+            statuses: f.status,
+            event_type: f.event_type,
+            entity_type: f.entity_type,
+            entity_id: f.entity_id,
+            aggregation_key: f.aggregation_key,
+            scheduled_from: f.scheduled_from,
+            scheduled_to: f.scheduled_to,
+            triggered_from: f.triggered_from,
+            triggered_to: f.triggered_to,
+            q: f.q.filter(|q| !q.trim().is_empty()),
+        })
+    }
+
+    pub async fn get_trigger(&self, _who: &Principal, id: &str) -> Result<TriggerDetail, ApiError> {
+        let uuid = Uuid::parse_str(id)
+            .map_err(|_| ApiError::invalid("id", format!("{id:?} is not a trigger id (a UUID)")))?;
+        let mut detail = self
+            .store
+            .get_trigger_detail(uuid)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no trigger {uuid}")))?;
+        // Payloads are shown redacted everywhere; the stored original is for execution.
+        let plugin = self
+            .store
+            .get_plugin(&PluginKey::Id(detail.trigger.trigger.plugin_id))
+            .await?;
+        let rules = plugin.map(|p| p.plugin.redact).unwrap_or_default();
+        detail.trigger.payload = redact::json(&detail.trigger.payload, &rules);
+        Ok(detail)
+    }
+}
+
+/// The trigger as just inserted, without a read back.
+fn fresh_trigger(t: NewTrigger, plugin: String) -> Trigger {
+    Trigger {
+        id: t.id,
+        plugin,
+        plugin_id: t.plugin_id,
+        event_type: t.event_type,
+        action: t.action,
+        entity: t.entity,
+        initiator: t.initiator,
+        aggregation_key: t.aggregation_key,
+        status: t.status,
+        attempts: 0,
+        scheduled_at: t.scheduled_at,
+        triggered_at: None,
+        finished_at: None,
+        next_attempt_at: t.next_attempt_at,
+        duration_ms: None,
+        external_id: None,
+        last_error: None,
+    }
+}

@@ -1,0 +1,211 @@
+//! Running shared `Sql` statements on either database, and the reads both
+//! implementations answer the same way.
+
+use sqlx::{Arguments, Database, Executor, FromRow, Pool};
+use uuid::Uuid;
+
+use app::domain::{Attempt, LogEntry, Trigger, TriggerDetail, TriggerWithPayload};
+
+use super::sql::{self, Arg, AttemptRow, Dialect, LogRow, PluginRow, Sql, TriggerRow};
+use super::{ApiKeyRecord, Context, Cursor, PluginKey, PluginRecord, StoreError, StoreFilter};
+
+/// A database our `Sql` can be bound to.
+pub(crate) trait SqlDatabase: Database {
+    const DIALECT: Dialect;
+    type Args<'q>: sqlx::IntoArguments<'q, Self> + Send;
+    fn arguments<'q>(args: Vec<Arg>) -> Self::Args<'q>;
+}
+
+macro_rules! bind_all {
+    ($args:expr, $values:expr) => {{
+        let mut out = $args;
+        for value in $values {
+            let added = match value {
+                Arg::Uuid(v) => out.add(v),
+                Arg::Int(v) => out.add(v),
+                Arg::Text(v) => out.add(v),
+                Arg::Bytes(v) => out.add(v),
+                Arg::Bool(v) => out.add(v),
+            };
+            added.expect("encoding a plain value cannot fail");
+        }
+        out
+    }};
+}
+
+impl SqlDatabase for sqlx::Sqlite {
+    const DIALECT: Dialect = Dialect::Sqlite;
+    type Args<'q> = sqlx::sqlite::SqliteArguments<'q>;
+    fn arguments<'q>(args: Vec<Arg>) -> Self::Args<'q> {
+        bind_all!(sqlx::sqlite::SqliteArguments::default(), args)
+    }
+}
+
+impl SqlDatabase for sqlx::Postgres {
+    const DIALECT: Dialect = Dialect::Postgres;
+    type Args<'q> = sqlx::postgres::PgArguments;
+    fn arguments<'q>(args: Vec<Arg>) -> Self::Args<'q> {
+        bind_all!(sqlx::postgres::PgArguments::default(), args)
+    }
+}
+
+pub(crate) async fn execute<'c, DB, E>(
+    executor: E,
+    sql: Sql,
+    context: &'static str,
+) -> Result<u64, StoreError>
+where
+    DB: SqlDatabase,
+    E: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+{
+    let args = DB::arguments(sql.args);
+    let result = sqlx::query_with::<DB, DB::Args<'_>>(&sql.text, args)
+        .execute(executor)
+        .await
+        .context(context)?;
+    Ok(result.rows_affected())
+}
+
+pub(crate) async fn fetch_all<'c, DB, E, R>(
+    executor: E,
+    sql: Sql,
+    context: &'static str,
+) -> Result<Vec<R>, StoreError>
+where
+    DB: SqlDatabase,
+    E: Executor<'c, Database = DB>,
+    R: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
+{
+    let args = DB::arguments(sql.args);
+    sqlx::query_as_with::<DB, R, DB::Args<'_>>(&sql.text, args)
+        .fetch_all(executor)
+        .await
+        .context(context)
+}
+
+pub(crate) async fn fetch_optional<'c, DB, E, R>(
+    executor: E,
+    sql: Sql,
+    context: &'static str,
+) -> Result<Option<R>, StoreError>
+where
+    DB: SqlDatabase,
+    E: Executor<'c, Database = DB>,
+    R: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
+{
+    let args = DB::arguments(sql.args);
+    sqlx::query_as_with::<DB, R, DB::Args<'_>>(&sql.text, args)
+        .fetch_optional(executor)
+        .await
+        .context(context)
+}
+
+/// `rows_affected` is inherent on each database's result type; this names it once.
+pub(crate) trait HasRowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl HasRowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::sqlite::SqliteQueryResult::rows_affected(self)
+    }
+}
+
+impl HasRowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::postgres::PgQueryResult::rows_affected(self)
+    }
+}
+
+/// The reads, identical on both databases.
+pub(crate) struct Reader<DB: Database> {
+    pub pool: Pool<DB>,
+}
+
+impl<DB> Reader<DB>
+where
+    DB: SqlDatabase,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    TriggerRow: for<'r> FromRow<'r, DB::Row>,
+    AttemptRow: for<'r> FromRow<'r, DB::Row>,
+    LogRow: for<'r> FromRow<'r, DB::Row>,
+    PluginRow: for<'r> FromRow<'r, DB::Row>,
+    sql::ApiKeyRow: for<'r> FromRow<'r, DB::Row>,
+    IdempotentRow: for<'r> FromRow<'r, DB::Row>,
+{
+    pub async fn list_triggers(
+        &self,
+        filter: &StoreFilter,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<Trigger>, StoreError> {
+        let sql = sql::select_triggers(DB::DIALECT, filter, after, limit);
+        let rows: Vec<TriggerRow> = fetch_all(&self.pool, sql, "listing triggers").await?;
+        rows.into_iter().map(Trigger::try_from).collect()
+    }
+
+    pub async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError> {
+        let sql = sql::select_trigger(DB::DIALECT, id);
+        let Some(mut row): Option<TriggerRow> =
+            fetch_optional(&self.pool, sql, "reading a trigger").await?
+        else {
+            return Ok(None);
+        };
+        let payload_text = row.payload.take().unwrap_or_else(|| "null".into());
+        let payload = serde_json::from_str(&payload_text)
+            .map_err(|_| StoreError::Corrupt(format!("payload of trigger {id}")))?;
+        let attempts: Vec<AttemptRow> =
+            fetch_all(&self.pool, sql::select_attempts(DB::DIALECT, id), "reading attempts")
+                .await?;
+        let logs: Vec<LogRow> =
+            fetch_all(&self.pool, sql::select_logs(DB::DIALECT, id), "reading logs").await?;
+        Ok(Some(TriggerDetail {
+            trigger: TriggerWithPayload {
+                trigger: Trigger::try_from(row)?,
+                payload,
+            },
+            attempts: attempts
+                .into_iter()
+                .map(Attempt::try_from)
+                .collect::<Result<_, _>>()?,
+            logs: logs.into_iter().map(LogEntry::from).collect(),
+        }))
+    }
+
+    pub async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError> {
+        let row: Option<PluginRow> = fetch_optional(
+            &self.pool,
+            sql::select_plugin(DB::DIALECT, key),
+            "reading a plugin",
+        )
+        .await?;
+        row.map(PluginRecord::try_from).transpose()
+    }
+
+    pub async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
+        let sql = Sql::new(
+            DB::DIALECT,
+            format!("SELECT {} FROM plugins ORDER BY name", sql::PLUGIN_COLUMNS),
+        );
+        let rows: Vec<PluginRow> = fetch_all(&self.pool, sql, "listing plugins").await?;
+        rows.into_iter().map(PluginRecord::try_from).collect()
+    }
+
+    pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let row: Option<sql::ApiKeyRow> = fetch_optional(
+            &self.pool,
+            sql::select_api_key(DB::DIALECT, key_hash),
+            "looking up an api key",
+        )
+        .await?;
+        Ok(row.map(ApiKeyRecord::from))
+    }
+}
+
+/// An earlier trigger under the same idempotency key.
+#[derive(sqlx::FromRow)]
+pub(crate) struct IdempotentRow {
+    pub id: Uuid,
+    pub request_hash: Option<String>,
+}

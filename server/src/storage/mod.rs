@@ -1,0 +1,124 @@
+//! Storage: one narrow trait named by intent, one implementation per database.
+//!
+//! `sqlite` is the default (one file, one writer task that group-commits);
+//! `postgres` is the scale-out database. Both share the row types and query
+//! builders in `sql`, and both pass the conformance suite in `tests/storage.rs`.
+
+mod db;
+mod records;
+mod sql;
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use app::domain::{Trigger, TriggerDetail};
+
+pub use records::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint said no: the name of what was duplicated.
+    #[error("a {0} with this value already exists")]
+    Duplicate(&'static str),
+    #[error("database error while {context}: {source}")]
+    Database {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("stored row is unreadable: {0}")]
+    Corrupt(String),
+    #[error("running migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the storage writer has stopped")]
+    WriterGone,
+}
+
+/// Attach what we were doing to a database error.
+pub(crate) trait Context<T> {
+    fn context(self, context: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Context<T> for Result<T, sqlx::Error> {
+    fn context(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| match &source {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Duplicate(unique_what(db.message()))
+            }
+            _ => StoreError::Database { context, source },
+        })
+    }
+}
+
+fn unique_what(message: &str) -> &'static str {
+    if message.contains("idempotency_key") {
+        "trigger with this idempotency key"
+    } else if message.contains("name") {
+        "plugin name"
+    } else if message.contains("key_hash") {
+        "api key"
+    } else {
+        "row"
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`, for logs and benchmarks.
+    fn kind(&self) -> &'static str;
+
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError>;
+    async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError>;
+    async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError>;
+    async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError>;
+
+    /// Insert one trigger with its `queued` log. With an idempotency key, a
+    /// second insert under the same key returns the first trigger instead.
+    async fn insert_trigger(&self, trigger: NewTrigger) -> Result<Inserted, StoreError>;
+
+    /// Insert many triggers at once (demo data, benchmarks, migrations). No idempotency keys.
+    async fn insert_triggers(&self, triggers: Vec<NewTrigger>) -> Result<(), StoreError>;
+
+    /// A call the application made itself: the trigger and its one attempt, together.
+    async fn insert_reported_call(
+        &self,
+        trigger: NewTrigger,
+        outcome: AttemptOutcome,
+    ) -> Result<(), StoreError>;
+
+    /// Store one attempt and move the trigger to where the attempt left it.
+    async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError>;
+
+    /// Newest first, strictly after `after` in that order.
+    async fn list_triggers(
+        &self,
+        filter: &StoreFilter,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<Trigger>, StoreError>;
+
+    async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError>;
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+}
+
+pub type SharedStore = Arc<dyn Store>;
+
+/// Open the database a URL names: `sqlite://…` or `postgres://…`.
+pub async fn connect(url: &str) -> anyhow::Result<SharedStore> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
+    } else {
+        anyhow::bail!("CALLTRAIL_DATABASE_URL must start with sqlite:// or postgres://, got {url:?}")
+    }
+}

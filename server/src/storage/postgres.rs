@@ -1,0 +1,171 @@
+//! PostgreSQL: the scale-out database. Many connections, row locks, and
+//! `ON CONFLICT` for idempotency, so several server instances can share it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use uuid::Uuid;
+
+use app::domain::{Trigger, TriggerDetail};
+
+use super::db::{execute, fetch_optional, IdempotentRow, Reader};
+use super::sql::{self, Dialect};
+use super::{
+    ApiKeyRecord, AttemptOutcome, Context, Cursor, Inserted, NewTrigger, PluginKey,
+    PluginRecord, Store, StoreError, StoreFilter,
+};
+
+const D: Dialect = Dialect::Postgres;
+/// Rows per multi-row INSERT, well under PostgreSQL's 65535 bind parameters.
+const ROWS_PER_STATEMENT: usize = 1000;
+
+pub struct PgStore {
+    reader: Reader<sqlx::Postgres>,
+}
+
+impl PgStore {
+    pub async fn open(url: &str) -> anyhow::Result<PgStore> {
+        let max: u32 = std::env::var("CALLTRAIL_DB_POOL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(16);
+        let pool = PgPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        Ok(PgStore {
+            reader: Reader { pool },
+        })
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.reader.pool
+    }
+}
+
+async fn insert_rows(conn: &mut PgConnection, rows: &[NewTrigger]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        execute(&mut *conn, sql::insert_triggers(D, chunk), "inserting triggers").await?;
+        let logs = chunk.iter().flat_map(|t| t.logs.iter().map(move |l| (t.id, l)));
+        if let Some(sql) = sql::insert_logs(D, logs) {
+            execute(&mut *conn, sql, "inserting logs").await?;
+        }
+    }
+    Ok(())
+}
+
+async fn write_outcome(conn: &mut PgConnection, o: &AttemptOutcome) -> Result<(), StoreError> {
+    execute(&mut *conn, sql::insert_attempt(D, o), "inserting an attempt").await?;
+    execute(&mut *conn, sql::apply_outcome(D, o), "updating a trigger").await?;
+    if let Some(logs) = sql::insert_logs(D, o.logs.iter().map(|l| (o.trigger_id, l))) {
+        execute(&mut *conn, logs, "inserting logs").await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres").run(self.pool()).await?;
+        Ok(())
+    }
+
+    async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
+        execute(self.pool(), sql::insert_plugin(D, plugin), "inserting a plugin").await?;
+        Ok(())
+    }
+
+    async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
+        execute(self.pool(), sql::update_plugin(D, plugin), "updating a plugin").await?;
+        Ok(())
+    }
+
+    async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError> {
+        self.reader.get_plugin(key).await
+    }
+
+    async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
+        self.reader.list_plugins().await
+    }
+
+    async fn insert_trigger(&self, trigger: NewTrigger) -> Result<Inserted, StoreError> {
+        let mut tx = self.pool().begin().await.context("starting an insert")?;
+        let mut sql = sql::insert_triggers(D, std::slice::from_ref(&trigger));
+        if trigger.idempotency.is_some() {
+            // Concurrent inserts under one key wait on each other here; all but one do nothing.
+            sql.push(" ON CONFLICT (idempotency_key) DO NOTHING");
+        }
+        let inserted = execute(&mut *tx, sql, "inserting a trigger").await?;
+        if inserted == 0 {
+            let idem = trigger.idempotency.as_ref().expect("only keyed inserts conflict");
+            let row: Option<IdempotentRow> = fetch_optional(
+                &mut *tx,
+                sql::select_idempotent(D, &idem.key),
+                "reading an idempotent trigger",
+            )
+            .await?;
+            let row = row.ok_or(StoreError::Duplicate("trigger with this idempotency key"))?;
+            tx.commit().await.context("committing")?;
+            return Ok(Inserted::Existing {
+                id: row.id,
+                same_request: row.request_hash.as_deref() == Some(&idem.request_hash),
+            });
+        }
+        if let Some(logs) = sql::insert_logs(D, trigger.logs.iter().map(|l| (trigger.id, l))) {
+            execute(&mut *tx, logs, "inserting logs").await?;
+        }
+        tx.commit().await.context("committing a trigger")?;
+        Ok(Inserted::Created(trigger.id))
+    }
+
+    async fn insert_triggers(&self, triggers: Vec<NewTrigger>) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.context("starting a bulk insert")?;
+        insert_rows(&mut tx, &triggers).await?;
+        tx.commit().await.context("committing a bulk insert")
+    }
+
+    async fn insert_reported_call(
+        &self,
+        trigger: NewTrigger,
+        outcome: AttemptOutcome,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.context("starting a reported call")?;
+        insert_rows(&mut tx, std::slice::from_ref(&trigger)).await?;
+        write_outcome(&mut tx, &outcome).await?;
+        tx.commit().await.context("committing a reported call")
+    }
+
+    async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.context("starting an attempt")?;
+        write_outcome(&mut tx, &outcome).await?;
+        tx.commit().await.context("committing an attempt")
+    }
+
+    async fn list_triggers(
+        &self,
+        filter: &StoreFilter,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<Trigger>, StoreError> {
+        self.reader.list_triggers(filter, after, limit).await
+    }
+
+    async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError> {
+        self.reader.get_trigger_detail(id).await
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        execute(self.pool(), sql::insert_api_key(D, key), "inserting an api key").await?;
+        Ok(())
+    }
+
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.reader.find_api_key(key_hash).await
+    }
+}

@@ -1,0 +1,109 @@
+//! What the service hands storage and gets back. Wire types come from `app::domain`;
+//! these add what only the server sees (sealed secrets, idempotency, cursors).
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use app::domain::{Attempt, EntityRef, Initiator, LastError, LogEntry, Plugin, Status};
+
+/// A plugin with its sealed (encrypted) secrets. Never serialised.
+#[derive(Clone)]
+pub struct PluginRecord {
+    pub plugin: Plugin,
+    pub auth_sealed: Option<Vec<u8>>,
+    pub signing_secret_sealed: Option<Vec<u8>>,
+}
+
+pub enum PluginKey {
+    Id(Uuid),
+    Name(String),
+}
+
+impl PluginKey {
+    /// A path segment or filter value: a UUID is an id, anything else a name.
+    pub fn parse(s: &str) -> PluginKey {
+        match Uuid::parse_str(s) {
+            Ok(id) => PluginKey::Id(id),
+            Err(_) => PluginKey::Name(s.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTrigger {
+    pub id: Uuid,
+    pub plugin_id: Uuid,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub entity: Option<EntityRef>,
+    pub initiator: Initiator,
+    /// The payload as JSON text.
+    pub payload: String,
+    pub aggregation_key: Option<String>,
+    pub idempotency: Option<Idempotency>,
+    pub status: Status,
+    pub scheduled_at: DateTime<Utc>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Logs written with the trigger (`queued`).
+    pub logs: Vec<LogEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    /// Hash of the request body, to tell a retry from a different request.
+    pub request_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    Created(Uuid),
+    /// The idempotency key was used before; `same_request` says whether with this body.
+    Existing { id: Uuid, same_request: bool },
+}
+
+/// One attempt and where it leaves its trigger.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    pub trigger_id: Uuid,
+    pub attempt: Attempt,
+    pub status: Status,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub external_id: Option<String>,
+    pub last_error: Option<LastError>,
+    pub logs: Vec<LogEntry>,
+}
+
+/// The list filter after plugin names are resolved to ids.
+#[derive(Debug, Clone, Default)]
+pub struct StoreFilter {
+    pub plugin_ids: Vec<Uuid>,
+    pub statuses: Vec<Status>,
+    pub event_type: Option<String>,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub aggregation_key: Option<String>,
+    pub scheduled_from: Option<DateTime<Utc>>,
+    pub scheduled_to: Option<DateTime<Utc>>,
+    pub triggered_from: Option<DateTime<Utc>>,
+    pub triggered_to: Option<DateTime<Utc>>,
+    pub q: Option<String>,
+}
+
+/// Position in the newest-first order: the last row of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub scheduled_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+    pub key_hash: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+}

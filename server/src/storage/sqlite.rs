@@ -1,0 +1,304 @@
+//! SQLite: the default database, one file and nothing to install.
+//!
+//! SQLite has one write lock. Rather than let a pool of writers fight over it
+//! ("database is locked"), every write runs on a single write connection, and
+//! trigger inserts — the hot path — go through one writer task that commits
+//! many of them per transaction (group commit) and answers each request once its
+//! batch is durable. Reads use their own pool of connections (WAL).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::Executor;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use app::domain::{Trigger, TriggerDetail};
+
+use super::db::{execute, fetch_optional, IdempotentRow, Reader};
+use super::sql::{self, Dialect};
+use super::{
+    ApiKeyRecord, AttemptOutcome, Context, Cursor, Inserted, NewTrigger, PluginKey,
+    PluginRecord, Store, StoreError, StoreFilter,
+};
+
+const D: Dialect = Dialect::Sqlite;
+/// Most inserts one transaction commits. Bigger batches amortise the fsync further
+/// but make each request wait longer for its batch.
+const MAX_BATCH: usize = 512;
+/// Rows per multi-row INSERT, well under SQLite's bound-variable limit.
+const ROWS_PER_STATEMENT: usize = 500;
+
+pub struct SqliteStore {
+    reader: Reader<sqlx::Sqlite>,
+    write: SqlitePool,
+    ingest: mpsc::Sender<IngestOp>,
+}
+
+struct IngestOp {
+    trigger: NewTrigger,
+    reply: oneshot::Sender<Result<Inserted, StoreError>>,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> anyhow::Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        let (tx, rx) = mpsc::channel(8 * MAX_BATCH);
+        tokio::spawn(group_commit(write.clone(), rx));
+        Ok(SqliteStore {
+            reader: Reader { pool: read },
+            write,
+            ingest: tx,
+        })
+    }
+
+    /// Run `f` in an immediate transaction on the write connection.
+    async fn write_tx<T, F>(&self, context: &'static str, f: F) -> Result<T, StoreError>
+    where
+        F: for<'c> FnOnce(
+                &'c mut SqliteConnection,
+            )
+                -> futures::future::BoxFuture<'c, Result<T, StoreError>>
+            + Send,
+        T: Send,
+    {
+        let mut conn = self.write.acquire().await.context(context)?;
+        immediate(&mut conn, f).await
+    }
+}
+
+/// BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
+/// before it writes can never fail half-way with SQLITE_BUSY.
+async fn immediate<T, F>(conn: &mut SqliteConnection, f: F) -> Result<T, StoreError>
+where
+    F: for<'c> FnOnce(&'c mut SqliteConnection) -> futures::future::BoxFuture<'c, Result<T, StoreError>>,
+{
+    conn.execute("BEGIN IMMEDIATE")
+        .await
+        .context("starting a write")?;
+    match f(conn).await {
+        Ok(value) => {
+            conn.execute("COMMIT").await.context("committing")?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+/// The writer task: take what is waiting, commit it in one transaction, answer.
+async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<IngestOp>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let ops = std::mem::take(&mut batch);
+        let mut conn = match pool.acquire().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                let msg = e.to_string();
+                for op in ops {
+                    let _ = op.reply.send(Err(StoreError::Database {
+                        context: "acquiring the write connection",
+                        source: sqlx::Error::Protocol(msg.clone()),
+                    }));
+                }
+                continue;
+            }
+        };
+        let triggers: Vec<NewTrigger> = ops.iter().map(|op| op.trigger.clone()).collect();
+        match immediate(&mut conn, |c| Box::pin(insert_batch(c, triggers))).await {
+            Ok(results) => {
+                for (op, result) in ops.into_iter().zip(results) {
+                    let _ = op.reply.send(Ok(result));
+                }
+            }
+            // One bad row must not fail its neighbours: retry each on its own.
+            Err(_) => {
+                for op in ops {
+                    let result = immediate(&mut conn, |c| {
+                        Box::pin(async move {
+                            let mut r = insert_batch(c, vec![op.trigger]).await?;
+                            Ok(r.remove(0))
+                        })
+                    })
+                    .await;
+                    let _ = op.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+async fn insert_batch(
+    conn: &mut SqliteConnection,
+    triggers: Vec<NewTrigger>,
+) -> Result<Vec<Inserted>, StoreError> {
+    let mut results = Vec::with_capacity(triggers.len());
+    let mut fresh: Vec<&NewTrigger> = Vec::with_capacity(triggers.len());
+    for t in &triggers {
+        if let Some(idem) = &t.idempotency {
+            // Earlier in this batch?
+            if let Some(prev) = fresh
+                .iter()
+                .find(|p| p.idempotency.as_ref().is_some_and(|i| i.key == idem.key))
+            {
+                let same = prev.idempotency.as_ref().map(|i| &i.request_hash)
+                    == Some(&idem.request_hash);
+                results.push(Inserted::Existing {
+                    id: prev.id,
+                    same_request: same,
+                });
+                continue;
+            }
+            let existing: Option<IdempotentRow> = fetch_optional(
+                &mut *conn,
+                sql::select_idempotent(D, &idem.key),
+                "checking an idempotency key",
+            )
+            .await?;
+            if let Some(row) = existing {
+                results.push(Inserted::Existing {
+                    id: row.id,
+                    same_request: row.request_hash.as_deref() == Some(&idem.request_hash),
+                });
+                continue;
+            }
+        }
+        results.push(Inserted::Created(t.id));
+        fresh.push(t);
+    }
+    insert_rows(conn, fresh).await?;
+    Ok(results)
+}
+
+async fn insert_rows(conn: &mut SqliteConnection, rows: Vec<&NewTrigger>) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let owned: Vec<NewTrigger> = chunk.iter().map(|t| (*t).clone()).collect();
+        execute(&mut *conn, sql::insert_triggers(D, &owned), "inserting triggers").await?;
+        let logs = owned.iter().flat_map(|t| t.logs.iter().map(move |l| (t.id, l)));
+        if let Some(sql) = sql::insert_logs(D, logs) {
+            execute(&mut *conn, sql, "inserting logs").await?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.write).await?;
+        Ok(())
+    }
+
+    async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
+        execute(&self.write, sql::insert_plugin(D, plugin), "inserting a plugin").await?;
+        Ok(())
+    }
+
+    async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
+        execute(&self.write, sql::update_plugin(D, plugin), "updating a plugin").await?;
+        Ok(())
+    }
+
+    async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError> {
+        self.reader.get_plugin(key).await
+    }
+
+    async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
+        self.reader.list_plugins().await
+    }
+
+    async fn insert_trigger(&self, trigger: NewTrigger) -> Result<Inserted, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ingest
+            .send(IngestOp { trigger, reply })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    async fn insert_triggers(&self, triggers: Vec<NewTrigger>) -> Result<(), StoreError> {
+        self.write_tx("inserting triggers", |c| {
+            Box::pin(async move { insert_rows(c, triggers.iter().collect()).await })
+        })
+        .await
+    }
+
+    async fn insert_reported_call(
+        &self,
+        trigger: NewTrigger,
+        outcome: AttemptOutcome,
+    ) -> Result<(), StoreError> {
+        self.write_tx("recording a reported call", |c| {
+            Box::pin(async move {
+                insert_rows(c, vec![&trigger]).await?;
+                write_outcome(c, &outcome).await
+            })
+        })
+        .await
+    }
+
+    async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError> {
+        self.write_tx("recording an attempt", |c| {
+            Box::pin(async move { write_outcome(c, &outcome).await })
+        })
+        .await
+    }
+
+    async fn list_triggers(
+        &self,
+        filter: &StoreFilter,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<Trigger>, StoreError> {
+        self.reader.list_triggers(filter, after, limit).await
+    }
+
+    async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError> {
+        self.reader.get_trigger_detail(id).await
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        execute(&self.write, sql::insert_api_key(D, key), "inserting an api key").await?;
+        Ok(())
+    }
+
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.reader.find_api_key(key_hash).await
+    }
+}
+
+async fn write_outcome(conn: &mut SqliteConnection, o: &AttemptOutcome) -> Result<(), StoreError> {
+    execute(&mut *conn, sql::insert_attempt(D, o), "inserting an attempt").await?;
+    execute(&mut *conn, sql::apply_outcome(D, o), "updating a trigger").await?;
+    if let Some(logs) = sql::insert_logs(D, o.logs.iter().map(|l| (o.trigger_id, l))) {
+        execute(&mut *conn, logs, "inserting logs").await?;
+    }
+    Ok(())
+}
