@@ -1,0 +1,192 @@
+//! Test support: the real server on port 0 with a fresh database, real HTTP.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use calltrail::service::{Limits, PluginInput, Principal, Role, SecretBox, Service};
+use calltrail::storage::{self, SharedStore};
+use serde_json::{json, Value};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Fresh {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A brand-new database: a file in a temp dir, or a new PostgreSQL database.
+pub async fn fresh_db(db: Db) -> Fresh {
+    match db {
+        Db::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+            Fresh { url, _dir: Some(dir) }
+        }
+        Db::Postgres => {
+            let base = std::env::var("CALLTRAIL_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+            let base = base.trim_end_matches('/').to_string();
+            let name = format!("calltrail_test_{}", uuid::Uuid::now_v7().simple());
+            use sqlx::Connection;
+            let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+                .await
+                .expect("PostgreSQL must be reachable (set CALLTRAIL_TEST_PG_URL)");
+            sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+            Fresh {
+                url: format!("{base}/{name}"),
+                _dir: None,
+            }
+        }
+    }
+}
+
+pub async fn store(db: Db) -> (SharedStore, Fresh) {
+    let fresh = fresh_db(db).await;
+    let store = storage::connect(&fresh.url).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, fresh)
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub admin_key: String,
+    pub service: Arc<Service>,
+    pub http: reqwest::Client,
+    _fresh: Fresh,
+}
+
+pub fn admin() -> Principal {
+    Principal {
+        name: "test-admin".into(),
+        role: Role::Admin,
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> TestApp {
+        TestApp::spawn_with(db, Limits::default()).await
+    }
+
+    pub async fn spawn_with(db: Db, limits: Limits) -> TestApp {
+        let (store, fresh) = store(db).await;
+        let service = Service::new(store, SecretBox::random(), limits);
+        let admin_key = service.create_api_key("test-admin", Role::Admin).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = calltrail::config::leptos_options("target/site", addr);
+        let svc = service.clone();
+        tokio::spawn(async move {
+            calltrail::serve(listener, svc, options, std::future::pending())
+                .await
+                .unwrap()
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            admin_key,
+            service,
+            http: reqwest::Client::new(),
+            _fresh: fresh,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn key(&self, name: &str, role: Role) -> String {
+        self.service.create_api_key(name, role).await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.admin_key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        status_json(r).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.admin_key)
+            .send()
+            .await
+            .unwrap();
+        status_json(r).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .patch(self.url(path))
+            .bearer_auth(&self.admin_key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        status_json(r).await
+    }
+
+    /// A plugin with routes for `invoice.available` and `customer.created`.
+    pub async fn plugin(&self, name: &str) -> Value {
+        let (status, body) = self.post("/api/v1/plugins", &plugin_body(name)).await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    pub async fn trigger(&self, body: &Value) -> Value {
+        let (status, out) = self.post("/api/v1/triggers", body).await;
+        assert_eq!(status, 201, "{out}");
+        out
+    }
+}
+
+pub async fn status_json(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+pub fn plugin_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "display_name": name.to_uppercase(),
+        "base_url": "https://api.example.com",
+        "routes": {
+            "invoice.available": {"method": "POST", "path": "/v1/invoices/{entity_id}"},
+            "customer.created": {"method": "POST", "path": "/v1/customers"}
+        },
+        "auth": {"type": "bearer", "token": "sk_live_PLANTED_MARKER"},
+        "signing_secret": "whsec_PLANTED_SIGNING",
+        "external_id_pointer": "/id"
+    })
+}
+
+pub async fn plugin_via_service(service: &Service, name: &str) -> app::domain::Plugin {
+    let input: PluginInput = serde_json::from_value(plugin_body(name)).unwrap();
+    service.create_plugin(&admin(), input).await.unwrap()
+}
+
+/// The error body's parts, asserting its shape.
+pub fn error_of(body: &Value) -> (String, Option<String>, String) {
+    let e = &body["error"];
+    assert!(e.is_object(), "expected an error body, got {body}");
+    (
+        e["code"].as_str().unwrap().to_string(),
+        e["field"].as_str().map(str::to_string),
+        e["message"].as_str().unwrap().to_string(),
+    )
+}

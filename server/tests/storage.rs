@@ -1,0 +1,427 @@
+//! The storage conformance suite: every case runs against SQLite and PostgreSQL.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+
+use app::domain::{
+    Attempt, AttemptRequest, AttemptResponse, Decision, DecisionAction, EntityRef, FailureClass,
+    Initiator, InitiatorKind, LastError, LogEntry, StartedBy, StartedByKind, Status,
+};
+use calltrail::service::{truncate, SecretBox, Service, Limits};
+use calltrail::storage::{
+    AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, SharedStore, StoreError,
+    StoreFilter,
+};
+use chrono::{Duration, Utc};
+use common::Db;
+use uuid::Uuid;
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::Db::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::Db::Postgres).await } )*
+        }
+    };
+}
+
+conformance!(
+    a_plugin_round_trips_and_its_secrets_are_stored_sealed,
+    a_second_plugin_with_the_same_name_is_refused,
+    triggers_page_newest_first_without_gaps_or_repeats_while_rows_arrive,
+    every_filter_narrows_the_list_and_filters_combine,
+    an_idempotency_key_returns_the_first_trigger_and_tells_a_different_body,
+    an_attempt_moves_the_trigger_and_the_detail_shows_attempts_and_logs_in_order,
+    a_reported_call_is_written_with_its_attempt_in_one_go,
+    two_hundred_concurrent_inserts_all_succeed,
+    an_api_key_is_found_by_its_hash_only,
+);
+
+fn new_trigger(plugin_id: Uuid, at: chrono::DateTime<Utc>) -> NewTrigger {
+    NewTrigger {
+        id: Uuid::now_v7(),
+        plugin_id,
+        event_type: "invoice.available".into(),
+        action: Some("Create invoice".into()),
+        entity: Some(EntityRef {
+            entity_type: "invoice".into(),
+            id: "INV-1".into(),
+        }),
+        initiator: Initiator {
+            kind: InitiatorKind::Automation,
+            name: "Nightly billing run".into(),
+        },
+        payload: r#"{"amount":1200}"#.into(),
+        aggregation_key: None,
+        idempotency: None,
+        status: Status::NotYetStarted,
+        scheduled_at: truncate(at),
+        next_attempt_at: Some(truncate(at)),
+        logs: vec![LogEntry {
+            at: truncate(at),
+            step: "queued".into(),
+            message: "queued".into(),
+        }],
+    }
+}
+
+async fn setup(db: Db) -> (SharedStore, std::sync::Arc<Service>, Uuid, Uuid, common::Fresh) {
+    let (store, fresh) = common::store(db).await;
+    let service = Service::new(store.clone(), SecretBox::random(), Limits::default());
+    let a = common::plugin_via_service(&service, "stripe").await.id;
+    let b = common::plugin_via_service(&service, "xero").await.id;
+    (store, service, a, b, fresh)
+}
+
+async fn all_ids(store: &SharedStore, f: &StoreFilter) -> Vec<Uuid> {
+    store
+        .list_triggers(f, None, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect()
+}
+
+async fn a_plugin_round_trips_and_its_secrets_are_stored_sealed(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let by_name = store
+        .get_plugin(&PluginKey::Name("stripe".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    let by_id = store.get_plugin(&PluginKey::Id(stripe)).await.unwrap().unwrap();
+    assert_eq!(by_name.plugin, by_id.plugin);
+    assert_eq!(by_name.plugin.display_name, "STRIPE");
+    assert_eq!(by_name.plugin.routes["invoice.available"].path, "/v1/invoices/{entity_id}");
+    assert!(by_name.plugin.has_auth && by_name.plugin.has_signing_secret);
+    let sealed = by_name.auth_sealed.unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains("PLANTED_MARKER"));
+    let names: Vec<String> = store
+        .list_plugins()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.plugin.name)
+        .collect();
+    assert_eq!(names, ["stripe", "xero"]);
+    assert!(store
+        .get_plugin(&PluginKey::Name("nope".into()))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn a_second_plugin_with_the_same_name_is_refused(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let mut copy = store.get_plugin(&PluginKey::Id(stripe)).await.unwrap().unwrap();
+    copy.plugin.id = Uuid::now_v7();
+    let err = store.insert_plugin(&copy).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)), "{err}");
+}
+
+async fn triggers_page_newest_first_without_gaps_or_repeats_while_rows_arrive(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let base = Utc::now() - Duration::hours(1);
+    let mut rows: Vec<NewTrigger> = (0..25)
+        .map(|i| new_trigger(stripe, base + Duration::seconds(i)))
+        .collect();
+    // Two triggers at the very same instant must still page deterministically.
+    rows[10].scheduled_at = rows[11].scheduled_at;
+    store.insert_triggers(rows.clone()).await.unwrap();
+
+    let f = StoreFilter::default();
+    let mut seen = Vec::new();
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = store.list_triggers(&f, after, 10).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        // New rows arriving mid-paging are newer: they must not shift later pages.
+        store
+            .insert_trigger(new_trigger(stripe, Utc::now()))
+            .await
+            .unwrap();
+        let last = page.last().unwrap();
+        after = Some(Cursor {
+            scheduled_at: last.scheduled_at,
+            id: last.id,
+        });
+        seen.extend(page.into_iter().map(|t| (t.scheduled_at, t.id)));
+        if seen.len() > 100 {
+            panic!("paging does not end");
+        }
+    }
+    // The first page also holds the first arrival; every original row appears exactly once.
+    let ids: Vec<Uuid> = seen.iter().map(|(_, id)| *id).collect();
+    let unique: HashSet<Uuid> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "a row was repeated");
+    for r in &rows {
+        assert!(unique.contains(&r.id), "row {} was skipped", r.id);
+    }
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "not newest first");
+}
+
+async fn every_filter_narrows_the_list_and_filters_combine(db: Db) {
+    let (store, _svc, stripe, xero, _f) = setup(db).await;
+    let t0 = Utc::now() - Duration::days(2);
+    let mut a = new_trigger(stripe, t0);
+    a.aggregation_key = Some("run-1".into());
+    let mut b = new_trigger(xero, t0 + Duration::hours(1));
+    b.event_type = "customer.created".into();
+    b.action = Some("Push customer".into());
+    b.entity = Some(EntityRef {
+        entity_type: "customer".into(),
+        id: "CUS-77".into(),
+    });
+    let mut c = new_trigger(stripe, t0 + Duration::hours(2));
+    c.entity = Some(EntityRef {
+        entity_type: "invoice".into(),
+        id: "INV-100%".into(),
+    });
+    store
+        .insert_triggers(vec![a.clone(), b.clone(), c.clone()])
+        .await
+        .unwrap();
+    // c finishes: triggered and status change.
+    store
+        .record_attempt(outcome(c.id, 1, Status::Finished, t0 + Duration::hours(3)))
+        .await
+        .unwrap();
+
+    let f = |mutate: &dyn Fn(&mut StoreFilter)| {
+        let mut f = StoreFilter::default();
+        mutate(&mut f);
+        f
+    };
+    let cases: Vec<(&str, StoreFilter, Vec<Uuid>)> = vec![
+        ("none", f(&|_| {}), vec![c.id, b.id, a.id]),
+        ("plugin", f(&|f| f.plugin_ids = vec![xero]), vec![b.id]),
+        ("two plugins", f(&|f| f.plugin_ids = vec![xero, stripe]), vec![c.id, b.id, a.id]),
+        ("status", f(&|f| f.statuses = vec![Status::Finished]), vec![c.id]),
+        (
+            "statuses",
+            f(&|f| f.statuses = vec![Status::Finished, Status::NotYetStarted]),
+            vec![c.id, b.id, a.id],
+        ),
+        ("event type", f(&|f| f.event_type = Some("customer.created".into())), vec![b.id]),
+        (
+            "entity",
+            f(&|f| {
+                f.entity_type = Some("invoice".into());
+                f.entity_id = Some("INV-1".into());
+            }),
+            vec![a.id],
+        ),
+        ("aggregation", f(&|f| f.aggregation_key = Some("run-1".into())), vec![a.id]),
+        (
+            "scheduled range is half-open",
+            f(&|f| {
+                f.scheduled_from = Some(truncate(t0));
+                f.scheduled_to = Some(truncate(t0 + Duration::hours(2)));
+            }),
+            vec![b.id, a.id],
+        ),
+        (
+            "triggered range",
+            f(&|f| f.triggered_from = Some(t0 + Duration::minutes(150))),
+            vec![c.id],
+        ),
+        ("q over entity id, escaped", f(&|f| f.q = Some("100%".into())), vec![c.id]),
+        ("q over action, any case", f(&|f| f.q = Some("push CUSTOMER".into())), vec![b.id]),
+        ("q over external id", f(&|f| f.q = Some("ext_".into())), vec![c.id]),
+        (
+            "combined",
+            f(&|f| {
+                f.plugin_ids = vec![stripe];
+                f.statuses = vec![Status::NotYetStarted];
+            }),
+            vec![a.id],
+        ),
+        ("nothing matches", f(&|f| f.event_type = Some("nope".into())), vec![]),
+    ];
+    for (name, filter, expected) in cases {
+        assert_eq!(all_ids(&store, &filter).await, expected, "filter: {name}");
+    }
+}
+
+async fn an_idempotency_key_returns_the_first_trigger_and_tells_a_different_body(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let key = |hash: &str| {
+        Some(Idempotency {
+            key: "order-42".into(),
+            request_hash: hash.into(),
+        })
+    };
+    let mut first = new_trigger(stripe, Utc::now());
+    first.idempotency = key("h1");
+    let mut again = new_trigger(stripe, Utc::now());
+    again.idempotency = key("h1");
+    let mut other = new_trigger(stripe, Utc::now());
+    other.idempotency = key("h2");
+    assert_eq!(
+        store.insert_trigger(first.clone()).await.unwrap(),
+        Inserted::Created(first.id)
+    );
+    assert_eq!(
+        store.insert_trigger(again).await.unwrap(),
+        Inserted::Existing {
+            id: first.id,
+            same_request: true
+        }
+    );
+    assert_eq!(
+        store.insert_trigger(other).await.unwrap(),
+        Inserted::Existing {
+            id: first.id,
+            same_request: false
+        }
+    );
+    assert_eq!(all_ids(&store, &StoreFilter::default()).await, vec![first.id]);
+}
+
+fn outcome(
+    trigger_id: Uuid,
+    number: u32,
+    status: Status,
+    at: chrono::DateTime<Utc>,
+) -> AttemptOutcome {
+    let at = truncate(at);
+    let ok = status == Status::Finished;
+    let class = if ok { FailureClass::Success } else { FailureClass::Server };
+    let code = if ok { 200 } else { 503 };
+    AttemptOutcome {
+        trigger_id,
+        attempt: Attempt {
+            id: Uuid::now_v7(),
+            number,
+            started_at: at,
+            duration_ms: 180,
+            started_by: StartedBy {
+                kind: StartedByKind::Automatic,
+                actor: None,
+            },
+            request: AttemptRequest {
+                method: "POST".into(),
+                url: "https://api.example.com/v1/invoices/INV-1".into(),
+                headers: BTreeMap::from([("authorization".into(), "[redacted]".into())]),
+                body: Some(r#"{"amount":1200}"#.into()),
+            },
+            response: Some(AttemptResponse {
+                status: code,
+                headers: BTreeMap::new(),
+                body: Some(if ok { r#"{"id":"ext_1"}"# } else { "down" }.into()),
+                truncated: false,
+            }),
+            class,
+            decision: Decision {
+                action: if ok { DecisionAction::Finish } else { DecisionAction::Retry },
+                at: (!ok).then(|| at + Duration::seconds(60)),
+                reason: if ok { "finished: external id ext_1" } else { "retry: 503" }.into(),
+            },
+        },
+        status,
+        next_attempt_at: (!ok).then(|| at + Duration::seconds(60)),
+        finished_at: ok.then_some(at),
+        external_id: ok.then(|| "ext_1".to_string()),
+        last_error: (!ok).then(|| LastError {
+            class,
+            message: "503 server".into(),
+            status_code: Some(503),
+        }),
+        logs: vec![LogEntry {
+            at,
+            step: if ok { "finished" } else { "retry scheduled" }.into(),
+            message: format!("attempt {number}"),
+        }],
+    }
+}
+
+async fn an_attempt_moves_the_trigger_and_the_detail_shows_attempts_and_logs_in_order(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let t = new_trigger(stripe, Utc::now() - Duration::minutes(10));
+    store.insert_trigger(t.clone()).await.unwrap();
+    let first_at = Utc::now() - Duration::minutes(5);
+    store
+        .record_attempt(outcome(t.id, 1, Status::Retrying, first_at))
+        .await
+        .unwrap();
+    store
+        .record_attempt(outcome(t.id, 2, Status::Finished, Utc::now()))
+        .await
+        .unwrap();
+    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    let tr = &d.trigger.trigger;
+    assert_eq!(tr.status, Status::Finished);
+    assert_eq!(tr.attempts, 2);
+    assert_eq!(tr.triggered_at, Some(truncate(first_at)), "triggered is the first execution");
+    assert_eq!(tr.external_id.as_deref(), Some("ext_1"));
+    assert_eq!(tr.plugin, "stripe");
+    assert_eq!(d.trigger.payload, serde_json::json!({"amount": 1200}));
+    let numbers: Vec<u32> = d.attempts.iter().map(|a| a.number).collect();
+    assert_eq!(numbers, [1, 2]);
+    assert_eq!(d.attempts[0].response.as_ref().unwrap().status, 503);
+    assert_eq!(d.attempts[0].decision.action, DecisionAction::Retry);
+    let steps: Vec<&str> = d.logs.iter().map(|l| l.step.as_str()).collect();
+    assert_eq!(steps, ["queued", "retry scheduled", "finished"]);
+    assert!(store.get_trigger_detail(Uuid::now_v7()).await.unwrap().is_none());
+}
+
+async fn a_reported_call_is_written_with_its_attempt_in_one_go(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let t = new_trigger(stripe, Utc::now());
+    store
+        .insert_reported_call(t.clone(), outcome(t.id, 1, Status::Finished, Utc::now()))
+        .await
+        .unwrap();
+    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    assert_eq!(d.trigger.trigger.status, Status::Finished);
+    assert_eq!(d.attempts.len(), 1);
+
+    // An attempt for a trigger that does not exist writes nothing at all.
+    let ghost = new_trigger(Uuid::now_v7(), Utc::now());
+    let err = store
+        .insert_reported_call(ghost.clone(), outcome(ghost.id, 1, Status::Finished, Utc::now()))
+        .await;
+    assert!(err.is_err(), "a trigger for an unknown plugin must be refused");
+    assert!(store.get_trigger_detail(ghost.id).await.unwrap().is_none());
+}
+
+async fn two_hundred_concurrent_inserts_all_succeed(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.insert_trigger(new_trigger(stripe, Utc::now())).await })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert!(matches!(r, Ok(Inserted::Created(_))), "{r:?}");
+    }
+    assert_eq!(all_ids(&store, &StoreFilter::default()).await.len(), 200);
+}
+
+async fn an_api_key_is_found_by_its_hash_only(db: Db) {
+    let (store, svc, _stripe, _xero, _f) = setup(db).await;
+    let key = svc
+        .create_api_key("ci", calltrail::service::Role::Operator)
+        .await
+        .unwrap();
+    let who = svc
+        .authenticate(Some(&format!("Bearer {key}")))
+        .await
+        .unwrap();
+    assert_eq!(who.name, "ci");
+    assert_eq!(who.role, calltrail::service::Role::Operator);
+    assert!(store.find_api_key(&key).await.unwrap().is_none(), "the plain key is not stored");
+    assert!(svc.authenticate(Some("Bearer ct_wrong")).await.is_err());
+}
