@@ -43,7 +43,8 @@ ensure_build_tools() {
   wbg="$(wasm_bindgen_version)"
   if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
     say "cargo install wasm-bindgen-cli $wbg (matches Cargo.lock)"
-    cargo install --locked wasm-bindgen-cli --version "$wbg"
+    # Its lock file can name a crate version the registry no longer serves; then resolve afresh.
+    cargo install --locked wasm-bindgen-cli --version "$wbg" || cargo install wasm-bindgen-cli --version "$wbg"
   fi
   # wasm-opt for release builds, from Debian rather than a download.
   command -v wasm-opt >/dev/null || apt_install binaryen

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-use crate::domain::{Page, Plugin, Trigger, TriggerDetail, TriggerFilter, DEFAULT_PAGE_SIZE};
+use crate::domain::{Page, Plugin, Trigger, TriggerDetail, TriggerFilter};
 
 #[server(prefix = "/_fn", input = Json)]
 pub async fn list_triggers(
@@ -12,7 +12,7 @@ pub async fn list_triggers(
 ) -> Result<Page<Trigger>, ServerFnError> {
     let backend = crate::backend::use_backend()?;
     backend
-        .list_triggers(filter, cursor, DEFAULT_PAGE_SIZE)
+        .list_triggers(filter, cursor, crate::domain::DEFAULT_PAGE_SIZE)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
 }
