@@ -10,7 +10,11 @@ use crate::service::{Limits, SecretBox, Service};
 use crate::storage;
 
 #[derive(Debug, Parser)]
-#[command(name = "calltrail", version, about = "Integration log and retry executor")]
+#[command(
+    name = "calltrail",
+    version,
+    about = "Integration log and retry executor"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub db: DbArgs,
@@ -21,12 +25,27 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct DbArgs {
     /// sqlite://FILE?mode=rwc or postgres://…
-    #[arg(long, env = "CALLTRAIL_DATABASE_URL", default_value = "sqlite://calltrail.db?mode=rwc", global = true)]
+    #[arg(
+        long,
+        env = "CALLTRAIL_DATABASE_URL",
+        default_value = "sqlite://calltrail.db?mode=rwc",
+        global = true
+    )]
     pub database_url: String,
     /// 64 hex characters; without it a key file is used (created on first start).
-    #[arg(long, env = "CALLTRAIL_SECRET_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "CALLTRAIL_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub secret_key: Option<String>,
-    #[arg(long, env = "CALLTRAIL_SECRET_KEY_FILE", default_value = "calltrail.key", global = true)]
+    #[arg(
+        long,
+        env = "CALLTRAIL_SECRET_KEY_FILE",
+        default_value = "calltrail.key",
+        global = true
+    )]
     pub secret_key_file: PathBuf,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CALLTRAIL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]

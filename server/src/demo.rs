@@ -13,7 +13,7 @@ use app::domain::{
     Initiator, InitiatorKind, LastError, LogEntry, Route, Status,
 };
 
-use crate::service::{truncate, Principal, PluginInput, Role, Service};
+use crate::service::{truncate, PluginInput, Principal, Role, Service};
 use crate::storage::{AttemptOutcome, NewTrigger, PluginKey};
 
 struct DemoPlugin {
@@ -30,8 +30,18 @@ const PLUGINS: [DemoPlugin; 4] = [
         display: "Stripe",
         base_url: "https://api.stripe.com",
         events: &[
-            ("invoice.available", "Create invoice", "invoice", "/v1/invoices"),
-            ("customer.created", "Push customer", "customer", "/v1/customers"),
+            (
+                "invoice.available",
+                "Create invoice",
+                "invoice",
+                "/v1/invoices",
+            ),
+            (
+                "customer.created",
+                "Push customer",
+                "customer",
+                "/v1/customers",
+            ),
         ],
     },
     DemoPlugin {
@@ -39,21 +49,41 @@ const PLUGINS: [DemoPlugin; 4] = [
         display: "Xero",
         base_url: "https://api.xero.com",
         events: &[
-            ("invoice.available", "Create invoice", "invoice", "/api.xro/2.0/Invoices"),
-            ("contract.updated", "Update contact", "contract", "/api.xro/2.0/Contacts"),
+            (
+                "invoice.available",
+                "Create invoice",
+                "invoice",
+                "/api.xro/2.0/Invoices",
+            ),
+            (
+                "contract.updated",
+                "Update contact",
+                "contract",
+                "/api.xro/2.0/Contacts",
+            ),
         ],
     },
     DemoPlugin {
         name: "slack",
         display: "Slack",
         base_url: "https://slack.com",
-        events: &[("meter.alert", "Post message", "meter", "/api/chat.postMessage")],
+        events: &[(
+            "meter.alert",
+            "Post message",
+            "meter",
+            "/api/chat.postMessage",
+        )],
     },
     DemoPlugin {
         name: "google-calendar",
         display: "Google Calendar",
         base_url: "https://www.googleapis.com",
-        events: &[("contract.updated", "Create event", "contract", "/calendar/v3/events")],
+        events: &[(
+            "contract.updated",
+            "Create event",
+            "contract",
+            "/calendar/v3/events",
+        )],
     },
 ];
 
@@ -63,7 +93,11 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
         role: Role::Admin,
     };
     let store = service.store();
-    if store.get_plugin(&PluginKey::Name("stripe".into())).await?.is_some() {
+    if store
+        .get_plugin(&PluginKey::Name("stripe".into()))
+        .await?
+        .is_some()
+    {
         tracing::info!("demo data already present");
         return Ok(0);
     }
@@ -113,10 +147,22 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
         };
         let id = Uuid::now_v7();
         let initiator = match rng.gen_range(0..4) {
-            0 => Initiator { kind: InitiatorKind::Automation, name: "Nightly billing run".into() },
-            1 => Initiator { kind: InitiatorKind::User, name: "ada@example.com".into() },
-            2 => Initiator { kind: InitiatorKind::Agent, name: "Collections agent".into() },
-            _ => Initiator { kind: InitiatorKind::System, name: "CRM sync".into() },
+            0 => Initiator {
+                kind: InitiatorKind::Automation,
+                name: "Nightly billing run".into(),
+            },
+            1 => Initiator {
+                kind: InitiatorKind::User,
+                name: "ada@example.com".into(),
+            },
+            2 => Initiator {
+                kind: InitiatorKind::Agent,
+                name: "Collections agent".into(),
+            },
+            _ => Initiator {
+                kind: InitiatorKind::System,
+                name: "CRM sync".into(),
+            },
         };
         let payload = serde_json::json!({
             "id": entity_id, "amount": rng.gen_range(100..100_000), "currency": "EUR",
@@ -126,12 +172,20 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
             plugin_id: plugin.id,
             event_type: event.into(),
             action: Some(action.into()),
-            entity: Some(EntityRef { entity_type: entity_type.into(), id: entity_id.clone() }),
+            entity: Some(EntityRef {
+                entity_type: entity_type.into(),
+                id: entity_id.clone(),
+            }),
             initiator,
             payload: payload.to_string(),
-            aggregation_key: (i % 7 == 0).then(|| format!("billing-run-{}", scheduled_at.format("%Y-%m-%d"))),
+            aggregation_key: (i % 7 == 0)
+                .then(|| format!("billing-run-{}", scheduled_at.format("%Y-%m-%d"))),
             idempotency: None,
-            status: if status == Status::Running { Status::Running } else { Status::NotYetStarted },
+            status: if status == Status::Running {
+                Status::Running
+            } else {
+                Status::NotYetStarted
+            },
             scheduled_at,
             next_attempt_at: Some(scheduled_at),
             logs: vec![log(scheduled_at, "queued", "queued")],
@@ -148,12 +202,23 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
             let last = n == attempts;
             let (code, class) = match (status, last) {
                 (Status::Finished, true) => (200, FailureClass::Success),
-                (Status::Erroneous, true) => *[(422, FailureClass::Validation), (401, FailureClass::Auth), (404, FailureClass::NotFound)]
-                    .get(rng.gen_range(0..3)).unwrap(),
-                _ => *[(503, FailureClass::Server), (429, FailureClass::RateLimited)].get(rng.gen_range(0..2)).unwrap(),
+                (Status::Erroneous, true) => *[
+                    (422, FailureClass::Validation),
+                    (401, FailureClass::Auth),
+                    (404, FailureClass::NotFound),
+                ]
+                .get(rng.gen_range(0..3))
+                .unwrap(),
+                _ => *[
+                    (503, FailureClass::Server),
+                    (429, FailureClass::RateLimited),
+                ]
+                .get(rng.gen_range(0..2))
+                .unwrap(),
             };
             let duration_ms = rng.gen_range(40..1800);
-            let external = (class == FailureClass::Success).then(|| format!("{}_{:06}", &demo.name[..2], rng.gen_range(0..999_999)));
+            let external = (class == FailureClass::Success)
+                .then(|| format!("{}_{:06}", &demo.name[..2], rng.gen_range(0..999_999)));
             let body = match class {
                 FailureClass::Success => serde_json::json!({"id": external}).to_string(),
                 FailureClass::Validation => r#"{"error":{"message":"Invalid currency: EUR is not enabled for this account","param":"currency"}}"#.into(),
@@ -163,13 +228,35 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
                 _ => "<html><body>503 Service Unavailable</body></html>".into(),
             };
             let next = at + Duration::seconds(60 * n as i64);
-            let (final_status, action, decision_at, reason, step) = if class == FailureClass::Success {
-                (Status::Finished, DecisionAction::Finish, None, format!("finished: external id {}", external.clone().unwrap_or_default()), "finished")
-            } else if !class.is_retryable() || (last && status == Status::Erroneous) {
-                (Status::Erroneous, DecisionAction::Stop, None, format!("stop: {code} {}: {}", class.as_str(), class.hint()), "failed")
-            } else {
-                (Status::Retrying, DecisionAction::Retry, Some(next), format!("retry at {}: {code} {}", next.to_rfc3339(), class.as_str()), "retry scheduled")
-            };
+            let (final_status, action, decision_at, reason, step) =
+                if class == FailureClass::Success {
+                    (
+                        Status::Finished,
+                        DecisionAction::Finish,
+                        None,
+                        format!(
+                            "finished: external id {}",
+                            external.clone().unwrap_or_default()
+                        ),
+                        "finished",
+                    )
+                } else if !class.is_retryable() || (last && status == Status::Erroneous) {
+                    (
+                        Status::Erroneous,
+                        DecisionAction::Stop,
+                        None,
+                        format!("stop: {code} {}: {}", class.as_str(), class.hint()),
+                        "failed",
+                    )
+                } else {
+                    (
+                        Status::Retrying,
+                        DecisionAction::Retry,
+                        Some(next),
+                        format!("retry at {}: {code} {}", next.to_rfc3339(), class.as_str()),
+                        "retry scheduled",
+                    )
+                };
             let mut req_headers = BTreeMap::new();
             req_headers.insert("authorization".to_string(), "[redacted]".to_string());
             req_headers.insert("content-type".to_string(), "application/json".to_string());
@@ -181,26 +268,50 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
                     number: n,
                     started_at: at,
                     duration_ms,
-                    started_by: app::domain::StartedBy { kind: app::domain::StartedByKind::Automatic, actor: None },
-                    request: AttemptRequest { method: "POST".into(), url: url.clone(), headers: req_headers, body: Some(payload.to_string()) },
+                    started_by: app::domain::StartedBy {
+                        kind: app::domain::StartedByKind::Automatic,
+                        actor: None,
+                    },
+                    request: AttemptRequest {
+                        method: "POST".into(),
+                        url: url.clone(),
+                        headers: req_headers,
+                        body: Some(payload.to_string()),
+                    },
                     response: Some(AttemptResponse {
                         status: code,
-                        headers: BTreeMap::from([("content-type".to_string(), "application/json".to_string())]),
+                        headers: BTreeMap::from([(
+                            "content-type".to_string(),
+                            "application/json".to_string(),
+                        )]),
                         body: Some(body),
                         truncated: false,
                     }),
                     class,
-                    decision: Decision { action, at: decision_at, reason: reason.clone() },
+                    decision: Decision {
+                        action,
+                        at: decision_at,
+                        reason: reason.clone(),
+                    },
                 },
                 status: final_status,
                 next_attempt_at: decision_at,
-                finished_at: (final_status.is_final()).then(|| at + Duration::milliseconds(duration_ms)),
+                finished_at: (final_status.is_final())
+                    .then(|| at + Duration::milliseconds(duration_ms)),
                 external_id: external,
-                last_error: (class != FailureClass::Success).then(|| LastError { class, message: format!("{code} {}", class.as_str()), status_code: Some(code) }),
+                last_error: (class != FailureClass::Success).then(|| LastError {
+                    class,
+                    message: format!("{code} {}", class.as_str()),
+                    status_code: Some(code),
+                }),
                 logs: vec![
                     log(at, "claimed", "claimed by demo worker"),
                     log(at, "request sent", format!("POST {url}")),
-                    log(at + Duration::milliseconds(duration_ms), "response classified", format!("{code}: {}", class.as_str())),
+                    log(
+                        at + Duration::milliseconds(duration_ms),
+                        "response classified",
+                        format!("{code}: {}", class.as_str()),
+                    ),
                     log(at + Duration::milliseconds(duration_ms), step, reason),
                 ],
             });
@@ -215,5 +326,9 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
 }
 
 fn log(at: chrono::DateTime<Utc>, step: &str, message: impl Into<String>) -> LogEntry {
-    LogEntry { at, step: step.into(), message: message.into() }
+    LogEntry {
+        at,
+        step: step.into(),
+        message: message.into(),
+    }
 }

@@ -35,7 +35,10 @@ async fn main() -> anyhow::Result<()> {
                 .create_api_key(&name, role)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-            println!("API key {name:?} ({}) created; it is shown only once:", role.as_str());
+            println!(
+                "API key {name:?} ({}) created; it is shown only once:",
+                role.as_str()
+            );
             println!("{key}");
         }
         Command::Demo { triggers } => {
@@ -53,8 +56,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
             s.recv().await;
         }

@@ -25,7 +25,10 @@ async fn a_plugin_is_created_read_and_patched_and_never_shows_its_secrets() {
     assert_eq!(created["name"], "stripe");
     assert_eq!(created["has_auth"], true);
     assert_eq!(created["has_signing_secret"], true);
-    assert_eq!(created["retry_policy"]["max_attempts"], 7, "a default policy applies");
+    assert_eq!(
+        created["retry_policy"]["max_attempts"], 7,
+        "a default policy applies"
+    );
     let id = created["id"].as_str().unwrap();
 
     let (s1, by_name) = app.get("/api/v1/plugins/stripe").await;
@@ -36,7 +39,10 @@ async fn a_plugin_is_created_read_and_patched_and_never_shows_its_secrets() {
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 
     let (status, patched) = app
-        .patch("/api/v1/plugins/stripe", &json!({"active": false, "auth": null, "timeout_ms": 5000}))
+        .patch(
+            "/api/v1/plugins/stripe",
+            &json!({"active": false, "auth": null, "timeout_ms": 5000}),
+        )
         .await;
     assert_eq!(status, 200, "{patched}");
     assert_eq!(patched["active"], false);
@@ -55,16 +61,24 @@ async fn a_plugin_is_created_read_and_patched_and_never_shows_its_secrets() {
 async fn plugin_input_errors_name_the_field() {
     let app = TestApp::spawn(Db::Sqlite).await;
     app.plugin("stripe").await;
-    let (status, body) = app.post("/api/v1/plugins", &common::plugin_body("stripe")).await;
+    let (status, body) = app
+        .post("/api/v1/plugins", &common::plugin_body("stripe"))
+        .await;
     assert_eq!(status, 409);
     assert_eq!(error_of(&body).0, "conflict");
     assert_eq!(error_of(&body).1.as_deref(), Some("name"));
 
     let cases = [
-        (json!({"name": "Bad Name", "base_url": "https://x.io"}), "name"),
+        (
+            json!({"name": "Bad Name", "base_url": "https://x.io"}),
+            "name",
+        ),
         (json!({"name": "ok", "base_url": "ftp://x.io"}), "base_url"),
         (json!({"name": "ok"}), "base_url"),
-        (json!({"name": "ok", "base_url": "https://x.io", "timeout_ms": 0}), "timeout_ms"),
+        (
+            json!({"name": "ok", "base_url": "https://x.io", "timeout_ms": 0}),
+            "timeout_ms",
+        ),
         (
             json!({"name": "ok", "base_url": "https://x.io", "routes": {"a.b": {"method": "FETCH", "path": "/x"}}}),
             "routes.a.b.method",
@@ -73,7 +87,10 @@ async fn plugin_input_errors_name_the_field() {
             json!({"name": "ok", "base_url": "https://x.io", "retry_policy": {"schedule_secs": [], "max_attempts": 3, "jitter_pct": 0, "retry_after_cap_secs": 1}}),
             "retry_policy.schedule_secs",
         ),
-        (json!({"name": "ok", "base_url": "https://x.io", "auth": {"type": "magic"}}), "auth.type"),
+        (
+            json!({"name": "ok", "base_url": "https://x.io", "auth": {"type": "magic"}}),
+            "auth.type",
+        ),
     ];
     for (input, field) in cases {
         let (status, body) = app.post("/api/v1/plugins", &input).await;
@@ -83,7 +100,11 @@ async fn plugin_input_errors_name_the_field() {
         assert_eq!(got.as_deref(), Some(field), "{input}: {message}");
     }
     let (_, list) = app.get("/api/v1/plugins").await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1, "nothing half-written");
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "nothing half-written"
+    );
 }
 
 #[tokio::test]
@@ -94,7 +115,13 @@ async fn keys_are_required_and_roles_are_checked() {
     assert_eq!(none.status(), 401);
     let (_, body) = common::status_json(none).await;
     assert_eq!(error_of(&body).0, "unauthorized");
-    let wrong = app.http.get(&url).bearer_auth("ct_nope").send().await.unwrap();
+    let wrong = app
+        .http
+        .get(&url)
+        .bearer_auth("ct_nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 401);
 
     let viewer = app.key("dashboard", Role::Viewer).await;
@@ -109,7 +136,13 @@ async fn keys_are_required_and_roles_are_checked() {
     assert_eq!(r.status(), 403);
     let (_, body) = common::status_json(r).await;
     assert_eq!(error_of(&body).0, "forbidden");
-    let r = app.http.get(&url).bearer_auth(&viewer).send().await.unwrap();
+    let r = app
+        .http
+        .get(&url)
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     for open in ["/healthz", "/readyz", "/api/v1/openapi.json"] {
@@ -126,15 +159,23 @@ async fn a_trigger_is_created_not_yet_started_and_read_back_with_payload_and_log
     assert_eq!(t["status"], "not_yet_started");
     assert_eq!(t["plugin"], "stripe");
     assert_eq!(t["entity"], json!({"type": "invoice", "id": "INV-1042"}));
-    assert_eq!(t["initiator"], json!({"kind": "automation", "name": "Nightly billing run"}));
+    assert_eq!(
+        t["initiator"],
+        json!({"kind": "automation", "name": "Nightly billing run"})
+    );
     assert_eq!(t["attempts"], 0);
     assert!(t["triggered_at"].is_null());
     assert!(t["last_error"].is_null());
 
-    let (status, d) = app.get(&format!("/api/v1/triggers/{}", t["id"].as_str().unwrap())).await;
+    let (status, d) = app
+        .get(&format!("/api/v1/triggers/{}", t["id"].as_str().unwrap()))
+        .await;
     assert_eq!(status, 200);
     let mut listed = d["trigger"].clone();
-    assert_eq!(listed["payload"], json!({"amount": 1200, "currency": "EUR"}));
+    assert_eq!(
+        listed["payload"],
+        json!({"amount": 1200, "currency": "EUR"})
+    );
     listed.as_object_mut().unwrap().remove("payload");
     assert_eq!(listed, t, "the created trigger equals the stored one");
     assert_eq!(d["attempts"], json!([]));
@@ -143,7 +184,10 @@ async fn a_trigger_is_created_not_yet_started_and_read_back_with_payload_and_log
     // Without an initiator, the API key is the initiator.
     let mut minimal = json!({"plugin": "stripe", "event_type": "customer.created", "payload": {}});
     let t2 = app.trigger(&minimal).await;
-    assert_eq!(t2["initiator"], json!({"kind": "api_key", "name": "test-admin"}));
+    assert_eq!(
+        t2["initiator"],
+        json!({"kind": "api_key", "name": "test-admin"})
+    );
     // run_at becomes the scheduled time.
     minimal["run_at"] = json!("2030-01-01T00:00:00Z");
     let t3 = app.trigger(&minimal).await;
@@ -155,9 +199,12 @@ async fn payload_values_under_sensitive_keys_are_shown_redacted() {
     let app = TestApp::spawn(Db::Sqlite).await;
     app.plugin("stripe").await;
     let mut body = invoice("INV-1");
-    body["payload"] = json!({"amount": 1, "password": "PLANTED_PW", "card": {"token": "PLANTED_TOK"}});
+    body["payload"] =
+        json!({"amount": 1, "password": "PLANTED_PW", "card": {"token": "PLANTED_TOK"}});
     let t = app.trigger(&body).await;
-    let (_, d) = app.get(&format!("/api/v1/triggers/{}", t["id"].as_str().unwrap())).await;
+    let (_, d) = app
+        .get(&format!("/api/v1/triggers/{}", t["id"].as_str().unwrap()))
+        .await;
     assert_eq!(d["trigger"]["payload"]["password"], "[redacted]");
     assert_eq!(d["trigger"]["payload"]["card"]["token"], "[redacted]");
     assert_eq!(d["trigger"]["payload"]["amount"], 1);
@@ -183,14 +230,26 @@ async fn bad_trigger_input_gets_a_clear_error_and_writes_nothing() {
     no_payload.as_object_mut().unwrap().remove("payload");
     let cases = [
         (with("plugin", json!("nope")), 422, "plugin"),
-        (with("event_type", json!("invoice.deleted")), 422, "event_type"),
+        (
+            with("event_type", json!("invoice.deleted")),
+            422,
+            "event_type",
+        ),
         (with("event_type", json!("bad type!")), 422, "event_type"),
         (no_payload, 422, "payload"),
         (with("run_at", json!("yesterday")), 422, "run_at"),
-        (with("initiator", json!({"kind": "robot", "name": "x"})), 422, "initiator.kind"),
+        (
+            with("initiator", json!({"kind": "robot", "name": "x"})),
+            422,
+            "initiator.kind",
+        ),
         (with("entity", json!({"type": "invoice"})), 422, "entity.id"),
         (with("plugin", json!(42)), 422, "plugin"),
-        (with("payload", json!({"big": "x".repeat(5000)})), 413, "payload"),
+        (
+            with("payload", json!({"big": "x".repeat(5000)})),
+            413,
+            "payload",
+        ),
     ];
     for (body, status, field) in cases {
         let (got, out) = app.post("/api/v1/triggers", &body).await;
@@ -224,7 +283,9 @@ async fn unknown_ids_and_bad_ids_and_unknown_routes_answer_json() {
     let app = TestApp::spawn(Db::Sqlite).await;
     let (s, b) = app.get("/api/v1/triggers/not-a-uuid").await;
     assert_eq!((s, error_of(&b).1.as_deref()), (422, Some("id")));
-    let (s, b) = app.get(&format!("/api/v1/triggers/{}", uuid::Uuid::now_v7())).await;
+    let (s, b) = app
+        .get(&format!("/api/v1/triggers/{}", uuid::Uuid::now_v7()))
+        .await;
     assert_eq!((s, error_of(&b).0.as_str()), (404, "not_found"));
     let (s, b) = app.get("/api/v1/plugins/nope").await;
     assert_eq!((s, error_of(&b).0.as_str()), (404, "not_found"));
@@ -257,7 +318,11 @@ async fn idempotency_is_safe_under_concurrency(db: Db) {
     assert_eq!(first.status(), 201);
     let (_, first) = common::status_json(first).await;
     let again = send(invoice("INV-1")).await.unwrap();
-    assert_eq!(again.status(), 200, "the same key and body return the original");
+    assert_eq!(
+        again.status(),
+        200,
+        "the same key and body return the original"
+    );
     let (_, again) = common::status_json(again).await;
     assert_eq!(again["id"], first["id"]);
     let other = send(invoice("INV-2")).await.unwrap();
@@ -286,7 +351,9 @@ async fn idempotency_is_safe_under_concurrency(db: Db) {
         ids.insert(body["id"].as_str().unwrap().to_string());
     }
     assert_eq!((created, ids.len()), (1, 1));
-    let (_, list) = app.get("/api/v1/triggers?entity_type=invoice&entity_id=INV-9").await;
+    let (_, list) = app
+        .get("/api/v1/triggers?entity_type=invoice&entity_id=INV-9")
+        .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
 
@@ -317,7 +384,10 @@ async fn a_reported_call_becomes_a_trigger_with_one_redacted_attempt() {
         })
     };
     let (s, failed) = app
-        .post("/api/v1/calls", &call(422, r#"{"Message":"Invalid contact"}"#.into()))
+        .post(
+            "/api/v1/calls",
+            &call(422, r#"{"Message":"Invalid contact"}"#.into()),
+        )
         .await;
     assert_eq!(s, 201, "{failed}");
     assert_eq!(failed["status"], "erroneous");
@@ -326,7 +396,12 @@ async fn a_reported_call_becomes_a_trigger_with_one_redacted_attempt() {
     assert_eq!(failed["triggered_at"], "2026-11-24T10:00:00Z");
     assert_eq!(failed["attempts"], 1);
 
-    let (_, d) = app.get(&format!("/api/v1/triggers/{}", failed["id"].as_str().unwrap())).await;
+    let (_, d) = app
+        .get(&format!(
+            "/api/v1/triggers/{}",
+            failed["id"].as_str().unwrap()
+        ))
+        .await;
     let a = &d["attempts"][0];
     assert_eq!(a["started_by"]["kind"], "reported");
     assert_eq!(a["class"], "validation");
@@ -335,10 +410,14 @@ async fn a_reported_call_becomes_a_trigger_with_one_redacted_attempt() {
     assert_eq!(a["response"]["body"], r#"{"Message":"Invalid contact"}"#);
     assert!(!d.to_string().contains("PLANTED"), "{d}");
 
-    let (s, ok) = app.post("/api/v1/calls", &call(200, "x".repeat(70 * 1024))).await;
+    let (s, ok) = app
+        .post("/api/v1/calls", &call(200, "x".repeat(70 * 1024)))
+        .await;
     assert_eq!(s, 201);
     assert_eq!(ok["status"], "finished");
-    let (_, d) = app.get(&format!("/api/v1/triggers/{}", ok["id"].as_str().unwrap())).await;
+    let (_, d) = app
+        .get(&format!("/api/v1/triggers/{}", ok["id"].as_str().unwrap()))
+        .await;
     let resp = &d["attempts"][0]["response"];
     assert_eq!(resp["truncated"], true);
     assert_eq!(resp["body"].as_str().unwrap().len(), 64 * 1024);
@@ -395,7 +474,10 @@ async fn the_list_filters_pages_and_names_bad_query_values() {
         ("limit=501", "limit"),
         ("plugin=nope", "plugin"),
         ("colour=red", "colour"),
-        ("scheduled_from=2026-11-02T00:00:00Z&scheduled_to=2026-11-01T00:00:00Z", "scheduled_to"),
+        (
+            "scheduled_from=2026-11-02T00:00:00Z&scheduled_to=2026-11-01T00:00:00Z",
+            "scheduled_to",
+        ),
     ];
     for (query, field) in bad {
         let (s, body) = app.get(&format!("/api/v1/triggers?{query}")).await;
@@ -407,7 +489,12 @@ async fn the_list_filters_pages_and_names_bad_query_values() {
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let app = TestApp::spawn(Db::Sqlite).await;
-    let r = app.http.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let doc: Value = r.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
@@ -423,17 +510,29 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/openapi.json", "get"),
     ];
     for (path, method) in routes {
-        assert!(doc["paths"][path][method].is_object(), "{method} {path} is missing");
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is missing"
+        );
     }
     // And every documented route is served: no documented path answers "no such route".
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
             let url = app.url(&path.replace("{id}", "stripe"));
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let r = app.http.request(m, url).bearer_auth(&app.admin_key).send().await.unwrap();
+            let r = app
+                .http
+                .request(m, url)
+                .bearer_auth(&app.admin_key)
+                .send()
+                .await
+                .unwrap();
             let (_, body) = common::status_json(r).await;
             let msg = body["error"]["message"].as_str().unwrap_or("");
-            assert!(!msg.contains("no such route"), "{method} {path} is documented but not served");
+            assert!(
+                !msg.contains("no such route"),
+                "{method} {path} is documented but not served"
+            );
         }
     }
 }
@@ -448,7 +547,12 @@ async fn no_request_makes_the_server_answer_5xx() {
         "{\"plugin\":\"stripe\",\"event_type\":\"invoice.available\",\"payload\":{},\"run_at\":\"9999-99-99\"}",
         "\u{0000}", "{\"a\":\"\\ud800\"}",
     ];
-    for path in ["/api/v1/triggers", "/api/v1/calls", "/api/v1/plugins", "/api/v1/plugins/stripe"] {
+    for path in [
+        "/api/v1/triggers",
+        "/api/v1/calls",
+        "/api/v1/plugins",
+        "/api/v1/plugins/stripe",
+    ] {
         for body in bodies {
             for method in [reqwest::Method::POST, reqwest::Method::PATCH] {
                 let r = app
@@ -469,7 +573,14 @@ async fn no_request_makes_the_server_answer_5xx() {
             }
         }
     }
-    for q in ["limit=-1", "limit=99999999999", "cursor=%FF", "q=%25%25", "status=", "plugin="] {
+    for q in [
+        "limit=-1",
+        "limit=99999999999",
+        "cursor=%FF",
+        "q=%25%25",
+        "status=",
+        "plugin=",
+    ] {
         let (s, _) = app.get(&format!("/api/v1/triggers?{q}")).await;
         assert!(s < 500, "{q} → {s}");
     }

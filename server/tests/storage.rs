@@ -8,7 +8,7 @@ use app::domain::{
     Attempt, AttemptRequest, AttemptResponse, Decision, DecisionAction, EntityRef, FailureClass,
     Initiator, InitiatorKind, LastError, LogEntry, StartedBy, StartedByKind, Status,
 };
-use calltrail::service::{truncate, SecretBox, Service, Limits};
+use calltrail::service::{truncate, Limits, SecretBox, Service};
 use calltrail::storage::{
     AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, SharedStore, StoreError,
     StoreFilter,
@@ -70,7 +70,15 @@ fn new_trigger(plugin_id: Uuid, at: chrono::DateTime<Utc>) -> NewTrigger {
     }
 }
 
-async fn setup(db: Db) -> (SharedStore, std::sync::Arc<Service>, Uuid, Uuid, common::Fresh) {
+async fn setup(
+    db: Db,
+) -> (
+    SharedStore,
+    std::sync::Arc<Service>,
+    Uuid,
+    Uuid,
+    common::Fresh,
+) {
     let (store, fresh) = common::store(db).await;
     let service = Service::new(store.clone(), SecretBox::random(), Limits::default());
     let a = common::plugin_via_service(&service, "stripe").await.id;
@@ -95,10 +103,17 @@ async fn a_plugin_round_trips_and_its_secrets_are_stored_sealed(db: Db) {
         .await
         .unwrap()
         .unwrap();
-    let by_id = store.get_plugin(&PluginKey::Id(stripe)).await.unwrap().unwrap();
+    let by_id = store
+        .get_plugin(&PluginKey::Id(stripe))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_name.plugin, by_id.plugin);
     assert_eq!(by_name.plugin.display_name, "STRIPE");
-    assert_eq!(by_name.plugin.routes["invoice.available"].path, "/v1/invoices/{entity_id}");
+    assert_eq!(
+        by_name.plugin.routes["invoice.available"].path,
+        "/v1/invoices/{entity_id}"
+    );
     assert!(by_name.plugin.has_auth && by_name.plugin.has_signing_secret);
     let sealed = by_name.auth_sealed.unwrap();
     assert!(!String::from_utf8_lossy(&sealed).contains("PLANTED_MARKER"));
@@ -119,7 +134,11 @@ async fn a_plugin_round_trips_and_its_secrets_are_stored_sealed(db: Db) {
 
 async fn a_second_plugin_with_the_same_name_is_refused(db: Db) {
     let (store, _svc, stripe, _xero, _f) = setup(db).await;
-    let mut copy = store.get_plugin(&PluginKey::Id(stripe)).await.unwrap().unwrap();
+    let mut copy = store
+        .get_plugin(&PluginKey::Id(stripe))
+        .await
+        .unwrap()
+        .unwrap();
     copy.plugin.id = Uuid::now_v7();
     let err = store.insert_plugin(&copy).await.unwrap_err();
     assert!(matches!(err, StoreError::Duplicate(_)), "{err}");
@@ -205,14 +224,26 @@ async fn every_filter_narrows_the_list_and_filters_combine(db: Db) {
     let cases: Vec<(&str, StoreFilter, Vec<Uuid>)> = vec![
         ("none", f(&|_| {}), vec![c.id, b.id, a.id]),
         ("plugin", f(&|f| f.plugin_ids = vec![xero]), vec![b.id]),
-        ("two plugins", f(&|f| f.plugin_ids = vec![xero, stripe]), vec![c.id, b.id, a.id]),
-        ("status", f(&|f| f.statuses = vec![Status::Finished]), vec![c.id]),
+        (
+            "two plugins",
+            f(&|f| f.plugin_ids = vec![xero, stripe]),
+            vec![c.id, b.id, a.id],
+        ),
+        (
+            "status",
+            f(&|f| f.statuses = vec![Status::Finished]),
+            vec![c.id],
+        ),
         (
             "statuses",
             f(&|f| f.statuses = vec![Status::Finished, Status::NotYetStarted]),
             vec![c.id, b.id, a.id],
         ),
-        ("event type", f(&|f| f.event_type = Some("customer.created".into())), vec![b.id]),
+        (
+            "event type",
+            f(&|f| f.event_type = Some("customer.created".into())),
+            vec![b.id],
+        ),
         (
             "entity",
             f(&|f| {
@@ -221,7 +252,11 @@ async fn every_filter_narrows_the_list_and_filters_combine(db: Db) {
             }),
             vec![a.id],
         ),
-        ("aggregation", f(&|f| f.aggregation_key = Some("run-1".into())), vec![a.id]),
+        (
+            "aggregation",
+            f(&|f| f.aggregation_key = Some("run-1".into())),
+            vec![a.id],
+        ),
         (
             "scheduled range is half-open",
             f(&|f| {
@@ -235,9 +270,21 @@ async fn every_filter_narrows_the_list_and_filters_combine(db: Db) {
             f(&|f| f.triggered_from = Some(t0 + Duration::minutes(150))),
             vec![c.id],
         ),
-        ("q over entity id, escaped", f(&|f| f.q = Some("100%".into())), vec![c.id]),
-        ("q over action, any case", f(&|f| f.q = Some("push CUSTOMER".into())), vec![b.id]),
-        ("q over external id", f(&|f| f.q = Some("ext_".into())), vec![c.id]),
+        (
+            "q over entity id, escaped",
+            f(&|f| f.q = Some("100%".into())),
+            vec![c.id],
+        ),
+        (
+            "q over action, any case",
+            f(&|f| f.q = Some("push CUSTOMER".into())),
+            vec![b.id],
+        ),
+        (
+            "q over external id",
+            f(&|f| f.q = Some("ext_".into())),
+            vec![c.id],
+        ),
         (
             "combined",
             f(&|f| {
@@ -246,7 +293,11 @@ async fn every_filter_narrows_the_list_and_filters_combine(db: Db) {
             }),
             vec![a.id],
         ),
-        ("nothing matches", f(&|f| f.event_type = Some("nope".into())), vec![]),
+        (
+            "nothing matches",
+            f(&|f| f.event_type = Some("nope".into())),
+            vec![],
+        ),
     ];
     for (name, filter, expected) in cases {
         assert_eq!(all_ids(&store, &filter).await, expected, "filter: {name}");
@@ -285,7 +336,10 @@ async fn an_idempotency_key_returns_the_first_trigger_and_tells_a_different_body
             same_request: false
         }
     );
-    assert_eq!(all_ids(&store, &StoreFilter::default()).await, vec![first.id]);
+    assert_eq!(
+        all_ids(&store, &StoreFilter::default()).await,
+        vec![first.id]
+    );
 }
 
 fn outcome(
@@ -296,7 +350,11 @@ fn outcome(
 ) -> AttemptOutcome {
     let at = truncate(at);
     let ok = status == Status::Finished;
-    let class = if ok { FailureClass::Success } else { FailureClass::Server };
+    let class = if ok {
+        FailureClass::Success
+    } else {
+        FailureClass::Server
+    };
     let code = if ok { 200 } else { 503 };
     AttemptOutcome {
         trigger_id,
@@ -323,9 +381,18 @@ fn outcome(
             }),
             class,
             decision: Decision {
-                action: if ok { DecisionAction::Finish } else { DecisionAction::Retry },
+                action: if ok {
+                    DecisionAction::Finish
+                } else {
+                    DecisionAction::Retry
+                },
                 at: (!ok).then(|| at + Duration::seconds(60)),
-                reason: if ok { "finished: external id ext_1" } else { "retry: 503" }.into(),
+                reason: if ok {
+                    "finished: external id ext_1"
+                } else {
+                    "retry: 503"
+                }
+                .into(),
             },
         },
         status,
@@ -362,7 +429,11 @@ async fn an_attempt_moves_the_trigger_and_the_detail_shows_attempts_and_logs_in_
     let tr = &d.trigger.trigger;
     assert_eq!(tr.status, Status::Finished);
     assert_eq!(tr.attempts, 2);
-    assert_eq!(tr.triggered_at, Some(truncate(first_at)), "triggered is the first execution");
+    assert_eq!(
+        tr.triggered_at,
+        Some(truncate(first_at)),
+        "triggered is the first execution"
+    );
     assert_eq!(tr.external_id.as_deref(), Some("ext_1"));
     assert_eq!(tr.plugin, "stripe");
     assert_eq!(d.trigger.payload, serde_json::json!({"amount": 1200}));
@@ -372,7 +443,11 @@ async fn an_attempt_moves_the_trigger_and_the_detail_shows_attempts_and_logs_in_
     assert_eq!(d.attempts[0].decision.action, DecisionAction::Retry);
     let steps: Vec<&str> = d.logs.iter().map(|l| l.step.as_str()).collect();
     assert_eq!(steps, ["queued", "retry scheduled", "finished"]);
-    assert!(store.get_trigger_detail(Uuid::now_v7()).await.unwrap().is_none());
+    assert!(store
+        .get_trigger_detail(Uuid::now_v7())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn a_reported_call_is_written_with_its_attempt_in_one_go(db: Db) {
@@ -389,9 +464,15 @@ async fn a_reported_call_is_written_with_its_attempt_in_one_go(db: Db) {
     // An attempt for a trigger that does not exist writes nothing at all.
     let ghost = new_trigger(Uuid::now_v7(), Utc::now());
     let err = store
-        .insert_reported_call(ghost.clone(), outcome(ghost.id, 1, Status::Finished, Utc::now()))
+        .insert_reported_call(
+            ghost.clone(),
+            outcome(ghost.id, 1, Status::Finished, Utc::now()),
+        )
         .await;
-    assert!(err.is_err(), "a trigger for an unknown plugin must be refused");
+    assert!(
+        err.is_err(),
+        "a trigger for an unknown plugin must be refused"
+    );
     assert!(store.get_trigger_detail(ghost.id).await.unwrap().is_none());
 }
 
@@ -422,6 +503,9 @@ async fn an_api_key_is_found_by_its_hash_only(db: Db) {
         .unwrap();
     assert_eq!(who.name, "ci");
     assert_eq!(who.role, calltrail::service::Role::Operator);
-    assert!(store.find_api_key(&key).await.unwrap().is_none(), "the plain key is not stored");
+    assert!(
+        store.find_api_key(&key).await.unwrap().is_none(),
+        "the plain key is not stored"
+    );
     assert!(svc.authenticate(Some("Bearer ct_wrong")).await.is_err());
 }

@@ -87,9 +87,13 @@ impl DecisionAction {
     }
 
     pub fn parse(s: &str) -> Option<DecisionAction> {
-        [DecisionAction::Finish, DecisionAction::Retry, DecisionAction::Stop]
-            .into_iter()
-            .find(|a| a.as_str() == s)
+        [
+            DecisionAction::Finish,
+            DecisionAction::Retry,
+            DecisionAction::Stop,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
     }
 }
 

@@ -28,7 +28,12 @@ where
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let mime = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 mime == "application/json" || mime.ends_with("+json")
             })
             .unwrap_or(false);
@@ -48,11 +53,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let full = inner.to_string();
-        let message = full
-            .split(" at line ")
-            .next()
-            .unwrap_or(&full)
-            .to_string();
+        let message = full.split(" at line ").next().unwrap_or(&full).to_string();
         if inner.is_syntax() || inner.is_eof() {
             return ApiError::malformed(format!("the body is not valid JSON: {message}"));
         }
@@ -93,7 +94,10 @@ where
         let header = parts
             .headers
             .get(AUTHORIZATION)
-            .map(|v| v.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not readable")))
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| ApiError::unauthorized("the Authorization header is not readable"))
+            })
             .transpose()?;
         service.authenticate(header).await.map(Caller)
     }

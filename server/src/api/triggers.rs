@@ -34,7 +34,11 @@ pub async fn create_trigger(
         })
         .transpose()?;
     let (trigger, created) = svc.create_trigger(&who, input, key).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(trigger)))
 }
 
@@ -86,7 +90,10 @@ pub async fn report_call(
     Caller(who): Caller,
     ApiJson(input): ApiJson<CallInput>,
 ) -> Result<(StatusCode, Json<Trigger>), ApiError> {
-    Ok((StatusCode::CREATED, Json(svc.report_call(&who, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(svc.report_call(&who, input).await?),
+    ))
 }
 
 /// The list's query string. Parsed by hand: filters repeat (`plugin=a&plugin=b`)

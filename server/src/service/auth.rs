@@ -77,7 +77,9 @@ impl Service {
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|k| !k.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be Bearer <key>"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be Bearer <key>")
+            })?;
         let record = self
             .store
             .find_api_key(&hash_key(key))
@@ -94,7 +96,10 @@ impl Service {
     pub async fn create_api_key(&self, name: &str, role: Role) -> Result<String, ApiError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
-            return Err(ApiError::invalid("name", "give the key a name of 1 to 100 characters"));
+            return Err(ApiError::invalid(
+                "name",
+                "give the key a name of 1 to 100 characters",
+            ));
         }
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);

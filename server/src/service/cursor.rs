@@ -12,7 +12,12 @@ pub fn encode_cursor(c: &Cursor) -> String {
 }
 
 pub fn decode_cursor(s: &str) -> Result<Cursor, ApiError> {
-    let bad = || ApiError::invalid("cursor", "this cursor is not one we issued; start from the first page");
+    let bad = || {
+        ApiError::invalid(
+            "cursor",
+            "this cursor is not one we issued; start from the first page",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let mut parts = text.splitn(3, ':');

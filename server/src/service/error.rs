@@ -72,11 +72,19 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> ApiError {
-        ApiError::new(405, "method_not_allowed", "this method is not allowed on this route")
+        ApiError::new(
+            405,
+            "method_not_allowed",
+            "this method is not allowed on this route",
+        )
     }
 
     pub fn internal() -> ApiError {
-        ApiError::new(500, "internal", "something went wrong on our side; it has been logged")
+        ApiError::new(
+            500,
+            "internal",
+            "something went wrong on our side; it has been logged",
+        )
     }
 
     pub fn body(&self) -> ErrorEnvelope {

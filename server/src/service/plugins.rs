@@ -111,10 +111,16 @@ fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
         ));
     }
     if p.display_name.trim().is_empty() || p.display_name.len() > 200 {
-        return Err(ApiError::invalid("display_name", "give 1 to 200 characters"));
+        return Err(ApiError::invalid(
+            "display_name",
+            "give 1 to 200 characters",
+        ));
     }
     if p.kind != "http" {
-        return Err(ApiError::invalid("kind", "the only plugin kind is \"http\""));
+        return Err(ApiError::invalid(
+            "kind",
+            "the only plugin kind is \"http\"",
+        ));
     }
     match url::Url::parse(&p.base_url) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {}
@@ -126,13 +132,20 @@ fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
         }
     }
     if !(1..=300_000).contains(&p.timeout_ms) {
-        return Err(ApiError::invalid("timeout_ms", "the timeout is 1 to 300000 milliseconds"));
+        return Err(ApiError::invalid(
+            "timeout_ms",
+            "the timeout is 1 to 300000 milliseconds",
+        ));
     }
     let routes = p
         .routes
         .iter()
         .map(|(event, r)| (format!("routes.{event}"), r))
-        .chain(p.default_route.iter().map(|r| ("default_route".to_string(), r)));
+        .chain(
+            p.default_route
+                .iter()
+                .map(|r| ("default_route".to_string(), r)),
+        );
     for (field, route) in routes {
         if !METHODS.contains(&route.method.as_str()) {
             return Err(ApiError::invalid(
@@ -141,12 +154,18 @@ fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
             ));
         }
         if !route.path.starts_with('/') {
-            return Err(ApiError::invalid(format!("{field}.path"), "a route path starts with /"));
+            return Err(ApiError::invalid(
+                format!("{field}.path"),
+                "a route path starts with /",
+            ));
         }
     }
     for event in p.routes.keys() {
         if !valid_event_type(event) {
-            return Err(ApiError::invalid(format!("routes.{event}"), EVENT_TYPE_RULE));
+            return Err(ApiError::invalid(
+                format!("routes.{event}"),
+                EVENT_TYPE_RULE,
+            ));
         }
     }
     for (name, value) in &p.headers {
@@ -167,10 +186,16 @@ fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
         ));
     }
     if !(1..=100).contains(&rp.max_attempts) {
-        return Err(ApiError::invalid("retry_policy.max_attempts", "from 1 to 100 attempts"));
+        return Err(ApiError::invalid(
+            "retry_policy.max_attempts",
+            "from 1 to 100 attempts",
+        ));
     }
     if rp.jitter_pct > 100 {
-        return Err(ApiError::invalid("retry_policy.jitter_pct", "jitter is 0 to 100 percent"));
+        return Err(ApiError::invalid(
+            "retry_policy.jitter_pct",
+            "jitter is 0 to 100 percent",
+        ));
     }
     let pointers = p
         .external_id_pointer
@@ -184,7 +209,10 @@ fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
         );
     for (field, ptr) in pointers {
         if !ptr.is_empty() && !ptr.starts_with('/') {
-            return Err(ApiError::invalid(field, "a JSON pointer is empty or starts with /"));
+            return Err(ApiError::invalid(
+                field,
+                "a JSON pointer is empty or starts with /",
+            ));
         }
     }
     Ok(())

@@ -32,7 +32,9 @@ const SENSITIVE_KEYS: [&str; 8] = [
 
 pub fn is_sensitive_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    SENSITIVE_KEYS.iter().any(|s| k == *s || k.ends_with(&format!("_{s}")))
+    SENSITIVE_KEYS
+        .iter()
+        .any(|s| k == *s || k.ends_with(&format!("_{s}")))
 }
 
 pub fn headers(input: &BTreeMap<String, String>, rules: &RedactRules) -> BTreeMap<String, String> {
@@ -42,7 +44,11 @@ pub fn headers(input: &BTreeMap<String, String>, rules: &RedactRules) -> BTreeMa
             let lower = name.to_ascii_lowercase();
             let secret = SENSITIVE_HEADERS.contains(&lower.as_str())
                 || rules.headers.iter().any(|h| h.eq_ignore_ascii_case(name));
-            let shown = if secret { REDACTED.to_string() } else { value.clone() };
+            let shown = if secret {
+                REDACTED.to_string()
+            } else {
+                value.clone()
+            };
             (lower, shown)
         })
         .collect()
@@ -119,7 +125,10 @@ mod tests {
 
         let body = json!({"card": {"number": "4242"}, "password": "p", "nested": [{"client_secret": "s"}], "amount": 5});
         let red = json(&body, &rules);
-        assert_eq!(red, json!({"card": {"number": REDACTED}, "password": REDACTED, "nested": [{"client_secret": REDACTED}], "amount": 5}));
+        assert_eq!(
+            red,
+            json!({"card": {"number": REDACTED}, "password": REDACTED, "nested": [{"client_secret": REDACTED}], "amount": 5})
+        );
     }
 
     #[test]

@@ -17,8 +17,7 @@ use app::domain::{
 use super::plugins::{valid_event_type, EVENT_TYPE_RULE};
 use super::{decode_cursor, encode_cursor, redact, ApiError, Principal, Role, Service};
 use crate::storage::{
-    AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, PluginRecord,
-    StoreFilter,
+    AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, PluginRecord, StoreFilter,
 };
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -100,10 +99,16 @@ fn text_field(field: &str, value: Option<String>, max: usize) -> Result<Option<S
 fn check_entity(entity: Option<EntityRef>) -> Result<Option<EntityRef>, ApiError> {
     let Some(e) = entity else { return Ok(None) };
     if e.entity_type.trim().is_empty() || e.entity_type.len() > 64 {
-        return Err(ApiError::invalid("entity.type", "give an entity type of 1 to 64 characters"));
+        return Err(ApiError::invalid(
+            "entity.type",
+            "give an entity type of 1 to 64 characters",
+        ));
     }
     if e.id.trim().is_empty() || e.id.len() > 256 {
-        return Err(ApiError::invalid("entity.id", "give an entity id of 1 to 256 characters"));
+        return Err(ApiError::invalid(
+            "entity.id",
+            "give an entity id of 1 to 256 characters",
+        ));
     }
     Ok(Some(e))
 }
@@ -150,7 +155,10 @@ impl Service {
         };
         let initiator = match initiator {
             Some(i) if i.name.trim().is_empty() || i.name.len() > 200 => {
-                return Err(ApiError::invalid("initiator.name", "give a name of 1 to 200 characters"))
+                return Err(ApiError::invalid(
+                    "initiator.name",
+                    "give a name of 1 to 200 characters",
+                ))
             }
             Some(i) => i,
             None => Initiator {
@@ -250,8 +258,15 @@ impl Service {
         let to_return = new.clone();
         match self.store.insert_trigger(new).await? {
             Inserted::Created(_) => Ok((fresh_trigger(to_return, plugin_name), true)),
-            Inserted::Existing { id, same_request: true } => {
-                let detail = self.store.get_trigger_detail(id).await?.ok_or_else(ApiError::internal)?;
+            Inserted::Existing {
+                id,
+                same_request: true,
+            } => {
+                let detail = self
+                    .store
+                    .get_trigger_detail(id)
+                    .await?
+                    .ok_or_else(ApiError::internal)?;
                 Ok((detail.trigger.trigger, false))
             }
             Inserted::Existing { id, .. } => {
@@ -265,7 +280,11 @@ impl Service {
     }
 
     /// Record a call the application made itself, as a trigger with one attempt.
-    pub async fn report_call(&self, who: &Principal, input: CallInput) -> Result<Trigger, ApiError> {
+    pub async fn report_call(
+        &self,
+        who: &Principal,
+        input: CallInput,
+    ) -> Result<Trigger, ApiError> {
         who.require(Role::Viewer)?;
         let c = self
             .check_common(
@@ -288,12 +307,18 @@ impl Service {
         }
         if let Some(r) = &input.response {
             if !(100..=599).contains(&r.status) {
-                return Err(ApiError::invalid("response.status", "an HTTP status is 100 to 599"));
+                return Err(ApiError::invalid(
+                    "response.status",
+                    "an HTTP status is 100 to 599",
+                ));
             }
         }
         let duration_ms = input.duration_ms.unwrap_or(0);
         if duration_ms < 0 {
-            return Err(ApiError::invalid("duration_ms", "a duration cannot be negative"));
+            return Err(ApiError::invalid(
+                "duration_ms",
+                "a duration cannot be negative",
+            ));
         }
         let now = super::now();
         let started_at = input.started_at.map(super::truncate).unwrap_or(now);
@@ -391,7 +416,11 @@ impl Service {
             external_id: input.external_id,
             last_error,
             logs: vec![log(
-                if status == Status::Finished { "finished" } else { "failed" },
+                if status == Status::Finished {
+                    "finished"
+                } else {
+                    "failed"
+                },
                 reason,
             )],
         };
@@ -412,7 +441,10 @@ impl Service {
         limit: u32,
     ) -> Result<Page<Trigger>, ApiError> {
         if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-            return Err(ApiError::invalid("limit", format!("limit is 1 to {MAX_PAGE_SIZE}")));
+            return Err(ApiError::invalid(
+                "limit",
+                format!("limit is 1 to {MAX_PAGE_SIZE}"),
+            ));
         }
         let after = cursor.map(decode_cursor).transpose()?;
         let store_filter = self.resolve_filter(filter).await?;
@@ -449,12 +481,18 @@ impl Service {
         ] {
             if let (Some(from), Some(to)) = (from, to) {
                 if to < from {
-                    return Err(ApiError::invalid(field, "the end of the range is before its start"));
+                    return Err(ApiError::invalid(
+                        field,
+                        "the end of the range is before its start",
+                    ));
                 }
             }
         }
         if f.entity_id.is_some() && f.entity_type.is_none() {
-            return Err(ApiError::invalid("entity_type", "entity_id needs entity_type beside it"));
+            return Err(ApiError::invalid(
+                "entity_type",
+                "entity_id needs entity_type beside it",
+            ));
         }
         Ok(StoreFilter {
             plugin_ids,

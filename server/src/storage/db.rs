@@ -155,11 +155,18 @@ where
         let payload_text = row.payload.take().unwrap_or_else(|| "null".into());
         let payload = serde_json::from_str(&payload_text)
             .map_err(|_| StoreError::Corrupt(format!("payload of trigger {id}")))?;
-        let attempts: Vec<AttemptRow> =
-            fetch_all(&self.pool, sql::select_attempts(DB::DIALECT, id), "reading attempts")
-                .await?;
-        let logs: Vec<LogRow> =
-            fetch_all(&self.pool, sql::select_logs(DB::DIALECT, id), "reading logs").await?;
+        let attempts: Vec<AttemptRow> = fetch_all(
+            &self.pool,
+            sql::select_attempts(DB::DIALECT, id),
+            "reading attempts",
+        )
+        .await?;
+        let logs: Vec<LogRow> = fetch_all(
+            &self.pool,
+            sql::select_logs(DB::DIALECT, id),
+            "reading logs",
+        )
+        .await?;
         Ok(Some(TriggerDetail {
             trigger: TriggerWithPayload {
                 trigger: Trigger::try_from(row)?,

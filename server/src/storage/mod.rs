@@ -119,6 +119,8 @@ pub async fn connect(url: &str) -> anyhow::Result<SharedStore> {
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else {
-        anyhow::bail!("CALLTRAIL_DATABASE_URL must start with sqlite:// or postgres://, got {url:?}")
+        anyhow::bail!(
+            "CALLTRAIL_DATABASE_URL must start with sqlite:// or postgres://, got {url:?}"
+        )
     }
 }

@@ -12,8 +12,8 @@ use app::domain::{Trigger, TriggerDetail};
 use super::db::{execute, fetch_optional, IdempotentRow, Reader};
 use super::sql::{self, Dialect};
 use super::{
-    ApiKeyRecord, AttemptOutcome, Context, Cursor, Inserted, NewTrigger, PluginKey,
-    PluginRecord, Store, StoreError, StoreFilter,
+    ApiKeyRecord, AttemptOutcome, Context, Cursor, Inserted, NewTrigger, PluginKey, PluginRecord,
+    Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -47,8 +47,15 @@ impl PgStore {
 
 async fn insert_rows(conn: &mut PgConnection, rows: &[NewTrigger]) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        execute(&mut *conn, sql::insert_triggers(D, chunk), "inserting triggers").await?;
-        let logs = chunk.iter().flat_map(|t| t.logs.iter().map(move |l| (t.id, l)));
+        execute(
+            &mut *conn,
+            sql::insert_triggers(D, chunk),
+            "inserting triggers",
+        )
+        .await?;
+        let logs = chunk
+            .iter()
+            .flat_map(|t| t.logs.iter().map(move |l| (t.id, l)));
         if let Some(sql) = sql::insert_logs(D, logs) {
             execute(&mut *conn, sql, "inserting logs").await?;
         }
@@ -57,7 +64,12 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[NewTrigger]) -> Result<(),
 }
 
 async fn write_outcome(conn: &mut PgConnection, o: &AttemptOutcome) -> Result<(), StoreError> {
-    execute(&mut *conn, sql::insert_attempt(D, o), "inserting an attempt").await?;
+    execute(
+        &mut *conn,
+        sql::insert_attempt(D, o),
+        "inserting an attempt",
+    )
+    .await?;
     execute(&mut *conn, sql::apply_outcome(D, o), "updating a trigger").await?;
     if let Some(logs) = sql::insert_logs(D, o.logs.iter().map(|l| (o.trigger_id, l))) {
         execute(&mut *conn, logs, "inserting logs").await?;
@@ -72,17 +84,29 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/postgres").run(self.pool()).await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(self.pool())
+            .await?;
         Ok(())
     }
 
     async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
-        execute(self.pool(), sql::insert_plugin(D, plugin), "inserting a plugin").await?;
+        execute(
+            self.pool(),
+            sql::insert_plugin(D, plugin),
+            "inserting a plugin",
+        )
+        .await?;
         Ok(())
     }
 
     async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
-        execute(self.pool(), sql::update_plugin(D, plugin), "updating a plugin").await?;
+        execute(
+            self.pool(),
+            sql::update_plugin(D, plugin),
+            "updating a plugin",
+        )
+        .await?;
         Ok(())
     }
 
@@ -103,7 +127,10 @@ impl Store for PgStore {
         }
         let inserted = execute(&mut *tx, sql, "inserting a trigger").await?;
         if inserted == 0 {
-            let idem = trigger.idempotency.as_ref().expect("only keyed inserts conflict");
+            let idem = trigger
+                .idempotency
+                .as_ref()
+                .expect("only keyed inserts conflict");
             let row: Option<IdempotentRow> = fetch_optional(
                 &mut *tx,
                 sql::select_idempotent(D, &idem.key),
@@ -125,7 +152,11 @@ impl Store for PgStore {
     }
 
     async fn insert_triggers(&self, triggers: Vec<NewTrigger>) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await.context("starting a bulk insert")?;
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .context("starting a bulk insert")?;
         insert_rows(&mut tx, &triggers).await?;
         tx.commit().await.context("committing a bulk insert")
     }
@@ -135,7 +166,11 @@ impl Store for PgStore {
         trigger: NewTrigger,
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await.context("starting a reported call")?;
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .context("starting a reported call")?;
         insert_rows(&mut tx, std::slice::from_ref(&trigger)).await?;
         write_outcome(&mut tx, &outcome).await?;
         tx.commit().await.context("committing a reported call")
@@ -161,7 +196,12 @@ impl Store for PgStore {
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        execute(self.pool(), sql::insert_api_key(D, key), "inserting an api key").await?;
+        execute(
+            self.pool(),
+            sql::insert_api_key(D, key),
+            "inserting an api key",
+        )
+        .await?;
         Ok(())
     }
 

@@ -59,7 +59,10 @@ pub struct Idempotency {
 pub enum Inserted {
     Created(Uuid),
     /// The idempotency key was used before; `same_request` says whether with this body.
-    Existing { id: Uuid, same_request: bool },
+    Existing {
+        id: Uuid,
+        same_request: bool,
+    },
 }
 
 /// One attempt and where it leaves its trigger.

@@ -11,7 +11,9 @@ use app::domain::{
     Trigger,
 };
 
-use super::{ApiKeyRecord, AttemptOutcome, Cursor, NewTrigger, PluginRecord, StoreError, StoreFilter};
+use super::{
+    ApiKeyRecord, AttemptOutcome, Cursor, NewTrigger, PluginRecord, StoreError, StoreFilter,
+};
 
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -240,13 +242,19 @@ pub(crate) fn update_plugin(d: Dialect, p: &PluginRecord) -> Sql {
         ("active", pl.active.into()),
         ("timeout_ms", (pl.timeout_ms as i64).into()),
         ("routes", to_json(&pl.routes).into()),
-        ("default_route", pl.default_route.as_ref().map(to_json).into()),
+        (
+            "default_route",
+            pl.default_route.as_ref().map(to_json).into(),
+        ),
         ("headers", to_json(&pl.headers).into()),
         ("retry_policy", to_json(&pl.retry_policy).into()),
         ("external_id_pointer", pl.external_id_pointer.clone().into()),
         ("redact", to_json(&pl.redact).into()),
         ("auth_sealed", p.auth_sealed.clone().into()),
-        ("signing_secret_sealed", p.signing_secret_sealed.clone().into()),
+        (
+            "signing_secret_sealed",
+            p.signing_secret_sealed.clone().into(),
+        ),
         ("updated_at", micros(pl.updated_at).into()),
     ];
     push_sets(&mut sql, sets);
@@ -365,7 +373,10 @@ pub(crate) fn insert_triggers(d: Dialect, rows: &[NewTrigger]) -> Sql {
             t.payload.clone().into(),
             t.aggregation_key.clone().into(),
             t.idempotency.as_ref().map(|i| i.key.clone()).into(),
-            t.idempotency.as_ref().map(|i| i.request_hash.clone()).into(),
+            t.idempotency
+                .as_ref()
+                .map(|i| i.request_hash.clone())
+                .into(),
             t.status.as_str().into(),
             0i64.into(),
             micros(t.scheduled_at).into(),
@@ -380,7 +391,10 @@ pub(crate) fn insert_logs<'a>(
     d: Dialect,
     logs: impl IntoIterator<Item = (Uuid, &'a LogEntry)>,
 ) -> Option<Sql> {
-    let mut sql = Sql::new(d, "INSERT INTO trigger_logs (trigger_id, at, step, message) VALUES ");
+    let mut sql = Sql::new(
+        d,
+        "INSERT INTO trigger_logs (trigger_id, at, step, message) VALUES ",
+    );
     let mut any = false;
     for (trigger_id, log) in logs {
         if any {
@@ -602,7 +616,10 @@ pub(crate) fn apply_outcome(d: Dialect, o: &AttemptOutcome) -> Sql {
             ("duration_ms", a.duration_ms.into()),
             (
                 "last_error_class",
-                o.last_error.as_ref().map(|e| e.class.as_str().to_string()).into(),
+                o.last_error
+                    .as_ref()
+                    .map(|e| e.class.as_str().to_string())
+                    .into(),
             ),
             (
                 "last_error_message",

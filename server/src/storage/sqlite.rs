@@ -23,8 +23,8 @@ use app::domain::{Trigger, TriggerDetail};
 use super::db::{execute, fetch_optional, IdempotentRow, Reader};
 use super::sql::{self, Dialect};
 use super::{
-    ApiKeyRecord, AttemptOutcome, Context, Cursor, Inserted, NewTrigger, PluginKey,
-    PluginRecord, Store, StoreError, StoreFilter,
+    ApiKeyRecord, AttemptOutcome, Context, Cursor, Inserted, NewTrigger, PluginKey, PluginRecord,
+    Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Sqlite;
@@ -78,8 +78,7 @@ impl SqliteStore {
     where
         F: for<'c> FnOnce(
                 &'c mut SqliteConnection,
-            )
-                -> futures::future::BoxFuture<'c, Result<T, StoreError>>
+            ) -> futures::future::BoxFuture<'c, Result<T, StoreError>>
             + Send,
         T: Send,
     {
@@ -92,7 +91,9 @@ impl SqliteStore {
 /// before it writes can never fail half-way with SQLITE_BUSY.
 async fn immediate<T, F>(conn: &mut SqliteConnection, f: F) -> Result<T, StoreError>
 where
-    F: for<'c> FnOnce(&'c mut SqliteConnection) -> futures::future::BoxFuture<'c, Result<T, StoreError>>,
+    F: for<'c> FnOnce(
+        &'c mut SqliteConnection,
+    ) -> futures::future::BoxFuture<'c, Result<T, StoreError>>,
 {
     conn.execute("BEGIN IMMEDIATE")
         .await
@@ -164,8 +165,8 @@ async fn insert_batch(
                 .iter()
                 .find(|p| p.idempotency.as_ref().is_some_and(|i| i.key == idem.key))
             {
-                let same = prev.idempotency.as_ref().map(|i| &i.request_hash)
-                    == Some(&idem.request_hash);
+                let same =
+                    prev.idempotency.as_ref().map(|i| &i.request_hash) == Some(&idem.request_hash);
                 results.push(Inserted::Existing {
                     id: prev.id,
                     same_request: same,
@@ -193,11 +194,21 @@ async fn insert_batch(
     Ok(results)
 }
 
-async fn insert_rows(conn: &mut SqliteConnection, rows: Vec<&NewTrigger>) -> Result<(), StoreError> {
+async fn insert_rows(
+    conn: &mut SqliteConnection,
+    rows: Vec<&NewTrigger>,
+) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let owned: Vec<NewTrigger> = chunk.iter().map(|t| (*t).clone()).collect();
-        execute(&mut *conn, sql::insert_triggers(D, &owned), "inserting triggers").await?;
-        let logs = owned.iter().flat_map(|t| t.logs.iter().map(move |l| (t.id, l)));
+        execute(
+            &mut *conn,
+            sql::insert_triggers(D, &owned),
+            "inserting triggers",
+        )
+        .await?;
+        let logs = owned
+            .iter()
+            .flat_map(|t| t.logs.iter().map(move |l| (t.id, l)));
         if let Some(sql) = sql::insert_logs(D, logs) {
             execute(&mut *conn, sql, "inserting logs").await?;
         }
@@ -212,17 +223,29 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.write).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.write)
+            .await?;
         Ok(())
     }
 
     async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
-        execute(&self.write, sql::insert_plugin(D, plugin), "inserting a plugin").await?;
+        execute(
+            &self.write,
+            sql::insert_plugin(D, plugin),
+            "inserting a plugin",
+        )
+        .await?;
         Ok(())
     }
 
     async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
-        execute(&self.write, sql::update_plugin(D, plugin), "updating a plugin").await?;
+        execute(
+            &self.write,
+            sql::update_plugin(D, plugin),
+            "updating a plugin",
+        )
+        .await?;
         Ok(())
     }
 
@@ -285,7 +308,12 @@ impl Store for SqliteStore {
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        execute(&self.write, sql::insert_api_key(D, key), "inserting an api key").await?;
+        execute(
+            &self.write,
+            sql::insert_api_key(D, key),
+            "inserting an api key",
+        )
+        .await?;
         Ok(())
     }
 
@@ -295,7 +323,12 @@ impl Store for SqliteStore {
 }
 
 async fn write_outcome(conn: &mut SqliteConnection, o: &AttemptOutcome) -> Result<(), StoreError> {
-    execute(&mut *conn, sql::insert_attempt(D, o), "inserting an attempt").await?;
+    execute(
+        &mut *conn,
+        sql::insert_attempt(D, o),
+        "inserting an attempt",
+    )
+    .await?;
     execute(&mut *conn, sql::apply_outcome(D, o), "updating a trigger").await?;
     if let Some(logs) = sql::insert_logs(D, o.logs.iter().map(|l| (o.trigger_id, l))) {
         execute(&mut *conn, logs, "inserting logs").await?;

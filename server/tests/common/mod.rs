@@ -25,7 +25,10 @@ pub async fn fresh_db(db: Db) -> Fresh {
         Db::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
-            Fresh { url, _dir: Some(dir) }
+            Fresh {
+                url,
+                _dir: Some(dir),
+            }
         }
         Db::Postgres => {
             let base = std::env::var("CALLTRAIL_TEST_PG_URL")
@@ -77,7 +80,10 @@ impl TestApp {
     pub async fn spawn_with(db: Db, limits: Limits) -> TestApp {
         let (store, fresh) = store(db).await;
         let service = Service::new(store, SecretBox::random(), limits);
-        let admin_key = service.create_api_key("test-admin", Role::Admin).await.unwrap();
+        let admin_key = service
+            .create_api_key("test-admin", Role::Admin)
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let options = calltrail::config::leptos_options("target/site", addr);
