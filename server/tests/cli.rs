@@ -1,0 +1,171 @@
+//! The `calltrail` binary as a newcomer uses it: migrate, demo, api-key create, serve.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
+
+fn calltrail(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env(
+            "CALLTRAIL_DATABASE_URL",
+            format!("sqlite://{}/ct.db?mode=rwc", dir.display()),
+        )
+        .env("CALLTRAIL_SECRET_KEY_FILE", dir.join("calltrail.key"))
+        .env_remove("CALLTRAIL_SECRET_KEY")
+        .output()
+        .expect("the binary runs")
+}
+
+#[tokio::test]
+async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = calltrail(dir.path(), &["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = calltrail(dir.path(), &["demo", "--triggers", "300"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("300 triggers"));
+    // A second run does not duplicate the demo.
+    let again = calltrail(dir.path(), &["demo"]);
+    assert!(again.status.success());
+
+    let out = calltrail(
+        dir.path(),
+        &["api-key", "create", "--name", "ops", "--role", "operator"],
+    );
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let key = stdout.lines().last().unwrap().to_string();
+    assert!(
+        key.starts_with("ct_") && !key.contains(' '),
+        "the key is alone on the last line: {stdout:?}"
+    );
+    let bad = calltrail(
+        dir.path(),
+        &["api-key", "create", "--name", "x", "--role", "root"],
+    );
+    assert!(!bad.status.success(), "an unknown role is refused");
+
+    let mut server = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "CALLTRAIL_DATABASE_URL",
+            format!("sqlite://{}/ct.db?mode=rwc", dir.path().display()),
+        )
+        .env(
+            "CALLTRAIL_SECRET_KEY_FILE",
+            dir.path().join("calltrail.key"),
+        )
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = server.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                let _ = tx.send(addr.trim().to_string());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the server says where it listens");
+
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{base}/api/v1/triggers?limit=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    for status in [
+        "not_yet_started",
+        "running",
+        "retrying",
+        "finished",
+        "erroneous",
+    ] {
+        let page: serde_json::Value = http
+            .get(format!("{base}/api/v1/triggers?status={status}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "the demo has {status} triggers");
+    }
+    let page: serde_json::Value = http
+        .get(format!("{base}/api/v1/triggers?status=erroneous&limit=1"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = page["items"][0]["id"].as_str().unwrap();
+    let detail: serde_json::Value = http
+        .get(format!("{base}/api/v1/triggers/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !detail["attempts"].as_array().unwrap().is_empty(),
+        "failed demo triggers have attempts"
+    );
+    let page_html = http
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page_html.contains("Erroneous") && page_html.contains("Finished"),
+        "the log page lists the demo"
+    );
+
+    // SIGTERM stops it cleanly.
+    send_sigterm(server.id());
+    let start = Instant::now();
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the server did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn send_sigterm(pid: u32) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
