@@ -263,6 +263,7 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
             req_headers.insert("webhook-id".to_string(), format!("msg_{id}"));
             outcomes.push(AttemptOutcome {
                 trigger_id: id,
+                lease: None,
                 attempt: Attempt {
                     id: Uuid::now_v7(),
                     number: n,

@@ -10,8 +10,8 @@ use app::domain::{
 };
 use calltrail::service::{truncate, Limits, SecretBox, Service};
 use calltrail::storage::{
-    AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, SharedStore, StoreError,
-    StoreFilter,
+    AttemptOutcome, AuditEntry, Claim, Cursor, Idempotency, Inserted, NewTrigger, PendingRun,
+    PluginKey, RunRequest, SharedStore, StoreError, StoreFilter,
 };
 use chrono::{Duration, Utc};
 use common::Db;
@@ -40,6 +40,9 @@ conformance!(
     a_reported_call_is_written_with_its_attempt_in_one_go,
     two_hundred_concurrent_inserts_all_succeed,
     an_api_key_is_found_by_its_hash_only,
+    due_triggers_are_claimed_once_oldest_first_and_inactive_plugins_wait,
+    an_expired_lease_is_claimed_again_and_the_stale_result_is_refused,
+    a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight,
 );
 
 fn new_trigger(plugin_id: Uuid, at: chrono::DateTime<Utc>) -> NewTrigger {
@@ -409,6 +412,7 @@ fn outcome(
             step: if ok { "finished" } else { "retry scheduled" }.into(),
             message: format!("attempt {number}"),
         }],
+        lease: None,
     }
 }
 
@@ -508,4 +512,167 @@ async fn an_api_key_is_found_by_its_hash_only(db: Db) {
         "the plain key is not stored"
     );
     assert!(svc.authenticate(Some("Bearer ct_wrong")).await.is_err());
+}
+
+fn claim_at(now: chrono::DateTime<Utc>, limit: u32) -> Claim {
+    Claim {
+        lease: Uuid::now_v7().to_string(),
+        now: truncate(now),
+        lease_until: truncate(now + Duration::seconds(30)),
+        limit,
+    }
+}
+
+async fn due_triggers_are_claimed_once_oldest_first_and_inactive_plugins_wait(db: Db) {
+    let (store, _svc, stripe, xero, _f) = setup(db).await;
+    let now = Utc::now();
+    let old = new_trigger(stripe, now - Duration::minutes(10));
+    let newer = new_trigger(stripe, now - Duration::minutes(5));
+    let future = new_trigger(stripe, now + Duration::hours(1));
+    let inactive = new_trigger(xero, now - Duration::hours(1));
+    store
+        .insert_triggers(vec![
+            newer.clone(),
+            old.clone(),
+            future.clone(),
+            inactive.clone(),
+        ])
+        .await
+        .unwrap();
+    let mut x = store
+        .get_plugin(&PluginKey::Id(xero))
+        .await
+        .unwrap()
+        .unwrap();
+    x.plugin.active = false;
+    store.update_plugin(&x).await.unwrap();
+
+    let first = store.claim_due_triggers(&claim_at(now, 1)).await.unwrap();
+    assert_eq!(
+        first.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![old.id],
+        "oldest due first"
+    );
+    assert_eq!(first[0].payload, r#"{"amount":1200}"#);
+    let second = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();
+    assert_eq!(
+        second.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![newer.id]
+    );
+    assert!(store
+        .claim_due_triggers(&claim_at(now, 10))
+        .await
+        .unwrap()
+        .is_empty());
+    let d = store.get_trigger_detail(old.id).await.unwrap().unwrap();
+    assert_eq!(d.trigger.trigger.status, Status::Running);
+
+    x.plugin.active = true;
+    store.update_plugin(&x).await.unwrap();
+    let woke = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();
+    assert_eq!(
+        woke.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![inactive.id],
+        "runs once activated"
+    );
+    assert_eq!(
+        store.next_due_at().await.unwrap(),
+        Some(future.scheduled_at),
+        "the next due time is the future trigger's"
+    );
+}
+
+async fn an_expired_lease_is_claimed_again_and_the_stale_result_is_refused(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let now = Utc::now();
+    let t = new_trigger(stripe, now - Duration::minutes(1));
+    store.insert_trigger(t.clone()).await.unwrap();
+    let first = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // The worker died: 31 seconds later its lease has expired.
+    let later = now + Duration::seconds(31);
+    let second = store
+        .claim_due_triggers(&claim_at(later, 10))
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1, "an expired lease is claimed again");
+    assert_ne!(first[0].lease, second[0].lease);
+
+    let mut fresh = outcome(t.id, 1, Status::Finished, later);
+    fresh.lease = Some(second[0].lease.clone());
+    store.record_attempt(fresh).await.unwrap();
+    let mut stale = outcome(t.id, 1, Status::Retrying, later);
+    stale.lease = Some(first[0].lease.clone());
+    let err = store.record_attempt(stale).await.unwrap_err();
+    assert!(matches!(err, StoreError::LeaseLost), "{err}");
+    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        d.trigger.trigger.status,
+        Status::Finished,
+        "the late result changed nothing"
+    );
+    assert_eq!(d.attempts.len(), 1);
+}
+
+async fn a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let now = Utc::now();
+    let t = new_trigger(stripe, now - Duration::minutes(1));
+    store.insert_trigger(t.clone()).await.unwrap();
+    let run = PendingRun {
+        kind: app::domain::StartedByKind::Manual,
+        actor: "ops".into(),
+        reason: "token renewed".into(),
+        resume_retries: true,
+    };
+    let audit = |id: Uuid| AuditEntry {
+        id: Uuid::now_v7(),
+        at: truncate(Utc::now()),
+        actor: "ops".into(),
+        action: "rerun".into(),
+        target: id.to_string(),
+        reason: "token renewed".into(),
+        details: serde_json::json!({}),
+    };
+    let claimed = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        store
+            .request_run(t.id, run.clone(), audit(t.id))
+            .await
+            .unwrap(),
+        RunRequest::Running
+    );
+    store
+        .record_attempt(AttemptOutcome {
+            lease: Some(claimed[0].lease.clone()),
+            ..outcome(t.id, 1, Status::Erroneous, now)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .request_run(t.id, run.clone(), audit(t.id))
+            .await
+            .unwrap(),
+        RunRequest::Queued
+    );
+    assert_eq!(
+        store
+            .request_run(Uuid::now_v7(), run.clone(), audit(t.id))
+            .await
+            .unwrap(),
+        RunRequest::NotFound
+    );
+    let again = store
+        .claim_due_triggers(&claim_at(Utc::now(), 10))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        again[0].run.as_ref(),
+        Some(&run),
+        "the claim carries who asked and why"
+    );
+    assert_eq!(again[0].attempts, 1);
 }

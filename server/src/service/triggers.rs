@@ -409,6 +409,7 @@ impl Service {
         };
         let outcome = AttemptOutcome {
             trigger_id,
+            lease: None,
             attempt,
             status,
             next_attempt_at: None,

@@ -133,6 +133,7 @@ where
     PluginRow: for<'r> FromRow<'r, DB::Row>,
     sql::ApiKeyRow: for<'r> FromRow<'r, DB::Row>,
     IdempotentRow: for<'r> FromRow<'r, DB::Row>,
+    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
 {
     pub async fn list_triggers(
         &self,
@@ -199,6 +200,16 @@ where
         rows.into_iter().map(PluginRecord::try_from).collect()
     }
 
+    pub async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let row: Option<sql::NextDueRow> = fetch_optional(
+            &self.pool,
+            sql::next_due(DB::DIALECT),
+            "finding the next due trigger",
+        )
+        .await?;
+        Ok(row.and_then(|r| r.at).map(sql::from_micros))
+    }
+
     pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         let row: Option<sql::ApiKeyRow> = fetch_optional(
             &self.pool,
@@ -208,6 +219,78 @@ where
         .await?;
         Ok(row.map(ApiKeyRecord::from))
     }
+}
+
+/// Store one attempt and move its trigger, on a connection inside a transaction.
+/// The trigger first: under a lost lease nothing of this attempt is written.
+pub(crate) async fn write_outcome<DB>(
+    conn: &mut DB::Connection,
+    o: &super::AttemptOutcome,
+) -> Result<(), StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+{
+    let moved = execute(
+        &mut *conn,
+        sql::apply_outcome(DB::DIALECT, o),
+        "updating a trigger",
+    )
+    .await?;
+    if moved == 0 {
+        return Err(if o.lease.is_some() {
+            StoreError::LeaseLost
+        } else {
+            StoreError::Corrupt(format!("trigger {} does not exist", o.trigger_id))
+        });
+    }
+    execute(
+        &mut *conn,
+        sql::insert_attempt(DB::DIALECT, o),
+        "inserting an attempt",
+    )
+    .await?;
+    if let Some(logs) = sql::insert_logs(DB::DIALECT, o.logs.iter().map(|l| (o.trigger_id, l))) {
+        execute(&mut *conn, logs, "inserting logs").await?;
+    }
+    Ok(())
+}
+
+/// Queue a manual or migration run with its audit row, inside a transaction.
+pub(crate) async fn queue_run<DB>(
+    conn: &mut DB::Connection,
+    trigger_id: Uuid,
+    run: &super::PendingRun,
+    audit: &super::AuditEntry,
+) -> Result<super::RunRequest, StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+    IdempotentRow: for<'r> FromRow<'r, DB::Row>,
+{
+    let sql = sql::request_run(DB::DIALECT, trigger_id, run, audit.at);
+    if execute(&mut *conn, sql, "queueing a run").await? == 0 {
+        let exists: Option<IdempotentRow> = fetch_optional(
+            &mut *conn,
+            sql::select_trigger_exists(DB::DIALECT, trigger_id),
+            "reading a trigger",
+        )
+        .await?;
+        return Ok(if exists.is_some() {
+            super::RunRequest::Running
+        } else {
+            super::RunRequest::NotFound
+        });
+    }
+    execute(
+        &mut *conn,
+        sql::insert_audit(DB::DIALECT, audit),
+        "writing the audit trail",
+    )
+    .await?;
+    Ok(super::RunRequest::Queued)
 }
 
 /// An earlier trigger under the same idempotency key.

@@ -37,6 +37,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the storage writer has stopped")]
     WriterGone,
+    /// The lease expired and another worker took the trigger: this result is stale.
+    #[error("the lease on this trigger was lost")]
+    LeaseLost,
 }
 
 /// Attach what we were doing to a database error.
@@ -105,6 +108,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Trigger>, StoreError>;
 
     async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError>;
+
+    /// Mark due triggers (and running ones with an expired lease) as running under a
+    /// new lease, in one statement, oldest due first. Triggers of inactive plugins wait.
+    async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError>;
+
+    /// Queue a manual or migration run of a trigger now, with its audit row, together.
+    async fn request_run(
+        &self,
+        trigger_id: Uuid,
+        run: PendingRun,
+        audit: AuditEntry,
+    ) -> Result<RunRequest, StoreError>;
+
+    /// When the next trigger is due, to sleep exactly until then.
+    async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;

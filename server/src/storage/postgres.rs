@@ -9,11 +9,15 @@ use uuid::Uuid;
 
 use app::domain::{Trigger, TriggerDetail};
 
-use super::db::{execute, fetch_optional, IdempotentRow, Reader};
+use chrono::{DateTime, Utc};
+
+use super::db::{
+    execute, fetch_all, fetch_optional, queue_run, write_outcome, IdempotentRow, Reader,
+};
 use super::sql::{self, Dialect};
 use super::{
-    ApiKeyRecord, AttemptOutcome, Context, Cursor, Inserted, NewTrigger, PluginKey, PluginRecord,
-    Store, StoreError, StoreFilter,
+    ApiKeyRecord, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Cursor, Inserted,
+    NewTrigger, PendingRun, PluginKey, PluginRecord, RunRequest, Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -59,20 +63,6 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[NewTrigger]) -> Result<(),
         if let Some(sql) = sql::insert_logs(D, logs) {
             execute(&mut *conn, sql, "inserting logs").await?;
         }
-    }
-    Ok(())
-}
-
-async fn write_outcome(conn: &mut PgConnection, o: &AttemptOutcome) -> Result<(), StoreError> {
-    execute(
-        &mut *conn,
-        sql::insert_attempt(D, o),
-        "inserting an attempt",
-    )
-    .await?;
-    execute(&mut *conn, sql::apply_outcome(D, o), "updating a trigger").await?;
-    if let Some(logs) = sql::insert_logs(D, o.logs.iter().map(|l| (o.trigger_id, l))) {
-        execute(&mut *conn, logs, "inserting logs").await?;
     }
     Ok(())
 }
@@ -172,13 +162,13 @@ impl Store for PgStore {
             .await
             .context("starting a reported call")?;
         insert_rows(&mut tx, std::slice::from_ref(&trigger)).await?;
-        write_outcome(&mut tx, &outcome).await?;
+        write_outcome::<sqlx::Postgres>(&mut tx, &outcome).await?;
         tx.commit().await.context("committing a reported call")
     }
 
     async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await.context("starting an attempt")?;
-        write_outcome(&mut tx, &outcome).await?;
+        write_outcome::<sqlx::Postgres>(&mut tx, &outcome).await?;
         tx.commit().await.context("committing an attempt")
     }
 
@@ -193,6 +183,32 @@ impl Store for PgStore {
 
     async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError> {
         self.reader.get_trigger_detail(id).await
+    }
+
+    async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
+        let rows: Vec<sql::ClaimedRow> =
+            fetch_all(self.pool(), sql::claim(D, claim), "claiming due triggers").await?;
+        Ok(rows.into_iter().map(ClaimedTrigger::from).collect())
+    }
+
+    async fn request_run(
+        &self,
+        trigger_id: Uuid,
+        run: PendingRun,
+        audit: AuditEntry,
+    ) -> Result<RunRequest, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .context("starting a run request")?;
+        let queued = queue_run::<sqlx::Postgres>(&mut tx, trigger_id, &run, &audit).await?;
+        tx.commit().await.context("committing a run request")?;
+        Ok(queued)
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.reader.next_due_at().await
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use app::domain::{Attempt, EntityRef, Initiator, LastError, LogEntry, Plugin, Status};
+use app::domain::{
+    Attempt, EntityRef, Initiator, LastError, LogEntry, Plugin, StartedByKind, Status,
+};
 
 /// A plugin with its sealed (encrypted) secrets. Never serialised.
 #[derive(Clone)]
@@ -76,6 +78,61 @@ pub struct AttemptOutcome {
     pub external_id: Option<String>,
     pub last_error: Option<LastError>,
     pub logs: Vec<LogEntry>,
+    /// The lease the attempt ran under. A result whose lease was lost (it expired and
+    /// another worker claimed the trigger) is refused, so it cannot overwrite newer work.
+    pub lease: Option<String>,
+}
+
+/// Ask storage for due work: triggers whose time has come, and running ones whose
+/// lease expired (their worker died).
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// A fresh token per claim; it becomes the lease.
+    pub lease: String,
+    pub now: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    pub limit: u32,
+}
+
+/// A run someone asked for (manual rerun, migration), waiting on the trigger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRun {
+    pub kind: StartedByKind,
+    pub actor: String,
+    pub reason: String,
+    pub resume_retries: bool,
+}
+
+/// A trigger claimed for execution, with what executing it needs.
+#[derive(Debug, Clone)]
+pub struct ClaimedTrigger {
+    pub id: Uuid,
+    pub plugin_id: Uuid,
+    pub event_type: String,
+    pub entity_id: Option<String>,
+    pub payload: String,
+    pub attempts: u32,
+    pub run: Option<PendingRun>,
+    pub lease: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub reason: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunRequest {
+    Queued,
+    /// An attempt is in flight; ask again when it is done.
+    Running,
+    NotFound,
 }
 
 /// The list filter after plugin names are resolved to ids.

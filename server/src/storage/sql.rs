@@ -638,8 +638,16 @@ pub(crate) fn apply_outcome(d: Dialect, o: &AttemptOutcome) -> Sql {
         .bind(micros(a.started_at))
         .push("), external_id = COALESCE(")
         .bind(o.external_id.clone())
-        .push(", external_id), lease_owner = NULL, lease_expires_at = NULL WHERE id = ")
+        .push(
+            ", external_id), lease_owner = NULL, lease_expires_at = NULL, run_kind = NULL, \
+             run_actor = NULL, run_reason = NULL, resume_retries = ",
+        )
+        .bind(false)
+        .push(" WHERE id = ")
         .bind(o.trigger_id);
+    if let Some(lease) = &o.lease {
+        sql.push(" AND lease_owner = ").bind(lease.clone());
+    }
     sql
 }
 
@@ -752,6 +760,13 @@ pub(crate) fn select_api_key(d: Dialect, key_hash: &str) -> Sql {
     sql
 }
 
+/// `id` and a null `request_hash`, to say whether a trigger exists.
+pub(crate) fn select_trigger_exists(d: Dialect, id: Uuid) -> Sql {
+    let mut sql = Sql::new(d, "SELECT id, request_hash FROM triggers WHERE id = ");
+    sql.bind(id);
+    sql
+}
+
 pub(crate) fn select_idempotent(d: Dialect, key: &str) -> Sql {
     let mut sql = Sql::new(
         d,
@@ -759,4 +774,144 @@ pub(crate) fn select_idempotent(d: Dialect, key: &str) -> Sql {
     );
     sql.bind(key);
     sql
+}
+
+// ---------------------------------------------------------------- the executor's statements
+
+/// One statement claims a batch: due triggers of active plugins, oldest first, and
+/// running triggers whose lease expired. PostgreSQL skips rows another instance is
+/// claiming at this moment, so instances never take the same trigger.
+pub(crate) fn claim(d: Dialect, c: &super::Claim) -> Sql {
+    let lock = match d {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE OF t SKIP LOCKED",
+    };
+    let mut sql = Sql::new(d, "UPDATE triggers SET status = ");
+    sql.bind("running")
+        .push(", lease_owner = ")
+        .bind(c.lease.clone())
+        .push(", lease_expires_at = ")
+        .bind(micros(c.lease_until))
+        .push(
+            " WHERE id IN (SELECT t.id FROM triggers t JOIN plugins p ON p.id = t.plugin_id \
+             WHERE p.active = ",
+        )
+        .bind(true)
+        .push(" AND t.status IN ('not_yet_started', 'retrying') AND t.next_attempt_at <= ")
+        .bind(micros(c.now))
+        .push(" ORDER BY t.next_attempt_at LIMIT ")
+        .bind(c.limit as i64)
+        .push(lock)
+        .push(
+            ") OR id IN (SELECT t.id FROM triggers t WHERE t.status = 'running' \
+             AND (t.lease_expires_at IS NULL OR t.lease_expires_at < ",
+        )
+        .bind(micros(c.now))
+        .push(") LIMIT ")
+        .bind(c.limit as i64)
+        .push(lock)
+        .push(
+            ") RETURNING id, plugin_id, event_type, entity_id, payload, attempts, run_kind, \
+             run_actor, run_reason, resume_retries, lease_owner",
+        );
+    sql
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClaimedRow {
+    id: Uuid,
+    plugin_id: Uuid,
+    event_type: String,
+    entity_id: Option<String>,
+    payload: String,
+    attempts: i64,
+    run_kind: Option<String>,
+    run_actor: Option<String>,
+    run_reason: Option<String>,
+    resume_retries: bool,
+    lease_owner: Option<String>,
+}
+
+impl From<ClaimedRow> for super::ClaimedTrigger {
+    fn from(r: ClaimedRow) -> Self {
+        let run = r
+            .run_kind
+            .as_deref()
+            .and_then(StartedByKind::parse)
+            .map(|kind| super::PendingRun {
+                kind,
+                actor: r.run_actor.unwrap_or_default(),
+                reason: r.run_reason.unwrap_or_default(),
+                resume_retries: r.resume_retries,
+            });
+        super::ClaimedTrigger {
+            id: r.id,
+            plugin_id: r.plugin_id,
+            event_type: r.event_type,
+            entity_id: r.entity_id,
+            payload: r.payload,
+            attempts: r.attempts as u32,
+            run,
+            lease: r.lease_owner.unwrap_or_default(),
+        }
+    }
+}
+
+/// Queue a run now, unless an attempt is in flight under a live lease.
+pub(crate) fn request_run(
+    d: Dialect,
+    trigger_id: Uuid,
+    run: &super::PendingRun,
+    now: DateTime<Utc>,
+) -> Sql {
+    let mut sql = Sql::new(d, "UPDATE triggers SET ");
+    push_sets(
+        &mut sql,
+        vec![
+            ("status", Status::NotYetStarted.as_str().into()),
+            ("next_attempt_at", micros(now).into()),
+            ("run_kind", run.kind.as_str().into()),
+            ("run_actor", run.actor.clone().into()),
+            ("run_reason", run.reason.clone().into()),
+            ("resume_retries", run.resume_retries.into()),
+        ],
+    );
+    sql.push(" WHERE id = ")
+        .bind(trigger_id)
+        .push(" AND (status <> 'running' OR lease_expires_at IS NULL OR lease_expires_at < ")
+        .bind(micros(now))
+        .push(")");
+    sql
+}
+
+pub(crate) fn insert_audit(d: Dialect, a: &super::AuditEntry) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "INSERT INTO audit_log (id, at, actor, action, target, reason, details) VALUES ",
+    );
+    sql.bind_row(vec![
+        a.id.into(),
+        micros(a.at).into(),
+        a.actor.clone().into(),
+        a.action.clone().into(),
+        a.target.clone().into(),
+        a.reason.clone().into(),
+        a.details.to_string().into(),
+    ]);
+    sql
+}
+
+pub(crate) fn next_due(d: Dialect) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT MIN(t.next_attempt_at) AS at FROM triggers t JOIN plugins p ON p.id = t.plugin_id \
+         WHERE t.status IN ('not_yet_started', 'retrying') AND p.active = ",
+    );
+    sql.bind(true);
+    sql
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct NextDueRow {
+    pub at: Option<i64>,
 }

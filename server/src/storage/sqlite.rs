@@ -20,11 +20,15 @@ use uuid::Uuid;
 
 use app::domain::{Trigger, TriggerDetail};
 
-use super::db::{execute, fetch_optional, IdempotentRow, Reader};
+use chrono::{DateTime, Utc};
+
+use super::db::{
+    execute, fetch_all, fetch_optional, queue_run, write_outcome, IdempotentRow, Reader,
+};
 use super::sql::{self, Dialect};
 use super::{
-    ApiKeyRecord, AttemptOutcome, Context, Cursor, Inserted, NewTrigger, PluginKey, PluginRecord,
-    Store, StoreError, StoreFilter,
+    ApiKeyRecord, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Cursor, Inserted,
+    NewTrigger, PendingRun, PluginKey, PluginRecord, RunRequest, Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Sqlite;
@@ -281,7 +285,7 @@ impl Store for SqliteStore {
         self.write_tx("recording a reported call", |c| {
             Box::pin(async move {
                 insert_rows(c, vec![&trigger]).await?;
-                write_outcome(c, &outcome).await
+                write_outcome::<sqlx::Sqlite>(c, &outcome).await
             })
         })
         .await
@@ -289,7 +293,7 @@ impl Store for SqliteStore {
 
     async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError> {
         self.write_tx("recording an attempt", |c| {
-            Box::pin(async move { write_outcome(c, &outcome).await })
+            Box::pin(async move { write_outcome::<sqlx::Sqlite>(c, &outcome).await })
         })
         .await
     }
@@ -307,6 +311,28 @@ impl Store for SqliteStore {
         self.reader.get_trigger_detail(id).await
     }
 
+    async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
+        let rows: Vec<sql::ClaimedRow> =
+            fetch_all(&self.write, sql::claim(D, claim), "claiming due triggers").await?;
+        Ok(rows.into_iter().map(ClaimedTrigger::from).collect())
+    }
+
+    async fn request_run(
+        &self,
+        trigger_id: Uuid,
+        run: PendingRun,
+        audit: AuditEntry,
+    ) -> Result<RunRequest, StoreError> {
+        self.write_tx("queueing a run", |c| {
+            Box::pin(async move { queue_run::<sqlx::Sqlite>(c, trigger_id, &run, &audit).await })
+        })
+        .await
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.reader.next_due_at().await
+    }
+
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         execute(
             &self.write,
@@ -320,18 +346,4 @@ impl Store for SqliteStore {
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.reader.find_api_key(key_hash).await
     }
-}
-
-async fn write_outcome(conn: &mut SqliteConnection, o: &AttemptOutcome) -> Result<(), StoreError> {
-    execute(
-        &mut *conn,
-        sql::insert_attempt(D, o),
-        "inserting an attempt",
-    )
-    .await?;
-    execute(&mut *conn, sql::apply_outcome(D, o), "updating a trigger").await?;
-    if let Some(logs) = sql::insert_logs(D, o.logs.iter().map(|l| (o.trigger_id, l))) {
-        execute(&mut *conn, logs, "inserting logs").await?;
-    }
-    Ok(())
 }
