@@ -61,6 +61,8 @@ pub enum Command {
         /// Where cargo-leptos put the site (pkg/ with the wasm, js and css).
         #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
         site_root: String,
+        #[command(flatten)]
+        executor: ExecutorArgs,
     },
     /// Run database migrations and exit.
     Migrate,
@@ -74,6 +76,38 @@ pub enum Command {
         #[arg(long, default_value_t = 600)]
         triggers: usize,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExecutorArgs {
+    /// Run the executor in this process (off: serve the API and pages only).
+    #[arg(long, env = "CALLTRAIL_EXECUTOR", default_value = "on", value_parser = ["on", "off"])]
+    pub executor: String,
+    /// Triggers executed at once.
+    #[arg(long, env = "CALLTRAIL_WORKERS", default_value_t = 32)]
+    pub workers: usize,
+    /// How long a claimed trigger is held; longer than any plugin timeout.
+    #[arg(long, env = "CALLTRAIL_LEASE_SECS", default_value_t = 120)]
+    pub lease_secs: u64,
+    /// CIDRs or host names the executor may call despite the SSRF guard.
+    #[arg(long, env = "CALLTRAIL_OUTBOUND_ALLOW", default_value = "")]
+    pub outbound_allow: String,
+}
+
+impl ExecutorArgs {
+    pub fn config(&self) -> anyhow::Result<Option<crate::executor::ExecutorConfig>> {
+        if self.executor == "off" {
+            return Ok(None);
+        }
+        let allow = crate::executor::outbound::AllowList::parse(&self.outbound_allow)
+            .map_err(anyhow::Error::msg)?;
+        Ok(Some(crate::executor::ExecutorConfig {
+            concurrency: self.workers.max(1),
+            lease: std::time::Duration::from_secs(self.lease_secs.max(1)),
+            allow: Arc::new(allow),
+            ..Default::default()
+        }))
+    }
 }
 
 #[derive(Debug, Subcommand)]

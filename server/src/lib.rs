@@ -9,6 +9,7 @@
 pub mod api;
 pub mod config;
 pub mod demo;
+pub mod executor;
 pub mod service;
 pub mod storage;
 pub mod web;

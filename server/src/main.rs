@@ -1,7 +1,10 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+use std::sync::Arc;
+
 use calltrail::config::{self, ApiKeyCommand, Cli, Command};
+use calltrail::executor::Executor;
 use calltrail::service::Role;
 
 #[tokio::main]
@@ -14,13 +17,40 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { listen, site_root } => {
+        Command::Serve {
+            listen,
+            site_root,
+            executor,
+        } => {
             let service = cli.db.service().await?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let worker = match executor.config()? {
+                Some(config) => {
+                    let ex = Arc::new(Executor::new(service.clone(), config));
+                    ex.check_lease().await?;
+                    Some(tokio::spawn(ex.run(stopped)))
+                }
+                None => None,
+            };
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             let addr = listener.local_addr()?;
             tracing::info!("Calltrail listening on http://{addr}");
             let options = config::leptos_options(&site_root, addr);
-            calltrail::serve(listener, service, options, shutdown_signal()).await?;
+            calltrail::serve(listener, service, options, async move {
+                shutdown_signal().await;
+                // Stop claiming; in-flight calls get the grace period below.
+                let _ = stop.send(true);
+            })
+            .await?;
+            if let Some(worker) = worker {
+                let grace = std::time::Duration::from_secs(10);
+                if tokio::time::timeout(grace, worker).await.is_err() {
+                    tracing::warn!(
+                        "in-flight calls did not finish within {grace:?}; their leases will expire \
+                         and another worker will run them again"
+                    );
+                }
+            }
         }
         Command::Migrate => {
             cli.db.service().await?;

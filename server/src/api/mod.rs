@@ -53,6 +53,7 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(triggers::create_trigger, triggers::list_triggers))
         .routes(routes!(triggers::get_trigger))
         .routes(routes!(triggers::report_call))
+        .routes(routes!(triggers::rerun_trigger))
         .split_for_parts();
     doc.paths.paths.insert(
         "/api/v1/openapi.json".into(),

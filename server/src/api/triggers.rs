@@ -10,7 +10,7 @@ use app::domain::{
 };
 
 use super::extract::{ApiJson, Caller, Segment};
-use crate::service::{ApiError, CallInput, Service, TriggerInput};
+use crate::service::{ApiError, CallInput, RerunInput, Service, TriggerInput};
 
 #[utoipa::path(post, path = "/api/v1/triggers", tag = "triggers",
     request_body = TriggerInput,
@@ -93,6 +93,25 @@ pub async fn report_call(
     Ok((
         StatusCode::CREATED,
         Json(svc.report_call(&who, input).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/triggers/{id}/rerun", tag = "triggers",
+    params(("id" = String, Path, description = "trigger id")),
+    request_body = RerunInput,
+    responses((status = 202, body = Trigger, description = "queued to run now"),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope, description = "an attempt is in flight"),
+              (status = 422, body = ErrorEnvelope)))]
+pub async fn rerun_trigger(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+    Segment(id): Segment,
+    ApiJson(input): ApiJson<RerunInput>,
+) -> Result<(StatusCode, Json<Trigger>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(svc.rerun(&who, &id, input).await?),
     ))
 }
 

@@ -7,6 +7,7 @@ mod cursor;
 mod error;
 mod plugins;
 pub mod redact;
+mod reruns;
 mod secrets;
 mod triggers;
 
@@ -15,7 +16,8 @@ use std::sync::Arc;
 pub use auth::{Principal, Role};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use error::ApiError;
-pub use plugins::{AuthInput, PluginInput, PluginPatch};
+pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
+pub use reruns::RerunInput;
 pub use secrets::{Secret, SecretBox, SecretError};
 pub use triggers::{CallInput, CallRequestInput, CallResponseInput, TriggerInput};
 
@@ -52,6 +54,8 @@ pub struct Service {
     store: SharedStore,
     secrets: SecretBox,
     limits: Limits,
+    /// Signals the executor that work became due (new trigger, rerun, plugin activated).
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Service {
@@ -60,6 +64,7 @@ impl Service {
             store,
             secrets,
             limits,
+            wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -69,5 +74,9 @@ impl Service {
 
     pub fn store(&self) -> &SharedStore {
         &self.store
+    }
+
+    pub fn wake(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
     }
 }

@@ -37,6 +37,13 @@ impl AuthInput {
     }
 }
 
+/// A plugin's secrets, unsealed for the executor. Never serialised, printed as `***`.
+#[derive(Debug, Default)]
+pub struct PluginSecrets {
+    pub auth: Option<AuthInput>,
+    pub signing_secret: Option<Secret>,
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PluginInput {
     pub name: String,
@@ -237,6 +244,28 @@ impl Service {
         secret.map(|s| self.secrets.seal(s.expose().as_bytes()))
     }
 
+    /// Open a plugin's sealed secrets: only the executor needs them.
+    pub fn unseal(&self, record: &PluginRecord) -> Result<PluginSecrets, super::SecretError> {
+        let auth = match &record.auth_sealed {
+            Some(sealed) => {
+                let plain = self.secrets.open(sealed)?;
+                Some(serde_json::from_slice(&plain).map_err(|_| super::SecretError::Unseal)?)
+            }
+            None => None,
+        };
+        let signing_secret = match &record.signing_secret_sealed {
+            Some(sealed) => Some(Secret::new(
+                String::from_utf8(self.secrets.open(sealed)?)
+                    .map_err(|_| super::SecretError::Unseal)?,
+            )),
+            None => None,
+        };
+        Ok(PluginSecrets {
+            auth,
+            signing_secret,
+        })
+    }
+
     pub async fn create_plugin(
         &self,
         who: &Principal,
@@ -333,6 +362,8 @@ impl Service {
             .update_plugin(&record)
             .await
             .map_err(|e| duplicate_name(e, &record.plugin.name))?;
+        // An activated plugin's waiting triggers are due now.
+        self.wake.notify_one();
         Ok(record.plugin)
     }
 

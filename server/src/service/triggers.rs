@@ -257,7 +257,10 @@ impl Service {
         let new_id = new.id;
         let to_return = new.clone();
         match self.store.insert_trigger(new).await? {
-            Inserted::Created(_) => Ok((fresh_trigger(to_return, plugin_name), true)),
+            Inserted::Created(_) => {
+                self.wake.notify_one();
+                Ok((fresh_trigger(to_return, plugin_name), true))
+            }
             Inserted::Existing {
                 id,
                 same_request: true,

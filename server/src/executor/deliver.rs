@@ -1,0 +1,248 @@
+//! One outbound call: build the request from the plugin, send it, capture the
+//! response (capped), and say what came back. What is recorded is redacted here,
+//! before it goes anywhere near storage.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use app::domain::{AttemptRequest, AttemptResponse, FailureClass, Plugin, RedactRules};
+
+use super::outbound::AllowList;
+use super::{policy, signing};
+use crate::service::{redact, AuthInput, PluginSecrets};
+use crate::storage::ClaimedTrigger;
+
+/// The request twice: as sent, and as recorded.
+pub struct Prepared {
+    pub method: reqwest::Method,
+    pub url: url::Url,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub recorded: AttemptRequest,
+}
+
+/// What came back from one call.
+pub struct Exchange {
+    pub response: Option<AttemptResponse>,
+    pub class: FailureClass,
+    /// For failures without a response: what went wrong.
+    pub error: Option<String>,
+    /// The SSRF guard refused the address: never retried.
+    pub blocked: bool,
+    pub retry_after: Option<Duration>,
+    pub duration_ms: i64,
+}
+
+fn fill_path(template: &str, entity_id: Option<&str>) -> String {
+    let id: String = entity_id
+        .unwrap_or("")
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    template.replace("{entity_id}", &id)
+}
+
+pub fn prepare(
+    plugin: &Plugin,
+    secrets: &PluginSecrets,
+    t: &ClaimedTrigger,
+    now: DateTime<Utc>,
+    max_recorded: usize,
+) -> Result<Prepared, String> {
+    let route = plugin.route_for(&t.event_type).ok_or_else(|| {
+        format!(
+            "plugin {} has no route for event type {} (and no default route)",
+            plugin.name, t.event_type
+        )
+    })?;
+    let base = plugin.base_url.trim_end_matches('/');
+    let url = url::Url::parse(&format!(
+        "{base}{}",
+        fill_path(&route.path, t.entity_id.as_deref())
+    ))
+    .map_err(|e| format!("the URL is not valid: {e}"))?;
+    let method = reqwest::Method::from_bytes(route.method.as_bytes())
+        .map_err(|_| format!("{} is not an HTTP method", route.method))?;
+
+    let msg_id = format!("msg_{}", t.id.simple());
+    let timestamp = now.timestamp();
+    let mut headers: Vec<(String, String)> = plugin
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    headers.push(("content-type".into(), "application/json".into()));
+    // A stable id per trigger, so receivers can de-duplicate at-least-once delivery.
+    headers.push(("webhook-id".into(), msg_id.clone()));
+    headers.push(("webhook-timestamp".into(), timestamp.to_string()));
+    headers.push(("idempotency-key".into(), t.id.to_string()));
+    if let Some(secret) = &secrets.signing_secret {
+        let sig = signing::sign(secret.expose(), &msg_id, timestamp, t.payload.as_bytes());
+        headers.push(("webhook-signature".into(), sig));
+    }
+    let mut rules: RedactRules = plugin.redact.clone();
+    match &secrets.auth {
+        Some(AuthInput::Bearer { token }) => {
+            headers.push(("authorization".into(), format!("Bearer {}", token.expose())));
+        }
+        Some(AuthInput::Basic { username, password }) => {
+            use base64::Engine;
+            let pair = format!("{username}:{}", password.expose());
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+            headers.push(("authorization".into(), format!("Basic {encoded}")));
+        }
+        Some(AuthInput::Header { name, value }) => {
+            rules.headers.push(name.clone());
+            headers.push((name.to_ascii_lowercase(), value.expose().to_string()));
+        }
+        None => {}
+    }
+    let shown: BTreeMap<String, String> = headers.iter().cloned().collect();
+    let recorded = AttemptRequest {
+        method: method.to_string(),
+        url: url.to_string(),
+        headers: redact::headers(&shown, &rules),
+        body: Some(redact::cap(redact::body_text(&t.payload, &rules), max_recorded).0),
+    };
+    Ok(Prepared {
+        method,
+        url,
+        headers,
+        body: t.payload.clone(),
+        recorded,
+    })
+}
+
+pub async fn send(
+    client: &reqwest::Client,
+    allow: &AllowList,
+    p: &Prepared,
+    timeout: Duration,
+    max_recorded: usize,
+    rules: &RedactRules,
+) -> Exchange {
+    let started = Instant::now();
+    let elapsed = |s: Instant| s.elapsed().as_millis() as i64;
+    if let Err(why) = allow.check_url(&p.url) {
+        return failure(FailureClass::Network, why, true, elapsed(started));
+    }
+    let mut request = client
+        .request(p.method.clone(), p.url.clone())
+        .timeout(timeout)
+        .body(p.body.clone());
+    for (k, v) in &p.headers {
+        request = request.header(k, v);
+    }
+    let mut response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let (message, blocked) = describe(&e, timeout);
+            return failure(FailureClass::Network, message, blocked, elapsed(started));
+        }
+    };
+    let status = response.status().as_u16();
+    let headers: BTreeMap<String, String> = response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let retry_after = headers
+        .get("retry-after")
+        .and_then(|v| policy::parse_retry_after(v, Utc::now()));
+    let mut body = Vec::new();
+    let mut truncated = false;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = max_recorded.saturating_sub(body.len());
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    truncated = true;
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                // The status came; the body broke off. Classify by the status.
+                tracing::debug!(error = %e, "response body broke off");
+                truncated = true;
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let (text, cut) = redact::cap(redact::body_text(&text, rules), max_recorded);
+    Exchange {
+        response: Some(AttemptResponse {
+            status,
+            headers: redact::headers(&headers, rules),
+            body: Some(text),
+            truncated: truncated || cut,
+        }),
+        class: FailureClass::from_status_code(status),
+        error: None,
+        blocked: false,
+        retry_after,
+        duration_ms: elapsed(started),
+    }
+}
+
+fn failure(class: FailureClass, message: String, blocked: bool, duration_ms: i64) -> Exchange {
+    Exchange {
+        response: None,
+        class,
+        error: Some(message),
+        blocked,
+        retry_after: None,
+        duration_ms,
+    }
+}
+
+/// A transport error in words, and whether the SSRF guard caused it.
+fn describe(e: &reqwest::Error, timeout: Duration) -> (String, bool) {
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    if let Some(i) = chain.find("blocked: ") {
+        return (chain[i..].to_string(), true);
+    }
+    let what = if e.is_timeout() {
+        format!("timed out after {} ms", timeout.as_millis())
+    } else if e.is_connect() {
+        format!("could not connect: {chain}")
+    } else {
+        chain
+    };
+    (what, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_entity_id_is_escaped_into_the_path() {
+        assert_eq!(
+            fill_path("/v1/invoices/{entity_id}", Some("INV 1/2")),
+            "/v1/invoices/INV%201%2F2"
+        );
+        assert_eq!(fill_path("/events", None), "/events");
+    }
+}
