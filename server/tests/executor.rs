@@ -1,0 +1,451 @@
+//! The executor against fake providers over real HTTP on 127.0.0.1.
+//! Tests drive `step()` instead of sleeping; retry schedules are data.
+
+mod common;
+
+use std::sync::Arc;
+
+use calltrail::executor::outbound::AllowList;
+use calltrail::executor::{Executor, ExecutorConfig};
+use calltrail::service::{PluginInput, PluginPatch, Role};
+use common::{admin, Db, TestApp};
+use serde_json::{json, Value};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn executor(app: &TestApp, allow: &str) -> Executor {
+    Executor::new(
+        app.service.clone(),
+        ExecutorConfig {
+            allow: Arc::new(AllowList::parse(allow).unwrap()),
+            ..Default::default()
+        },
+    )
+}
+
+async fn provider_plugin(app: &TestApp, name: &str, base: &str, extra: Value) -> Value {
+    let mut body = json!({
+        "name": name,
+        "base_url": base,
+        "routes": {"invoice.available": {"method": "POST", "path": "/v1/invoices/{entity_id}"}},
+        "auth": {"type": "bearer", "token": "sk_live_PLANTED"},
+        "signing_secret": SECRET,
+        "external_id_pointer": "/id",
+        "timeout_ms": 2000,
+        "retry_policy": {"schedule_secs": [0], "max_attempts": 3, "jitter_pct": 0, "retry_after_cap_secs": 3600}
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (status, out) = app.post("/api/v1/plugins", &body).await;
+    assert_eq!(status, 201, "{out}");
+    out
+}
+
+fn invoice(plugin: &str, id: &str) -> Value {
+    json!({"plugin": plugin, "event_type": "invoice.available",
+           "entity": {"type": "invoice", "id": id}, "payload": {"amount": 1200, "currency": "EUR"}})
+}
+
+async fn detail(app: &TestApp, id: &Value) -> Value {
+    let (s, d) = app
+        .get(&format!("/api/v1/triggers/{}", id.as_str().unwrap()))
+        .await;
+    assert_eq!(s, 200);
+    d
+}
+
+#[tokio::test]
+async fn a_2xx_finishes_with_the_external_id_a_verified_signature_and_every_step_logged() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/invoices/INV-1"))
+        .and(header("authorization", "Bearer sk_live_PLANTED"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "in_123"})))
+        .expect(1)
+        .mount(&provider)
+        .await;
+    provider_plugin(&app, "stripe", &provider.uri(), json!({})).await;
+    let t = app.trigger(&invoice("stripe", "INV-1")).await;
+    let ex = executor(&app, "127.0.0.0/8");
+    assert_eq!(ex.step().await.unwrap(), 1);
+    assert_eq!(
+        ex.step().await.unwrap(),
+        0,
+        "a finished trigger is not claimed again"
+    );
+
+    let d = detail(&app, &t["id"]).await;
+    let tr = &d["trigger"];
+    assert_eq!(tr["status"], "finished");
+    assert_eq!(tr["external_id"], "in_123");
+    assert_eq!(tr["attempts"], 1);
+    assert!(tr["triggered_at"].is_string());
+    let a = &d["attempts"][0];
+    assert_eq!(a["class"], "success");
+    assert_eq!(a["decision"]["action"], "finish");
+    assert_eq!(a["decision"]["reason"], "finished: external id in_123");
+    assert_eq!(a["started_by"]["kind"], "automatic");
+    assert_eq!(a["request"]["headers"]["authorization"], "[redacted]");
+    assert_eq!(a["response"]["status"], 201);
+    let steps: Vec<&str> = d["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "queued",
+            "claimed",
+            "request sent",
+            "response classified",
+            "finished"
+        ]
+    );
+    assert!(
+        !d.to_string().contains("PLANTED"),
+        "a credential leaked into the record"
+    );
+
+    // The receiver can verify the signature with an independent implementation.
+    let received: Vec<Request> = provider.received_requests().await.unwrap();
+    let r = &received[0];
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in r.headers.iter() {
+        headers.insert(k.clone(), v.clone());
+    }
+    let wh = standardwebhooks::Webhook::new(SECRET).unwrap();
+    wh.verify(&r.body, &headers)
+        .expect("the signature verifies");
+    assert_eq!(
+        r.headers.get("webhook-id").unwrap().to_str().unwrap(),
+        format!("msg_{}", t["id"].as_str().unwrap().replace('-', ""))
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_signing_secret_signs_the_next_delivery() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&provider)
+        .await;
+    provider_plugin(&app, "stripe", &provider.uri(), json!({})).await;
+    let rotated = "whsec_dGhpcyBpcyB0aGUgcm90YXRlZCBzZWNyZXQ=";
+    let patch: PluginPatch = serde_json::from_value(json!({"signing_secret": rotated})).unwrap();
+    app.service
+        .update_plugin(&admin(), "stripe", patch)
+        .await
+        .unwrap();
+    app.trigger(&invoice("stripe", "INV-2")).await;
+    executor(&app, "127.0.0.0/8").step().await.unwrap();
+    let r = &provider.received_requests().await.unwrap()[0];
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in r.headers.iter() {
+        headers.insert(k.clone(), v.clone());
+    }
+    standardwebhooks::Webhook::new(rotated)
+        .unwrap()
+        .verify(&r.body, &headers)
+        .expect("new secret verifies");
+    assert!(
+        standardwebhooks::Webhook::new(SECRET)
+            .unwrap()
+            .verify(&r.body, &headers)
+            .is_err(),
+        "old secret no longer does"
+    );
+}
+
+#[tokio::test]
+async fn a_503_is_retried_on_the_schedule_and_is_erroneous_after_the_last_attempt() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("down"))
+        .expect(3)
+        .mount(&provider)
+        .await;
+    provider_plugin(&app, "stripe", &provider.uri(), json!({})).await;
+    let t = app.trigger(&invoice("stripe", "INV-3")).await;
+    let ex = executor(&app, "127.0.0.0/8");
+    ex.step().await.unwrap();
+    let d = detail(&app, &t["id"]).await;
+    assert_eq!(d["trigger"]["status"], "retrying");
+    assert_eq!(d["trigger"]["last_error"]["class"], "server");
+    assert!(d["attempts"][0]["decision"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("retry at "));
+    ex.step().await.unwrap();
+    ex.step().await.unwrap();
+    assert_eq!(ex.step().await.unwrap(), 0);
+    let d = detail(&app, &t["id"]).await;
+    assert_eq!(d["trigger"]["status"], "erroneous");
+    assert_eq!(d["trigger"]["attempts"], 3);
+    assert_eq!(
+        d["attempts"].as_array().unwrap().len(),
+        3,
+        "each retry is its own attempt row"
+    );
+    assert!(d["attempts"][2]["decision"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("retries exhausted"));
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_not_retried_earlier_than_asked() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
+        .expect(1)
+        .mount(&provider)
+        .await;
+    provider_plugin(&app, "stripe", &provider.uri(), json!({})).await;
+    let t = app.trigger(&invoice("stripe", "INV-4")).await;
+    let ex = executor(&app, "127.0.0.0/8");
+    ex.step().await.unwrap();
+    assert_eq!(ex.step().await.unwrap(), 0, "not due before Retry-After");
+    let d = detail(&app, &t["id"]).await;
+    assert_eq!(d["trigger"]["status"], "retrying");
+    assert_eq!(d["trigger"]["last_error"]["class"], "rate_limited");
+    let next =
+        chrono::DateTime::parse_from_rfc3339(d["trigger"]["next_attempt_at"].as_str().unwrap())
+            .unwrap();
+    let wait = next.signed_duration_since(chrono::Utc::now()).num_seconds();
+    assert!(
+        (110..=121).contains(&wait),
+        "retry in about 120 s, got {wait}"
+    );
+}
+
+#[tokio::test]
+async fn permanent_failures_stop_at_once_with_their_class() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    for (entity, status) in [("A", 401), ("B", 404), ("C", 422), ("D", 418)] {
+        Mock::given(method("POST"))
+            .and(path(format!("/v1/invoices/{entity}")))
+            .respond_with(ResponseTemplate::new(status).set_body_json(json!({"error": "no"})))
+            .mount(&provider)
+            .await;
+    }
+    provider_plugin(&app, "stripe", &provider.uri(), json!({})).await;
+    let mut ids = Vec::new();
+    for e in ["A", "B", "C", "D"] {
+        ids.push(app.trigger(&invoice("stripe", e)).await["id"].clone());
+    }
+    let ex = executor(&app, "127.0.0.0/8");
+    ex.step().await.unwrap();
+    assert_eq!(ex.step().await.unwrap(), 0, "nothing is retried");
+    for (id, class) in ids
+        .iter()
+        .zip(["auth", "not_found", "validation", "permanent"])
+    {
+        let d = detail(&app, id).await;
+        assert_eq!(d["trigger"]["status"], "erroneous", "{class}");
+        assert_eq!(d["trigger"]["last_error"]["class"], class);
+        assert_eq!(d["attempts"][0]["decision"]["action"], "stop");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_a_network_failure_and_is_retried() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    provider_plugin(
+        &app,
+        "stripe",
+        &format!("http://127.0.0.1:{port}"),
+        json!({}),
+    )
+    .await;
+    let t = app.trigger(&invoice("stripe", "INV-5")).await;
+    executor(&app, "127.0.0.0/8").step().await.unwrap();
+    let d = detail(&app, &t["id"]).await;
+    assert_eq!(d["trigger"]["status"], "retrying");
+    assert_eq!(d["trigger"]["last_error"]["class"], "network");
+    assert!(d["attempts"][0]["response"].is_null());
+}
+
+#[tokio::test]
+async fn a_slow_provider_times_out_as_a_network_failure() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(3)))
+        .mount(&provider)
+        .await;
+    provider_plugin(&app, "stripe", &provider.uri(), json!({"timeout_ms": 200})).await;
+    let t = app.trigger(&invoice("stripe", "INV-6")).await;
+    executor(&app, "127.0.0.0/8").step().await.unwrap();
+    let d = detail(&app, &t["id"]).await;
+    assert_eq!(d["trigger"]["status"], "retrying");
+    assert!(d["trigger"]["last_error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("timed out"));
+}
+
+#[tokio::test]
+async fn internal_addresses_are_blocked_without_the_allow_list_and_not_retried() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&provider)
+        .await;
+    provider_plugin(&app, "stripe", &provider.uri(), json!({})).await;
+    let localhost = provider.uri().replace("127.0.0.1", "localhost");
+    provider_plugin(&app, "named", &localhost, json!({})).await;
+    let a = app.trigger(&invoice("stripe", "INV-7")).await;
+    let b = app.trigger(&invoice("named", "INV-8")).await;
+    let ex = executor(&app, "");
+    ex.step().await.unwrap();
+    assert_eq!(ex.step().await.unwrap(), 0);
+    for t in [a, b] {
+        let d = detail(&app, &t["id"]).await;
+        assert_eq!(d["trigger"]["status"], "erroneous");
+        assert_eq!(d["trigger"]["last_error"]["class"], "network");
+        assert!(
+            d["trigger"]["last_error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("blocked"),
+            "{d}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_inactive_plugins_triggers_wait_and_run_once_it_is_activated() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&provider)
+        .await;
+    provider_plugin(&app, "stripe", &provider.uri(), json!({"active": false})).await;
+    let t = app.trigger(&invoice("stripe", "INV-9")).await;
+    let ex = executor(&app, "127.0.0.0/8");
+    assert_eq!(ex.step().await.unwrap(), 0);
+    assert_eq!(
+        detail(&app, &t["id"]).await["trigger"]["status"],
+        "not_yet_started"
+    );
+    let (s, _) = app
+        .patch("/api/v1/plugins/stripe", &json!({"active": true}))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(ex.step().await.unwrap(), 1);
+    assert_eq!(
+        detail(&app, &t["id"]).await["trigger"]["status"],
+        "finished"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_trigger_is_rerun_by_an_operator_with_a_reason_and_turns_finished() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    let failing = Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "token expired"})))
+        .mount_as_scoped(&provider)
+        .await;
+    provider_plugin(&app, "xero", &provider.uri(), json!({})).await;
+    let t = app.trigger(&invoice("xero", "INV-10")).await;
+    let ex = executor(&app, "127.0.0.0/8");
+    ex.step().await.unwrap();
+    assert_eq!(
+        detail(&app, &t["id"]).await["trigger"]["status"],
+        "erroneous"
+    );
+    drop(failing);
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "xero_9"})))
+        .mount(&provider)
+        .await;
+
+    let path = format!("/api/v1/triggers/{}/rerun", t["id"].as_str().unwrap());
+    let viewer = app.key("dash", Role::Viewer).await;
+    let r = app
+        .http
+        .post(app.url(&path))
+        .bearer_auth(&viewer)
+        .json(&json!({"reason": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let (s, body) = app.post(&path, &json!({})).await;
+    assert_eq!(
+        (s, common::error_of(&body).1.as_deref()),
+        (422, Some("reason"))
+    );
+
+    let operator = app.key("ops-alice", Role::Operator).await;
+    let r = app
+        .http
+        .post(app.url(&path))
+        .bearer_auth(&operator)
+        .json(&json!({"reason": "Xero token renewed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let queued: Value = r.json().await.unwrap();
+    assert_eq!(queued["status"], "not_yet_started");
+    assert_eq!(ex.step().await.unwrap(), 1);
+    let d = detail(&app, &t["id"]).await;
+    assert_eq!(d["trigger"]["status"], "finished");
+    assert_eq!(d["trigger"]["external_id"], "xero_9");
+    let second = &d["attempts"][1];
+    assert_eq!(second["number"], 2);
+    assert_eq!(
+        second["started_by"],
+        json!({"kind": "manual", "actor": "ops-alice"})
+    );
+    assert!(d["logs"].to_string().contains("Xero token renewed"));
+}
+
+#[tokio::test]
+async fn a_failing_manual_rerun_does_not_restart_automatic_retries_unless_asked() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&provider)
+        .await;
+    let mut p: PluginInput = serde_json::from_value(json!({
+        "name": "slow", "base_url": provider.uri(),
+        "routes": {"invoice.available": {"method": "POST", "path": "/x"}},
+        "retry_policy": {"schedule_secs": [0], "max_attempts": 1, "jitter_pct": 0, "retry_after_cap_secs": 1}
+    })).unwrap();
+    p.timeout_ms = Some(1000);
+    app.service.create_plugin(&admin(), p).await.unwrap();
+    let t = app.trigger(&invoice("slow", "INV-11")).await;
+    let ex = executor(&app, "127.0.0.0/8");
+    ex.step().await.unwrap();
+    let path = format!("/api/v1/triggers/{}/rerun", t["id"].as_str().unwrap());
+    let (s, _) = app.post(&path, &json!({"reason": "try again"})).await;
+    assert_eq!(s, 202);
+    ex.step().await.unwrap();
+    let d = detail(&app, &t["id"]).await;
+    assert_eq!(d["trigger"]["status"], "erroneous");
+    assert!(d["attempts"][1]["decision"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not resumed"));
+}
