@@ -598,10 +598,11 @@ async fn an_expired_lease_is_claimed_again_and_the_stale_result_is_refused(db: D
     assert_eq!(second.len(), 1, "an expired lease is claimed again");
     assert_ne!(first[0].lease, second[0].lease);
 
-    let mut fresh = outcome(t.id, 1, Status::Finished, later);
+    let mut fresh = outcome(t.id, 2, Status::Finished, later);
     fresh.lease = Some(second[0].lease.clone());
     store.record_attempt(fresh).await.unwrap();
     let mut stale = outcome(t.id, 1, Status::Retrying, later);
+    // (attempt 1's worker wakes up late)
     stale.lease = Some(first[0].lease.clone());
     let err = store.record_attempt(stale).await.unwrap_err();
     assert!(matches!(err, StoreError::LeaseLost), "{err}");
@@ -611,7 +612,10 @@ async fn an_expired_lease_is_claimed_again_and_the_stale_result_is_refused(db: D
         Status::Finished,
         "the late result changed nothing"
     );
-    assert_eq!(d.attempts.len(), 1);
+    assert_eq!(second[0].number, 2, "the lost claim counts as an attempt");
+    let numbers: Vec<u32> = d.attempts.iter().map(|a| a.number).collect();
+    assert_eq!(numbers, [1, 2], "the interrupted claim has its own attempt row");
+    assert!(d.attempts[0].decision.reason.starts_with("interrupted"));
 }
 
 async fn a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight(db: Db) {
@@ -674,5 +678,5 @@ async fn a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight(db:
         Some(&run),
         "the claim carries who asked and why"
     );
-    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].number, 2, "the rerun is the second attempt");
 }

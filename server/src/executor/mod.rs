@@ -144,7 +144,7 @@ impl Executor {
     }
 
     async fn execute(&self, t: ClaimedTrigger, plugin: Option<Arc<(PluginRecord, PluginSecrets)>>) {
-        let number = t.attempts + 1;
+        let number = t.number;
         let started_at = now();
         let mut logs = vec![log(
             "claimed",

@@ -231,6 +231,7 @@ where
     DB: SqlDatabase,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
+    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
 {
     let moved = execute(
         &mut *conn,
@@ -245,6 +246,7 @@ where
             StoreError::Corrupt(format!("trigger {} does not exist", o.trigger_id))
         });
     }
+    fill_interrupted::<DB>(&mut *conn, o).await?;
     execute(
         &mut *conn,
         sql::insert_attempt(DB::DIALECT, o),
@@ -253,6 +255,65 @@ where
     .await?;
     if let Some(logs) = sql::insert_logs(DB::DIALECT, o.logs.iter().map(|l| (o.trigger_id, l))) {
         execute(&mut *conn, logs, "inserting logs").await?;
+    }
+    Ok(())
+}
+
+/// Claims whose worker died before recording anything still made (or may have made)
+/// a call: give each its own attempt row, so the history never shows fewer attempts
+/// than the provider saw.
+async fn fill_interrupted<DB>(
+    conn: &mut DB::Connection,
+    o: &super::AttemptOutcome,
+) -> Result<(), StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+{
+    let last: Option<sql::NextDueRow> = fetch_optional(
+        &mut *conn,
+        sql::select_last_attempt_number(DB::DIALECT, o.trigger_id),
+        "reading attempt numbers",
+    )
+    .await?;
+    let last = last.and_then(|r| r.at).unwrap_or(0) as u32;
+    for number in last + 1..o.attempt.number {
+        let gap = super::AttemptOutcome {
+            attempt: app::domain::Attempt {
+                id: Uuid::now_v7(),
+                number,
+                started_at: o.attempt.started_at,
+                duration_ms: 0,
+                started_by: app::domain::StartedBy {
+                    kind: app::domain::StartedByKind::Automatic,
+                    actor: None,
+                },
+                request: app::domain::AttemptRequest {
+                    method: o.attempt.request.method.clone(),
+                    url: o.attempt.request.url.clone(),
+                    headers: Default::default(),
+                    body: None,
+                },
+                response: None,
+                class: app::domain::FailureClass::Network,
+                decision: app::domain::Decision {
+                    action: app::domain::DecisionAction::Retry,
+                    at: Some(o.attempt.started_at),
+                    reason: "interrupted: the worker stopped before it recorded a result \
+                             (its lease expired); the call may have reached the provider"
+                        .into(),
+                },
+            },
+            ..o.clone()
+        };
+        execute(
+            &mut *conn,
+            sql::insert_attempt(DB::DIALECT, &gap),
+            "recording an interrupted attempt",
+        )
+        .await?;
     }
     Ok(())
 }

@@ -111,7 +111,8 @@ pub struct ClaimedTrigger {
     pub event_type: String,
     pub entity_id: Option<String>,
     pub payload: String,
-    pub attempts: u32,
+    /// This attempt's number: claims count, even those whose worker died.
+    pub number: u32,
     pub run: Option<PendingRun>,
     pub lease: String,
 }

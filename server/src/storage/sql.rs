@@ -786,7 +786,9 @@ pub(crate) fn claim(d: Dialect, c: &super::Claim) -> Sql {
         Dialect::Sqlite => "",
         Dialect::Postgres => " FOR UPDATE OF t SKIP LOCKED",
     };
-    let mut sql = Sql::new(d, "UPDATE triggers SET status = ");
+    // The attempt number is taken at claim time, so a claim whose worker dies still
+    // counts: the next claim records it as interrupted (see `fill_interrupted`).
+    let mut sql = Sql::new(d, "UPDATE triggers SET attempts = attempts + 1, status = ");
     sql.bind("running")
         .push(", lease_owner = ")
         .bind(c.lease.clone())
@@ -850,7 +852,7 @@ impl From<ClaimedRow> for super::ClaimedTrigger {
             event_type: r.event_type,
             entity_id: r.entity_id,
             payload: r.payload,
-            attempts: r.attempts as u32,
+            number: r.attempts as u32,
             run,
             lease: r.lease_owner.unwrap_or_default(),
         }
@@ -914,4 +916,13 @@ pub(crate) fn next_due(d: Dialect) -> Sql {
 #[derive(sqlx::FromRow)]
 pub(crate) struct NextDueRow {
     pub at: Option<i64>,
+}
+
+pub(crate) fn select_last_attempt_number(d: Dialect, trigger_id: Uuid) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT MAX(number) AS at FROM attempts WHERE trigger_id = ",
+    );
+    sql.bind(trigger_id);
+    sql
 }
