@@ -1,0 +1,217 @@
+//! Never lose a trigger: the real binary is killed with SIGKILL several times while
+//! it ingests and delivers 1,000 triggers; after a restart every trigger is final,
+//! and the receiver saw each webhook-id at least once and at most once per recorded
+//! attempt.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
+const TRIGGERS: usize = 1000;
+
+type Seen = Arc<Mutex<HashMap<String, u32>>>;
+
+async fn receiver() -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    let app = axum::Router::new().fallback(move |headers: HeaderMap| {
+        let s = s.clone();
+        async move {
+            if let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
+                *s.lock().unwrap().entry(id.to_string()).or_default() += 1;
+            }
+            // Slow enough that kills land mid-delivery.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            axum::Json(json!({"id": "ext_1"}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), seen)
+}
+
+fn start(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env(
+            "CALLTRAIL_DATABASE_URL",
+            format!("sqlite://{}/crash.db?mode=rwc", dir.display()),
+        )
+        .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
+        .env("CALLTRAIL_LEASE_SECS", "2")
+        .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.0/8")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(http: &reqwest::Client, base: &str) {
+    let start = Instant::now();
+    while http.get(format!("{base}/readyz")).send().await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the server did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_delivery_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (provider, seen) = receiver().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let key_out = Command::new(BIN)
+        .args(["api-key", "create", "--name", "crash", "--role", "admin"])
+        .env(
+            "CALLTRAIL_DATABASE_URL",
+            format!("sqlite://{}/crash.db?mode=rwc", dir.path().display()),
+        )
+        .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
+        .output()
+        .unwrap();
+    let key = String::from_utf8(key_out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+
+    let http = reqwest::Client::new();
+    let mut server = start(dir.path(), port);
+    wait_ready(&http, &base).await;
+    let plugin = json!({
+        "name": "receiver", "base_url": provider, "timeout_ms": 1000,
+        "default_route": {"method": "POST", "path": "/hook"},
+        "retry_policy": {"schedule_secs": [1], "max_attempts": 20, "jitter_pct": 0, "retry_after_cap_secs": 5}
+    });
+    let r = http
+        .post(format!("{base}/api/v1/plugins"))
+        .bearer_auth(&key)
+        .json(&plugin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    // Ingest with an Idempotency-Key per trigger, retrying through the kills.
+    let ingest = {
+        let (http, base, key) = (http.clone(), base.clone(), key.clone());
+        tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut tasks = Vec::new();
+            for lane in 0..8 {
+                let (http, base, key) = (http.clone(), base.clone(), key.clone());
+                tasks.push(tokio::spawn(async move {
+                    for i in (lane..TRIGGERS).step_by(8) {
+                        let body = json!({"plugin": "receiver", "event_type": "invoice.available",
+                                          "entity": {"type": "invoice", "id": format!("INV-{i}")},
+                                          "payload": {"n": i}});
+                        loop {
+                            assert!(Instant::now() < deadline, "ingest did not finish");
+                            let sent = http
+                                .post(format!("{base}/api/v1/triggers"))
+                                .bearer_auth(&key)
+                                .header("Idempotency-Key", format!("crash-{i}"))
+                                .json(&body)
+                                .send()
+                                .await;
+                            match sent {
+                                Ok(r) if r.status().is_success() => break,
+                                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                            }
+                        }
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        })
+    };
+
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        server.kill().unwrap(); // SIGKILL
+        server.wait().unwrap();
+        server = start(dir.path(), port);
+        wait_ready(&http, &base).await;
+    }
+    ingest.await.unwrap();
+
+    // Everything reaches a final state (expired leases are claimed again).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let open: Value = http
+            .get(format!("{base}/api/v1/triggers?status=not_yet_started&status=running&status=retrying&limit=1"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if open["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "triggers still open: {open}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let mut triggers = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/api/v1/triggers?limit=500");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = http
+            .get(url)
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        triggers.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        triggers.len(),
+        TRIGGERS,
+        "exactly one trigger per idempotency key"
+    );
+    let seen = seen.lock().unwrap().clone();
+    let mut redelivered = 0;
+    for t in &triggers {
+        assert_eq!(t["status"], "finished", "{t}");
+        let id = format!("msg_{}", t["id"].as_str().unwrap().replace('-', ""));
+        let got = seen.get(&id).copied().unwrap_or(0);
+        let attempts = t["attempts"].as_u64().unwrap() as u32;
+        assert!(got >= 1, "{id} was never delivered");
+        assert!(
+            got <= attempts,
+            "{id} delivered {got} times but {attempts} attempts recorded"
+        );
+        redelivered += (got > 1) as u32;
+    }
+    eprintln!("{redelivered} triggers were delivered more than once (at-least-once)");
+    server.kill().unwrap();
+    let _ = server.wait();
+}
