@@ -614,7 +614,11 @@ async fn an_expired_lease_is_claimed_again_and_the_stale_result_is_refused(db: D
     );
     assert_eq!(second[0].number, 2, "the lost claim counts as an attempt");
     let numbers: Vec<u32> = d.attempts.iter().map(|a| a.number).collect();
-    assert_eq!(numbers, [1, 2], "the interrupted claim has its own attempt row");
+    assert_eq!(
+        numbers,
+        [1, 2],
+        "the interrupted claim has its own attempt row"
+    );
     assert!(d.attempts[0].decision.reason.starts_with("interrupted"));
 }
 
