@@ -507,6 +507,10 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/triggers", "get"),
         ("/api/v1/triggers/{id}", "get"),
         ("/api/v1/calls", "post"),
+        ("/api/v1/triggers/{id}/rerun", "post"),
+        ("/api/v1/migrations", "post"),
+        ("/api/v1/migrations/{id}", "get"),
+        ("/api/v1/migrations/{id}/cancel", "post"),
         ("/api/v1/openapi.json", "get"),
     ];
     for (path, method) in routes {

@@ -10,8 +10,8 @@ use app::domain::{
 };
 use calltrail::service::{truncate, Limits, SecretBox, Service};
 use calltrail::storage::{
-    AttemptOutcome, AuditEntry, Claim, Cursor, Idempotency, Inserted, NewTrigger, PendingRun,
-    PluginKey, RunRequest, SharedStore, StoreError, StoreFilter,
+    AttemptOutcome, AuditEntry, Claim, Cursor, Idempotency, Inserted, MigrationRecord, NewTrigger,
+    PendingRun, PluginKey, RunRequest, SharedStore, StoreError, StoreFilter,
 };
 use chrono::{Duration, Utc};
 use common::Db;
@@ -43,6 +43,7 @@ conformance!(
     due_triggers_are_claimed_once_oldest_first_and_inactive_plugins_wait,
     an_expired_lease_is_claimed_again_and_the_stale_result_is_refused,
     a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight,
+    a_migration_counts_its_items_outcomes_and_a_cancel_is_final,
 );
 
 fn new_trigger(plugin_id: Uuid, at: chrono::DateTime<Utc>) -> NewTrigger {
@@ -646,7 +647,7 @@ async fn a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight(db:
     assert_eq!(claimed.len(), 1);
     assert_eq!(
         store
-            .request_run(t.id, run.clone(), audit(t.id))
+            .request_run(t.id, run.clone(), Some(audit(t.id)))
             .await
             .unwrap(),
         RunRequest::Running
@@ -660,14 +661,14 @@ async fn a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight(db:
         .unwrap();
     assert_eq!(
         store
-            .request_run(t.id, run.clone(), audit(t.id))
+            .request_run(t.id, run.clone(), Some(audit(t.id)))
             .await
             .unwrap(),
         RunRequest::Queued
     );
     assert_eq!(
         store
-            .request_run(Uuid::now_v7(), run.clone(), audit(t.id))
+            .request_run(Uuid::now_v7(), run.clone(), Some(audit(t.id)))
             .await
             .unwrap(),
         RunRequest::NotFound
@@ -683,4 +684,73 @@ async fn a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight(db:
         "the claim carries who asked and why"
     );
     assert_eq!(again[0].number, 2, "the rerun is the second attempt");
+}
+
+async fn a_migration_counts_its_items_outcomes_and_a_cancel_is_final(db: Db) {
+    let (store, _svc, stripe, xero, _f) = setup(db).await;
+    let now = Utc::now();
+    let a = new_trigger(stripe, now - Duration::minutes(3));
+    let b = new_trigger(stripe, now - Duration::minutes(2));
+    let c = new_trigger(xero, now - Duration::minutes(1));
+    store
+        .insert_triggers(vec![a.clone(), b.clone(), c.clone()])
+        .await
+        .unwrap();
+    let f = StoreFilter {
+        plugin_ids: vec![stripe],
+        ..Default::default()
+    };
+    assert_eq!(store.count_triggers(&f).await.unwrap(), 2);
+    assert_eq!(
+        store.count_triggers(&StoreFilter::default()).await.unwrap(),
+        3
+    );
+
+    let m = MigrationRecord {
+        id: Uuid::now_v7(),
+        created_at: truncate(now),
+        actor: "admin".into(),
+        reason: "token renewed".into(),
+        kind: "rerun".into(),
+        spec: serde_json::json!({"plugin": ["stripe"]}),
+        status: "running".into(),
+        total: 2,
+        done: 0,
+        finished_at: None,
+        succeeded: 0,
+        failed: 0,
+    };
+    let audit = AuditEntry {
+        id: Uuid::now_v7(),
+        at: truncate(now),
+        actor: "admin".into(),
+        action: "migration.rerun".into(),
+        target: format!("migration:{}", m.id),
+        reason: "token renewed".into(),
+        details: serde_json::json!({}),
+    };
+    store.insert_migration(&m, audit).await.unwrap();
+    store.add_migration_item(m.id, a.id).await.unwrap();
+    store.add_migration_item(m.id, b.id).await.unwrap();
+    store
+        .update_migration(m.id, 2, "running", None)
+        .await
+        .unwrap();
+    store
+        .record_attempt(outcome(a.id, 1, Status::Finished, now))
+        .await
+        .unwrap();
+    let got = store.get_migration(m.id).await.unwrap().unwrap();
+    assert_eq!((got.done, got.succeeded, got.failed), (2, 1, 0));
+    assert!(store.cancel_migration(m.id, truncate(now)).await.unwrap());
+    assert!(!store.cancel_migration(m.id, truncate(now)).await.unwrap());
+    store
+        .update_migration(m.id, 2, "completed", Some(truncate(now)))
+        .await
+        .unwrap();
+    let got = store.get_migration(m.id).await.unwrap().unwrap();
+    assert_eq!(
+        got.status, "cancelled",
+        "completion does not override a cancel"
+    );
 }

@@ -4,6 +4,7 @@
 mod attempt;
 mod error;
 mod filter;
+mod migration;
 mod plugin;
 mod status;
 mod trigger;
@@ -11,6 +12,7 @@ mod trigger;
 pub use attempt::*;
 pub use error::*;
 pub use filter::*;
+pub use migration::*;
 pub use plugin::*;
 pub use status::*;
 pub use trigger::*;

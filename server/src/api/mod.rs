@@ -4,6 +4,7 @@
 
 mod error;
 pub mod extract;
+mod migrations;
 mod plugins;
 mod triggers;
 
@@ -54,6 +55,9 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(triggers::get_trigger))
         .routes(routes!(triggers::report_call))
         .routes(routes!(triggers::rerun_trigger))
+        .routes(routes!(migrations::start_migration))
+        .routes(routes!(migrations::get_migration))
+        .routes(routes!(migrations::cancel_migration))
         .split_for_parts();
     doc.paths.paths.insert(
         "/api/v1/openapi.json".into(),

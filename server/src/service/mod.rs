@@ -5,6 +5,7 @@
 mod auth;
 mod cursor;
 mod error;
+mod migrations;
 mod plugins;
 pub mod redact;
 mod reruns;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 pub use auth::{Principal, Role};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use error::ApiError;
+pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};
 pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
 pub use reruns::RerunInput;
 pub use secrets::{Secret, SecretBox, SecretError};

@@ -51,7 +51,7 @@ impl Service {
             reason,
             details: serde_json::json!({"resume_retries": input.resume_retries}),
         };
-        match self.store.request_run(trigger_id, run, audit).await? {
+        match self.store.request_run(trigger_id, run, Some(audit)).await? {
             RunRequest::Queued => {}
             RunRequest::Running => {
                 return Err(ApiError::conflict(

@@ -177,14 +177,13 @@ impl Service {
         })
     }
 
-    /// Create a trigger to execute. Returns the trigger and whether it is new
-    /// (false: an earlier request with the same idempotency key and body).
-    pub async fn create_trigger(
+    /// Check a trigger to create and turn it into a row, writing nothing.
+    async fn prepare_trigger(
         &self,
         who: &Principal,
         input: TriggerInput,
         idempotency_key: Option<&str>,
-    ) -> Result<(Trigger, bool), ApiError> {
+    ) -> Result<(NewTrigger, String), ApiError> {
         // Ingest keys of any role may create triggers; see API.md.
         who.require(Role::Viewer)?;
         let hash = input.payload.as_ref().map(|_| {
@@ -254,6 +253,29 @@ impl Service {
             logs: vec![log("queued", queued)],
         };
         let plugin_name = c.plugin.plugin.name.clone();
+        Ok((new, plugin_name))
+    }
+
+    /// Whether a trigger could be created, without creating it.
+    pub(crate) async fn check_trigger_input(
+        &self,
+        who: &Principal,
+        input: &TriggerInput,
+    ) -> Result<(), ApiError> {
+        self.prepare_trigger(who, input.clone(), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Create a trigger to execute. Returns the trigger and whether it is new
+    /// (false: an earlier request with the same idempotency key and body).
+    pub async fn create_trigger(
+        &self,
+        who: &Principal,
+        input: TriggerInput,
+        idempotency_key: Option<&str>,
+    ) -> Result<(Trigger, bool), ApiError> {
+        let (new, plugin_name) = self.prepare_trigger(who, input, idempotency_key).await?;
         let new_id = new.id;
         let to_return = new.clone();
         match self.store.insert_trigger(new).await? {
@@ -469,7 +491,7 @@ impl Service {
         Ok(Page { items, next_cursor })
     }
 
-    async fn resolve_filter(&self, f: TriggerFilter) -> Result<StoreFilter, ApiError> {
+    pub(crate) async fn resolve_filter(&self, f: TriggerFilter) -> Result<StoreFilter, ApiError> {
         let mut plugin_ids = Vec::with_capacity(f.plugin.len());
         for name in &f.plugin {
             let record = self

@@ -134,6 +134,9 @@ where
     sql::ApiKeyRow: for<'r> FromRow<'r, DB::Row>,
     IdempotentRow: for<'r> FromRow<'r, DB::Row>,
     sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::CountRow: for<'r> FromRow<'r, DB::Row>,
+    sql::MigrationRow: for<'r> FromRow<'r, DB::Row>,
+    sql::StatusCountRow: for<'r> FromRow<'r, DB::Row>,
 {
     pub async fn list_triggers(
         &self,
@@ -208,6 +211,44 @@ where
         )
         .await?;
         Ok(row.and_then(|r| r.at).map(sql::from_micros))
+    }
+
+    pub async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError> {
+        let row: Option<sql::CountRow> = fetch_optional(
+            &self.pool,
+            sql::count_triggers(DB::DIALECT, filter),
+            "counting triggers",
+        )
+        .await?;
+        Ok(row.map(|r| r.n as u64).unwrap_or(0))
+    }
+
+    pub async fn get_migration(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<super::MigrationRecord>, StoreError> {
+        let row: Option<sql::MigrationRow> = fetch_optional(
+            &self.pool,
+            sql::select_migration(DB::DIALECT, id),
+            "reading a migration",
+        )
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut m = super::MigrationRecord::try_from(row)?;
+        let counts: Vec<sql::StatusCountRow> = fetch_all(
+            &self.pool,
+            sql::count_migration_outcomes(DB::DIALECT, id),
+            "counting a migration's outcomes",
+        )
+        .await?;
+        for c in counts {
+            match c.status.as_str() {
+                "finished" => m.succeeded = c.n as u64,
+                "erroneous" => m.failed = c.n as u64,
+                _ => {}
+            }
+        }
+        Ok(Some(m))
     }
 
     pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
@@ -323,7 +364,7 @@ pub(crate) async fn queue_run<DB>(
     conn: &mut DB::Connection,
     trigger_id: Uuid,
     run: &super::PendingRun,
-    audit: &super::AuditEntry,
+    audit: Option<&super::AuditEntry>,
 ) -> Result<super::RunRequest, StoreError>
 where
     DB: SqlDatabase,
@@ -331,7 +372,7 @@ where
     <DB as Database>::QueryResult: HasRowsAffected,
     IdempotentRow: for<'r> FromRow<'r, DB::Row>,
 {
-    let sql = sql::request_run(DB::DIALECT, trigger_id, run, audit.at);
+    let sql = sql::request_run(DB::DIALECT, trigger_id, run, crate::service::now());
     if execute(&mut *conn, sql, "queueing a run").await? == 0 {
         let exists: Option<IdempotentRow> = fetch_optional(
             &mut *conn,
@@ -345,12 +386,14 @@ where
             super::RunRequest::NotFound
         });
     }
-    execute(
-        &mut *conn,
-        sql::insert_audit(DB::DIALECT, audit),
-        "writing the audit trail",
-    )
-    .await?;
+    if let Some(audit) = audit {
+        execute(
+            &mut *conn,
+            sql::insert_audit(DB::DIALECT, audit),
+            "writing the audit trail",
+        )
+        .await?;
+    }
     Ok(super::RunRequest::Queued)
 }
 

@@ -118,8 +118,38 @@ pub trait Store: Send + Sync + 'static {
         &self,
         trigger_id: Uuid,
         run: PendingRun,
-        audit: AuditEntry,
+        audit: Option<AuditEntry>,
     ) -> Result<RunRequest, StoreError>;
+
+    /// How many triggers a filter matches.
+    async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError>;
+
+    /// A new trigger migration and its audit row, together.
+    async fn insert_migration(
+        &self,
+        migration: &MigrationRecord,
+        audit: AuditEntry,
+    ) -> Result<(), StoreError>;
+    /// With `succeeded`/`failed` counted from its triggers' statuses now.
+    async fn get_migration(&self, id: Uuid) -> Result<Option<MigrationRecord>, StoreError>;
+    async fn update_migration(
+        &self,
+        id: Uuid,
+        done: u64,
+        status: &str,
+        finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), StoreError>;
+    /// False when it had already ended.
+    async fn cancel_migration(
+        &self,
+        id: Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn add_migration_item(
+        &self,
+        migration_id: Uuid,
+        trigger_id: Uuid,
+    ) -> Result<(), StoreError>;
 
     /// When the next trigger is due, to sleep exactly until then.
     async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;

@@ -17,7 +17,8 @@ use super::db::{
 use super::sql::{self, Dialect};
 use super::{
     ApiKeyRecord, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Cursor, Inserted,
-    NewTrigger, PendingRun, PluginKey, PluginRecord, RunRequest, Store, StoreError, StoreFilter,
+    MigrationRecord, NewTrigger, PendingRun, PluginKey, PluginRecord, RunRequest, Store,
+    StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -195,16 +196,77 @@ impl Store for PgStore {
         &self,
         trigger_id: Uuid,
         run: PendingRun,
-        audit: AuditEntry,
+        audit: Option<AuditEntry>,
     ) -> Result<RunRequest, StoreError> {
         let mut tx = self
             .pool()
             .begin()
             .await
             .context("starting a run request")?;
-        let queued = queue_run::<sqlx::Postgres>(&mut tx, trigger_id, &run, &audit).await?;
+        let queued = queue_run::<sqlx::Postgres>(&mut tx, trigger_id, &run, audit.as_ref()).await?;
         tx.commit().await.context("committing a run request")?;
         Ok(queued)
+    }
+
+    async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError> {
+        self.reader.count_triggers(filter).await
+    }
+
+    async fn insert_migration(
+        &self,
+        migration: &MigrationRecord,
+        audit: AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.context("starting a migration")?;
+        execute(
+            &mut *tx,
+            sql::insert_migration(D, migration),
+            "inserting a migration",
+        )
+        .await?;
+        execute(
+            &mut *tx,
+            sql::insert_audit(D, &audit),
+            "writing the audit trail",
+        )
+        .await?;
+        tx.commit().await.context("committing a migration")
+    }
+
+    async fn get_migration(&self, id: Uuid) -> Result<Option<MigrationRecord>, StoreError> {
+        self.reader.get_migration(id).await
+    }
+
+    async fn update_migration(
+        &self,
+        id: Uuid,
+        done: u64,
+        status: &str,
+        finished_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let sql = sql::update_migration(D, id, done, status, finished_at);
+        execute(self.pool(), sql, "updating a migration").await?;
+        Ok(())
+    }
+
+    async fn cancel_migration(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let n = execute(
+            self.pool(),
+            sql::cancel_migration(D, id, at),
+            "cancelling a migration",
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn add_migration_item(
+        &self,
+        migration_id: Uuid,
+        trigger_id: Uuid,
+    ) -> Result<(), StoreError> {
+        let sql = sql::insert_migration_item(D, migration_id, trigger_id);
+        execute(self.pool(), sql, "recording a migration item").await?;
+        Ok(())
     }
 
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

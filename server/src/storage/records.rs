@@ -168,3 +168,21 @@ pub struct ApiKeyRecord {
     pub prefix: String,
     pub created_at: DateTime<Utc>,
 }
+
+/// A trigger migration as stored; progress counts come from its items.
+#[derive(Debug, Clone)]
+pub struct MigrationRecord {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub actor: String,
+    pub reason: String,
+    pub kind: String,
+    pub spec: serde_json::Value,
+    pub status: String,
+    pub total: u64,
+    pub done: u64,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Items whose trigger has finished / failed (filled on read).
+    pub succeeded: u64,
+    pub failed: u64,
+}

@@ -28,7 +28,8 @@ use super::db::{
 use super::sql::{self, Dialect};
 use super::{
     ApiKeyRecord, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Cursor, Inserted,
-    NewTrigger, PendingRun, PluginKey, PluginRecord, RunRequest, Store, StoreError, StoreFilter,
+    MigrationRecord, NewTrigger, PendingRun, PluginKey, PluginRecord, RunRequest, Store,
+    StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Sqlite;
@@ -321,12 +322,80 @@ impl Store for SqliteStore {
         &self,
         trigger_id: Uuid,
         run: PendingRun,
-        audit: AuditEntry,
+        audit: Option<AuditEntry>,
     ) -> Result<RunRequest, StoreError> {
         self.write_tx("queueing a run", |c| {
-            Box::pin(async move { queue_run::<sqlx::Sqlite>(c, trigger_id, &run, &audit).await })
+            Box::pin(
+                async move { queue_run::<sqlx::Sqlite>(c, trigger_id, &run, audit.as_ref()).await },
+            )
         })
         .await
+    }
+
+    async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError> {
+        self.reader.count_triggers(filter).await
+    }
+
+    async fn insert_migration(
+        &self,
+        migration: &MigrationRecord,
+        audit: AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.write_tx("starting a migration", |c| {
+            let m = migration.clone();
+            Box::pin(async move {
+                execute(
+                    &mut *c,
+                    sql::insert_migration(D, &m),
+                    "inserting a migration",
+                )
+                .await?;
+                execute(
+                    &mut *c,
+                    sql::insert_audit(D, &audit),
+                    "writing the audit trail",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn get_migration(&self, id: Uuid) -> Result<Option<MigrationRecord>, StoreError> {
+        self.reader.get_migration(id).await
+    }
+
+    async fn update_migration(
+        &self,
+        id: Uuid,
+        done: u64,
+        status: &str,
+        finished_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let sql = sql::update_migration(D, id, done, status, finished_at);
+        execute(&self.write, sql, "updating a migration").await?;
+        Ok(())
+    }
+
+    async fn cancel_migration(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let n = execute(
+            &self.write,
+            sql::cancel_migration(D, id, at),
+            "cancelling a migration",
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn add_migration_item(
+        &self,
+        migration_id: Uuid,
+        trigger_id: Uuid,
+    ) -> Result<(), StoreError> {
+        let sql = sql::insert_migration_item(D, migration_id, trigger_id);
+        execute(&self.write, sql, "recording a migration item").await?;
+        Ok(())
     }
 
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

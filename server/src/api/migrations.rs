@@ -1,0 +1,49 @@
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use app::domain::{ErrorEnvelope, Migration};
+
+use super::extract::{ApiJson, Caller, Segment};
+use crate::service::{ApiError, DryRun, MigrationInput, MigrationStart, Service};
+
+#[utoipa::path(post, path = "/api/v1/migrations", tag = "migrations",
+    request_body = MigrationInput,
+    responses((status = 200, body = DryRun, description = "dry run: how many, and a sample"),
+              (status = 202, body = Migration, description = "started in the background"),
+              (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn start_migration(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+    ApiJson(input): ApiJson<MigrationInput>,
+) -> Result<Response, ApiError> {
+    Ok(match svc.start_migration(&who, input).await? {
+        MigrationStart::DryRun(d) => (StatusCode::OK, Json(d)).into_response(),
+        MigrationStart::Started(m) => (StatusCode::ACCEPTED, Json(m)).into_response(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/migrations/{id}", tag = "migrations",
+    params(("id" = String, Path, description = "migration id")),
+    responses((status = 200, body = Migration), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_migration(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+    Segment(id): Segment,
+) -> Result<Json<Migration>, ApiError> {
+    Ok(Json(svc.get_migration(&who, &id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/migrations/{id}/cancel", tag = "migrations",
+    params(("id" = String, Path, description = "migration id")),
+    responses((status = 200, body = Migration), (status = 409, body = ErrorEnvelope, description = "it had already ended")))]
+pub async fn cancel_migration(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+    Segment(id): Segment,
+) -> Result<Json<Migration>, ApiError> {
+    Ok(Json(svc.cancel_migration(&who, &id).await?))
+}
