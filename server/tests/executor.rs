@@ -449,3 +449,47 @@ async fn a_failing_manual_rerun_does_not_restart_automatic_retries_unless_asked(
         .unwrap()
         .contains("not resumed"));
 }
+
+#[tokio::test]
+async fn triggers_sharing_an_aggregation_key_are_listed_and_rerun_together() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    let failing = Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(422))
+        .mount_as_scoped(&provider)
+        .await;
+    provider_plugin(&app, "stripe", &provider.uri(), json!({})).await;
+    for (i, key) in ["run-1", "run-1", "run-1", "run-2"].iter().enumerate() {
+        let mut body = invoice("stripe", &format!("INV-{i}"));
+        body["aggregation_key"] = json!(key);
+        app.trigger(&body).await;
+    }
+    let ex = executor(&app, "127.0.0.0/8");
+    ex.step().await.unwrap();
+    drop(failing);
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&provider)
+        .await;
+    let (_, group) = app.get("/api/v1/triggers?aggregation_key=run-1").await;
+    assert_eq!(group["items"].as_array().unwrap().len(), 3);
+
+    let (s, out) = app
+        .post(
+            "/api/v1/aggregations/run-1/rerun",
+            &json!({"reason": "fixed the VAT rule"}),
+        )
+        .await;
+    assert_eq!(s, 202, "{out}");
+    assert_eq!(out["queued"], 3);
+    ex.step().await.unwrap();
+    let (_, group) = app
+        .get("/api/v1/triggers?aggregation_key=run-1&status=finished")
+        .await;
+    assert_eq!(group["items"].as_array().unwrap().len(), 3);
+    let (_, other) = app.get("/api/v1/triggers?aggregation_key=run-2").await;
+    assert_eq!(
+        other["items"][0]["status"], "erroneous",
+        "other groups are untouched"
+    );
+}

@@ -10,7 +10,9 @@ use app::domain::{
 };
 
 use super::extract::{ApiJson, Caller, Segment};
-use crate::service::{ApiError, CallInput, RerunInput, Service, TriggerInput};
+use crate::service::{
+    ApiError, CallInput, GroupRerun, GroupRerunInput, RerunInput, Service, TriggerInput,
+};
 
 #[utoipa::path(post, path = "/api/v1/triggers", tag = "triggers",
     request_body = TriggerInput,
@@ -112,6 +114,23 @@ pub async fn rerun_trigger(
     Ok((
         StatusCode::ACCEPTED,
         Json(svc.rerun(&who, &id, input).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/aggregations/{key}/rerun", tag = "triggers",
+    params(("key" = String, Path, description = "the aggregation key the triggers share")),
+    request_body = GroupRerunInput,
+    responses((status = 202, body = GroupRerun, description = "the group's failed triggers are queued"),
+              (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn rerun_group(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+    Segment(key): Segment,
+    ApiJson(input): ApiJson<GroupRerunInput>,
+) -> Result<(StatusCode, Json<GroupRerun>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(svc.rerun_group(&who, &key, input).await?),
     ))
 }
 

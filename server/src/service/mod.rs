@@ -19,7 +19,7 @@ pub use cursor::{decode_cursor, encode_cursor};
 pub use error::ApiError;
 pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};
 pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
-pub use reruns::RerunInput;
+pub use reruns::{GroupRerun, GroupRerunInput, RerunInput};
 pub use secrets::{Secret, SecretBox, SecretError};
 pub use triggers::{CallInput, CallRequestInput, CallResponseInput, TriggerInput};
 

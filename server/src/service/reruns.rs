@@ -18,7 +18,91 @@ pub struct RerunInput {
     pub resume_retries: bool,
 }
 
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct GroupRerunInput {
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub resume_retries: bool,
+    /// Also re-run the group's finished triggers (default: only the erroneous ones).
+    #[serde(default)]
+    pub include_finished: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct GroupRerun {
+    pub aggregation_key: String,
+    /// Triggers queued to run now.
+    pub queued: u64,
+    /// Triggers skipped because an attempt was in flight.
+    pub in_flight: u64,
+}
+
 impl Service {
+    /// Re-run the triggers sharing an aggregation key, together.
+    pub async fn rerun_group(
+        &self,
+        who: &Principal,
+        key: &str,
+        input: GroupRerunInput,
+    ) -> Result<GroupRerun, ApiError> {
+        who.require(Role::Operator)?;
+        let reason = required_reason(input.reason)?;
+        let mut statuses = vec![app::domain::Status::Erroneous];
+        if input.include_finished {
+            statuses.push(app::domain::Status::Finished);
+        }
+        let filter = crate::storage::StoreFilter {
+            aggregation_key: Some(key.to_string()),
+            statuses,
+            ..Default::default()
+        };
+        let mut ids = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.list_triggers(&filter, after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(crate::storage::Cursor {
+                scheduled_at: last.scheduled_at,
+                id: last.id,
+            });
+            ids.extend(page.iter().map(|t| t.id));
+        }
+        let audit = AuditEntry {
+            id: Uuid::now_v7(),
+            at: now(),
+            actor: who.name.clone(),
+            action: "rerun.group".into(),
+            target: format!("aggregation:{key}"),
+            reason: reason.clone(),
+            details: serde_json::json!({"triggers": ids.len(), "resume_retries": input.resume_retries}),
+        };
+        let mut out = GroupRerun {
+            aggregation_key: key.to_string(),
+            queued: 0,
+            in_flight: 0,
+        };
+        let mut audit = Some(audit);
+        for id in ids {
+            let run = PendingRun {
+                kind: StartedByKind::Manual,
+                actor: who.name.clone(),
+                reason: reason.clone(),
+                resume_retries: input.resume_retries,
+            };
+            // One audit row for the group, written with the first trigger it queues.
+            match self.store.request_run(id, run, audit.clone()).await? {
+                RunRequest::Queued => {
+                    out.queued += 1;
+                    audit = None;
+                }
+                RunRequest::Running => out.in_flight += 1,
+                RunRequest::NotFound => {}
+            }
+        }
+        self.wake.notify_one();
+        Ok(out)
+    }
+
     pub async fn rerun(
         &self,
         who: &Principal,
@@ -28,14 +112,7 @@ impl Service {
         who.require(Role::Operator)?;
         let trigger_id = Uuid::parse_str(id)
             .map_err(|_| ApiError::invalid("id", format!("{id:?} is not a trigger id (a UUID)")))?;
-        let reason = input
-            .reason
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())
-            .ok_or_else(|| ApiError::invalid("reason", "say why this trigger is re-run"))?;
-        if reason.chars().count() > 500 {
-            return Err(ApiError::invalid("reason", "at most 500 characters"));
-        }
+        let reason = required_reason(input.reason)?;
         let run = PendingRun {
             kind: StartedByKind::Manual,
             actor: who.name.clone(),
@@ -70,4 +147,15 @@ impl Service {
             .ok_or_else(ApiError::internal)?;
         Ok(detail.trigger.trigger)
     }
+}
+
+fn required_reason(reason: Option<String>) -> Result<String, ApiError> {
+    let reason = reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::invalid("reason", "say why this is re-run"))?;
+    if reason.chars().count() > 500 {
+        return Err(ApiError::invalid("reason", "at most 500 characters"));
+    }
+    Ok(reason)
 }
