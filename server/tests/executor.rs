@@ -493,3 +493,46 @@ async fn triggers_sharing_an_aggregation_key_are_listed_and_rerun_together() {
         "other groups are untouched"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_work_wakes_the_executor_of_another_instance_at_once_on_postgres() {
+    let app = TestApp::spawn(Db::Postgres).await;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&provider)
+        .await;
+    provider_plugin(&app, "stripe", &provider.uri(), json!({})).await;
+    // A second instance on the same database, polling only once a minute.
+    let store = calltrail::storage::connect(&app.db_url).await.unwrap();
+    let other = calltrail::service::Service::new(
+        store,
+        calltrail::service::SecretBox::from_hex(common::TEST_KEY).unwrap(),
+        Default::default(),
+    );
+    let ex = Arc::new(Executor::new(
+        other,
+        ExecutorConfig {
+            allow: Arc::new(AllowList::parse("127.0.0.0/8").unwrap()),
+            poll: std::time::Duration::from_secs(60),
+            ..Default::default()
+        },
+    ));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(ex.run(stopped));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await; // it is waiting now
+    let t = app.trigger(&invoice("stripe", "INV-N")).await;
+    let start = std::time::Instant::now();
+    loop {
+        if detail(&app, &t["id"]).await["trigger"]["status"] == "finished" {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "the other instance was not woken"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+}

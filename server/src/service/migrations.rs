@@ -238,7 +238,7 @@ impl Service {
                 self.store
                     .update_migration(id, done, "running", None)
                     .await?;
-                self.wake.notify_one();
+                self.announce_due().await;
                 tokio::time::sleep(pause).await;
             }
         } else {

@@ -58,16 +58,39 @@ pub struct Service {
     limits: Limits,
     /// Signals the executor that work became due (new trigger, rerun, plugin activated).
     wake: Arc<tokio::sync::Notify>,
+    last_announce: std::sync::atomic::AtomicI64,
 }
 
 impl Service {
     pub fn new(store: SharedStore, secrets: SecretBox, limits: Limits) -> Arc<Service> {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        store.subscribe_due(wake.clone());
         Arc::new(Service {
             store,
             secrets,
             limits,
-            wake: Arc::new(tokio::sync::Notify::new()),
+            wake,
+            last_announce: std::sync::atomic::AtomicI64::new(0),
         })
+    }
+
+    /// Work became due: wake this process's executor at once, and the other
+    /// instances' (at most every 50 ms, so a burst of ingests costs one NOTIFY).
+    pub(crate) async fn announce_due(&self) {
+        use std::sync::atomic::Ordering;
+        self.wake.notify_one();
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let last = self.last_announce.load(Ordering::Relaxed);
+        if now_ms - last >= 50
+            && self
+                .last_announce
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            if let Err(e) = self.store.announce_due().await {
+                tracing::warn!(error = %e, "announcing due work");
+            }
+        }
     }
 
     pub fn limits(&self) -> &Limits {

@@ -363,7 +363,7 @@ impl Service {
             .await
             .map_err(|e| duplicate_name(e, &record.plugin.name))?;
         // An activated plugin's waiting triggers are due now.
-        self.wake.notify_one();
+        self.announce_due().await;
         Ok(record.plugin)
     }
 

@@ -99,7 +99,7 @@ impl Service {
                 RunRequest::NotFound => {}
             }
         }
-        self.wake.notify_one();
+        self.announce_due().await;
         Ok(out)
     }
 
@@ -139,7 +139,7 @@ impl Service {
                 return Err(ApiError::not_found(format!("no trigger {trigger_id}")))
             }
         }
-        self.wake.notify_one();
+        self.announce_due().await;
         let detail = self
             .store
             .get_trigger_detail(trigger_id)

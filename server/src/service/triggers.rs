@@ -280,7 +280,7 @@ impl Service {
         let to_return = new.clone();
         match self.store.insert_trigger(new).await? {
             Inserted::Created(_) => {
-                self.wake.notify_one();
+                self.announce_due().await;
                 Ok((fresh_trigger(to_return, plugin_name), true))
             }
             Inserted::Existing {

@@ -151,6 +151,15 @@ pub trait Store: Send + Sync + 'static {
         trigger_id: Uuid,
     ) -> Result<(), StoreError>;
 
+    /// Tell every instance sharing this database that work became due
+    /// (PostgreSQL `NOTIFY`; a no-op on SQLite, which has one instance).
+    async fn announce_due(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Wake `wake` whenever another instance announces due work.
+    fn subscribe_due(&self, _wake: Arc<tokio::sync::Notify>) {}
+
     /// When the next trigger is due, to sleep exactly until then.
     async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
 

@@ -22,6 +22,8 @@ use super::{
 };
 
 const D: Dialect = Dialect::Postgres;
+/// `LISTEN`/`NOTIFY` channel: new or rescheduled work, across instances.
+const DUE_CHANNEL: &str = "calltrail_due";
 /// Rows per multi-row INSERT, well under PostgreSQL's 65535 bind parameters.
 const ROWS_PER_STATEMENT: usize = 1000;
 
@@ -267,6 +269,35 @@ impl Store for PgStore {
         let sql = sql::insert_migration_item(D, migration_id, trigger_id);
         execute(self.pool(), sql, "recording a migration item").await?;
         Ok(())
+    }
+
+    async fn announce_due(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(DUE_CHANNEL)
+            .execute(self.pool())
+            .await
+            .context("announcing due work")?;
+        Ok(())
+    }
+
+    fn subscribe_due(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
+        let pool = self.pool().clone();
+        tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect_with(&pool).await {
+                    Ok(mut listener) => {
+                        if listener.listen(DUE_CHANNEL).await.is_ok() {
+                            while listener.recv().await.is_ok() {
+                                wake.notify_one();
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "listening for due work"),
+                }
+                // Polling covers the gap; reconnect after a pause.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
     }
 
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -57,8 +57,12 @@ pub async fn store(db: Db) -> (SharedStore, Fresh) {
     (store, fresh)
 }
 
+/// The secret key test servers seal plugin credentials with.
+pub const TEST_KEY: &str = "abababababababababababababababababababababababababababababababab";
+
 pub struct TestApp {
     pub base: String,
+    pub db_url: String,
     pub admin_key: String,
     pub service: Arc<Service>,
     pub http: reqwest::Client,
@@ -79,7 +83,7 @@ impl TestApp {
 
     pub async fn spawn_with(db: Db, limits: Limits) -> TestApp {
         let (store, fresh) = store(db).await;
-        let service = Service::new(store, SecretBox::random(), limits);
+        let service = Service::new(store, SecretBox::from_hex(TEST_KEY).unwrap(), limits);
         let admin_key = service
             .create_api_key("test-admin", Role::Admin)
             .await
@@ -95,6 +99,7 @@ impl TestApp {
         });
         TestApp {
             base: format!("http://{addr}"),
+            db_url: fresh.url.clone(),
             admin_key,
             service,
             http: reqwest::Client::new(),
