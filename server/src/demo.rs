@@ -24,7 +24,26 @@ struct DemoPlugin {
 }
 
 /// (event type, action, entity type, path)
-const PLUGINS: [DemoPlugin; 4] = [
+const PLUGINS: [DemoPlugin; 5] = [
+    DemoPlugin {
+        name: "sandbox",
+        display: "Sandbox CRM",
+        base_url: "",
+        events: &[
+            (
+                "customer.created",
+                "Push customer",
+                "customer",
+                "/customers/{entity_id}",
+            ),
+            (
+                "invoice.available",
+                "Create invoice",
+                "invoice",
+                "/invoices",
+            ),
+        ],
+    },
     DemoPlugin {
         name: "stripe",
         display: "Stripe",
@@ -101,6 +120,8 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
         tracing::info!("demo data already present");
         return Ok(0);
     }
+    let sandbox_url = std::env::var("CALLTRAIL_SANDBOX_URL")
+        .unwrap_or_else(|_| "http://127.0.0.1:3000/_sandbox".to_string());
     let mut plugins = Vec::new();
     for p in &PLUGINS {
         let routes: BTreeMap<String, Route> = p
@@ -116,10 +137,19 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
                 )
             })
             .collect();
+        // The sandbox answers on this machine; the real providers are out of reach
+        // here, so they stay inactive and their triggers wait.
+        let sandbox = p.base_url.is_empty();
+        let base_url = if sandbox {
+            sandbox_url.clone()
+        } else {
+            p.base_url.to_string()
+        };
         let input: PluginInput = serde_json::from_value(serde_json::json!({
-            "name": p.name, "display_name": p.display, "base_url": p.base_url,
-            "routes": routes, "external_id_pointer": "/id",
+            "name": p.name, "display_name": p.display, "base_url": base_url,
+            "routes": routes, "external_id_pointer": "/id", "active": sandbox,
             "auth": {"type": "bearer", "token": format!("demo_{}_token", p.name)},
+            "retry_policy": {"schedule_secs": [10, 30, 60], "max_attempts": 4, "jitter_pct": 10, "retry_after_cap_secs": 300},
         }))?;
         let plugin = service
             .create_plugin(&admin, input)
@@ -164,9 +194,25 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
                 name: "CRM sync".into(),
             },
         };
-        let payload = serde_json::json!({
+        let sandbox = demo.base_url.is_empty();
+        // Real providers are inactive in the demo: nothing of theirs is in flight.
+        let status = if status == Status::Running && !sandbox {
+            Status::NotYetStarted
+        } else {
+            status
+        };
+        let mut payload = serde_json::json!({
             "id": entity_id, "amount": rng.gen_range(100..100_000), "currency": "EUR",
         });
+        // Some of the sandbox's waiting triggers will fail live: one transiently
+        // (watch it retry, then turn red), one at once.
+        if sandbox && status == Status::NotYetStarted {
+            match i % 6 {
+                0 => payload["simulate"] = serde_json::json!(503),
+                1 => payload["simulate"] = serde_json::json!(422),
+                _ => {}
+            }
+        }
         triggers.push(NewTrigger {
             id,
             plugin_id: plugin.id,

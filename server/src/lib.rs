@@ -10,6 +10,7 @@ pub mod api;
 pub mod config;
 pub mod demo;
 pub mod executor;
+pub mod sandbox;
 pub mod service;
 pub mod storage;
 pub mod web;
@@ -27,8 +28,11 @@ use crate::service::{ApiError, Service};
 /// The whole HTTP application: API, pages, static files.
 pub fn app(service: Arc<Service>, options: LeptosOptions) -> Router {
     let (api, _doc) = api::router();
-    web::router(service.clone(), options)
-        .merge(api.with_state(service))
+    let mut router = web::router(service.clone(), options).merge(api.with_state(service));
+    if std::env::var("CALLTRAIL_SANDBOX").as_deref() == Ok("on") {
+        router = router.merge(sandbox::router());
+    }
+    router
         .layer(CatchPanicLayer::custom(|_| -> Response {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()

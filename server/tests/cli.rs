@@ -68,6 +68,7 @@ async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
             dir.path().join("calltrail.key"),
         )
         .env("RUST_LOG", "info")
+        .env("CALLTRAIL_EXECUTOR", "off")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -168,4 +169,118 @@ fn send_sigterm(pid: u32) {
         .status()
         .unwrap();
     assert!(ok.success());
+}
+
+/// The first-run experience: the demo's sandbox provider answers on the server
+/// itself, waiting triggers are executed, and a failed one turns green on a rerun.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_executes_against_its_sandbox_and_a_rerun_turns_a_failure_green() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let env = |c: &mut Command| {
+        c.env(
+            "CALLTRAIL_DATABASE_URL",
+            format!("sqlite://{}/ct.db?mode=rwc", dir.path().display()),
+        )
+        .env(
+            "CALLTRAIL_SECRET_KEY_FILE",
+            dir.path().join("calltrail.key"),
+        )
+        .env("CALLTRAIL_SANDBOX", "on")
+        .env("CALLTRAIL_SANDBOX_URL", format!("{base}/_sandbox"))
+        .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.1/32");
+    };
+    let mut demo = Command::new(BIN);
+    demo.args(["demo", "--triggers", "200"]);
+    env(&mut demo);
+    assert!(demo.output().unwrap().status.success());
+    let mut key = Command::new(BIN);
+    key.args(["api-key", "create", "--name", "newcomer", "--role", "admin"]);
+    env(&mut key);
+    let out = String::from_utf8(key.output().unwrap().stdout).unwrap();
+    let key = out.lines().last().unwrap().to_string();
+    let mut serve = Command::new(BIN);
+    serve
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::null());
+    env(&mut serve);
+    let mut server = serve.spawn().unwrap();
+
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let (http, key, base) = (http.clone(), key.clone(), base.clone());
+        async move {
+            match http
+                .get(format!("{base}{path}"))
+                .bearer_auth(&key)
+                .send()
+                .await
+            {
+                Ok(r) => r.json::<serde_json::Value>().await.ok(),
+                Err(_) => None,
+            }
+        }
+    };
+    // The sandbox's waiting triggers are executed: none stays not yet started.
+    let start = Instant::now();
+    loop {
+        if let Some(page) =
+            get("/api/v1/triggers?plugin=sandbox&status=not_yet_started".into()).await
+        {
+            if page["items"].as_array().unwrap().is_empty() {
+                break;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the sandbox's triggers were not executed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A simulated 422 failed live; a historic failure (no simulation) re-runs green.
+    let failed = get("/api/v1/triggers?plugin=sandbox&status=erroneous&limit=500".into())
+        .await
+        .unwrap();
+    let mut historic = None;
+    for t in failed["items"].as_array().unwrap() {
+        let d = get(format!("/api/v1/triggers/{}", t["id"].as_str().unwrap()))
+            .await
+            .unwrap();
+        if d["trigger"]["payload"].get("simulate").is_none() {
+            historic = Some(t["id"].as_str().unwrap().to_string());
+            break;
+        }
+    }
+    let id = historic.expect("the demo has a failed sandbox trigger to re-run");
+    let r = http
+        .post(format!("{base}/api/v1/triggers/{id}/rerun"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"reason": "token renewed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let start = Instant::now();
+    loop {
+        let d = get(format!("/api/v1/triggers/{id}")).await.unwrap();
+        if d["trigger"]["status"] == "finished" {
+            assert!(d["trigger"]["external_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("sbx_"));
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the rerun did not turn green: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    send_sigterm(server.id());
+    let _ = server.wait();
 }
