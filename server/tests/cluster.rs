@@ -186,18 +186,19 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let r = state.lock().unwrap();
-    assert!(
-        r.overlaps.is_empty(),
-        "executed twice at the same time: {:?}",
-        r.overlaps
-    );
-    assert_eq!(r.seen.len(), TRIGGERS);
-    assert!(
-        r.seen.values().all(|n| *n == 1),
-        "without crashes each trigger is delivered once"
-    );
-    drop(r);
+    {
+        let r = state.lock().unwrap();
+        assert!(
+            r.overlaps.is_empty(),
+            "executed twice at the same time: {:?}",
+            r.overlaps
+        );
+        assert_eq!(r.seen.len(), TRIGGERS);
+        assert!(
+            r.seen.values().all(|n| *n == 1),
+            "without crashes each trigger is delivered once"
+        );
+    }
 
     // The work was shared: claims in the logs name more than one worker.
     let page: Value = http

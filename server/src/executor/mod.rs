@@ -112,9 +112,8 @@ impl Executor {
         }
         let mut plugins: HashMap<Uuid, Option<Arc<(PluginRecord, PluginSecrets)>>> = HashMap::new();
         for t in &claimed {
-            if !plugins.contains_key(&t.plugin_id) {
-                let loaded = self.load_plugin(t.plugin_id).await;
-                plugins.insert(t.plugin_id, loaded.map(Arc::new));
+            if let std::collections::hash_map::Entry::Vacant(slot) = plugins.entry(t.plugin_id) {
+                slot.insert(self.load_plugin(t.plugin_id).await.map(Arc::new));
             }
         }
         let work = claimed.into_iter().map(|t| {
