@@ -8,12 +8,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc 1.96; this machine has 1.95
 
-# cargo-leptos sets these while it builds, and leptos reads some at compile time: set them for
-# every cargo command so tests, clippy and cargo-leptos share one set of build artifacts.
-export LEPTOS_OUTPUT_NAME=calltrail LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
-  LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend \
-  LEPTOS_BIN_DIR=server LEPTOS_HASH_FILES=false LEPTOS_JS_MINIFY=false
-
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 as_root() {
@@ -69,5 +63,5 @@ ensure_test_tools() {
 build_site() {
   say "cargo leptos build"
   # cargo-leptos takes wasm-bindgen and wasm-opt from PATH; never let it fetch its own.
-  LEPTOS_WASM_BINDGEN_VERSION="$(wasm_bindgen_version)" cargo leptos build "$@"
+  cargo leptos build "$@"
 }

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    SsrMode, StaticSegment,
 };
 
 pub use log_page::LogPage;
@@ -44,7 +44,8 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=LogPage/>
+                    // Async: the first HTML already holds the log, with or without JavaScript.
+                    <Route path=StaticSegment("") view=LogPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,0 +1,80 @@
+import * as fs from 'node:fs';
+
+import { test as base, expect, type Page } from '@playwright/test';
+
+import type { E2EState } from '../seed';
+
+function readState(): E2EState {
+  const file = process.env.CALLTRAIL_E2E_STATE;
+  if (!file || !fs.existsSync(file)) {
+    throw new Error('CALLTRAIL_E2E_STATE is not set: run the suite with `npx playwright test` so global-setup starts the server');
+  }
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+type Fixtures = {
+  state: E2EState;
+  /** Console errors and uncaught exceptions seen on `page`; the test fails if any. */
+  browserErrors: string[];
+};
+
+export const test = base.extend<Fixtures>({
+  state: async ({}, use) => {
+    await use(readState());
+  },
+  baseURL: async ({ state }, use) => {
+    await use(state.baseURL);
+  },
+  browserErrors: async ({}, use) => {
+    await use([]);
+  },
+  page: async ({ page, browserErrors, javaScriptEnabled }, use, testInfo) => {
+    page.on('pageerror', (e) => browserErrors.push(`uncaught: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      const where = m.location()?.url;
+      // The browser asks for /favicon.ico by itself; the app ships none (yet).
+      if (where?.endsWith('/favicon.ico')) return;
+      browserErrors.push(`console.error: ${m.text()}${where ? ` (${where})` : ''}`);
+    });
+    page.on('requestfailed', (r) => {
+      const why = r.failure()?.errorText ?? '';
+      // A request cut short by a later navigation is not an error a user sees.
+      if (why.includes('ERR_ABORTED')) return;
+      // With JavaScript off, Playwright blocks scripts through CSP.
+      if (!javaScriptEnabled && why === 'csp') return;
+      browserErrors.push(`request failed: ${r.method()} ${r.url()} (${why})`);
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400) browserErrors.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+    });
+    await use(page);
+    if (browserErrors.length > 0) {
+      await testInfo.attach('browser-errors', { body: browserErrors.join('\n'), contentType: 'text/plain' });
+    }
+    expect(browserErrors, 'errors in the browser console').toEqual([]);
+  },
+});
+
+export { expect };
+
+export const TABLE = '[data-testid="trigger-table"]';
+export const ROWS = `${TABLE} tbody tr`;
+
+export function row(page: Page, id: string) {
+  return page.locator(`${TABLE} tbody tr[data-trigger-id="${id}"]`);
+}
+
+/** The ids of the table's rows, top to bottom. */
+export async function rowIds(page: Page): Promise<(string | null)[]> {
+  return page.locator(ROWS).evaluateAll((rows) => rows.map((r) => r.getAttribute('data-trigger-id')));
+}
+
+/**
+ * Wait until the wasm app has hydrated: the server renders times in UTC
+ * ("2026-11-24 10:00:00 UTC"); the hydrated app rewrites them to local time
+ * ("2026-11-24 11:00:00 (UTC+01:00)").
+ */
+export async function waitForHydration(page: Page) {
+  await expect(page.locator(`${TABLE} time`).first()).toContainText('(UTC', { timeout: 30_000 });
+}
