@@ -536,3 +536,59 @@ async fn new_work_wakes_the_executor_of_another_instance_at_once_on_postgres() {
     stop.send(true).unwrap();
     worker.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_planted_secret_in_a_payload_reaches_the_provider_but_never_the_database_or_the_api() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "x", "token": "PLANTED_RESP"})),
+        )
+        .mount(&provider)
+        .await;
+    provider_plugin(
+        &app,
+        "stripe",
+        &provider.uri(),
+        json!({"redact": {"headers": [], "json_pointers": ["/card/number"]}}),
+    )
+    .await;
+    let mut body = invoice("stripe", "INV-S");
+    body["payload"] =
+        json!({"amount": 5, "password": "PLANTED_PW", "card": {"number": "PLANTED_CARD"}});
+    let t = app.trigger(&body).await;
+    executor(&app, "127.0.0.0/8").step().await.unwrap();
+
+    let sent = &provider.received_requests().await.unwrap()[0];
+    let sent: Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(
+        sent["password"], "PLANTED_PW",
+        "the provider receives the payload as given"
+    );
+    assert_eq!(sent["card"]["number"], "PLANTED_CARD");
+
+    let d = detail(&app, &t["id"]).await;
+    assert_eq!(d["trigger"]["status"], "finished");
+    assert_eq!(d["trigger"]["payload"]["password"], "[redacted]");
+    assert_eq!(d["trigger"]["payload"]["card"]["number"], "[redacted]");
+    assert!(!d.to_string().contains("PLANTED"), "{d}");
+
+    // Not in the database file's bytes either (the WAL included).
+    let path = app
+        .db_url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    for file in [path.clone(), format!("{path}-wal")] {
+        if let Ok(bytes) = std::fs::read(&file) {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains("PLANTED"),
+                "{file} holds a secret in plain text"
+            );
+        }
+    }
+}

@@ -173,7 +173,18 @@ impl Executor {
         };
         let max = self.config.max_recorded_body;
         let prepared = match &plugin {
-            Some(p) => deliver::prepare(&p.0.plugin, &p.1, &t, started_at, max).map(|r| (r, p)),
+            Some(p) => self
+                .service
+                .unseal_payload(&t.payload)
+                .map_err(|e| e.to_string())
+                .and_then(|payload| {
+                    let plain = ClaimedTrigger {
+                        payload,
+                        ..t.clone()
+                    };
+                    deliver::prepare(&p.0.plugin, &p.1, &plain, started_at, max)
+                })
+                .map(|r| (r, p)),
             None => Err("the plugin is gone or its secrets cannot be read".to_string()),
         };
         let (request, exchange) = match prepared {

@@ -244,6 +244,11 @@ impl Service {
         secret.map(|s| self.secrets.seal(s.expose().as_bytes()))
     }
 
+    /// A stored payload as the application gave it, for sending.
+    pub fn unseal_payload(&self, stored: &str) -> Result<String, super::SecretError> {
+        self.secrets.unseal_payload(stored)
+    }
+
     /// Open a plugin's sealed secrets: only the executor needs them.
     pub fn unseal(&self, record: &PluginRecord) -> Result<PluginSecrets, super::SecretError> {
         let auth = match &record.auth_sealed {

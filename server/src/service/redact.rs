@@ -54,7 +54,42 @@ pub fn headers(input: &BTreeMap<String, String>, rules: &RedactRules) -> BTreeMa
         .collect()
 }
 
-/// Replace sensitive keys and the plugin's JSON pointers with `[redacted]`.
+/// The key of a sealed payload value as stored: `{"$sealed": "<base64>"}`.
+pub const SEALED_KEY: &str = "$sealed";
+
+fn is_sealed(v: &Value) -> bool {
+    matches!(v, Value::Object(m) if m.len() == 1 && m.contains_key(SEALED_KEY))
+}
+
+/// Apply `f` to every value that a redaction rule covers (sensitive keys anywhere,
+/// the plugin's JSON pointers), in place.
+pub fn for_each_secret(value: &mut Value, rules: &RedactRules, f: &mut dyn FnMut(&mut Value)) {
+    fn walk(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map.iter_mut() {
+                    if is_sensitive_key(k) && !child.is_null() {
+                        f(child);
+                    } else {
+                        walk(child, f);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, f)),
+            _ => {}
+        }
+    }
+    walk(value, f);
+    for pointer in &rules.json_pointers {
+        if let Some(v) = value.pointer_mut(pointer) {
+            if !v.is_null() {
+                f(v);
+            }
+        }
+    }
+}
+
+/// Replace sensitive keys, the plugin's JSON pointers and sealed values with `[redacted]`.
 pub fn json(value: &Value, rules: &RedactRules) -> Value {
     let mut out = value.clone();
     redact_keys(&mut out);
@@ -67,6 +102,10 @@ pub fn json(value: &Value, rules: &RedactRules) -> Value {
 }
 
 fn redact_keys(v: &mut Value) {
+    if is_sealed(v) {
+        *v = Value::String(REDACTED.into());
+        return;
+    }
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {

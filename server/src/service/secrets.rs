@@ -149,3 +149,101 @@ mod tests {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "***");
     }
 }
+
+impl SecretBox {
+    /// Seal every value a redaction rule covers, so the payload can be stored
+    /// without them in plain text yet sent as given later.
+    pub fn seal_payload(
+        &self,
+        payload: &serde_json::Value,
+        rules: &app::domain::RedactRules,
+    ) -> serde_json::Value {
+        use base64::Engine;
+        let mut out = payload.clone();
+        super::redact::for_each_secret(&mut out, rules, &mut |v| {
+            let sealed = self.seal(v.to_string().as_bytes());
+            *v = serde_json::json!({
+                super::redact::SEALED_KEY: base64::engine::general_purpose::STANDARD.encode(sealed)
+            });
+        });
+        out
+    }
+
+    /// The payload as the application gave it: sealed values opened again.
+    pub fn unseal_payload(&self, stored: &str) -> Result<String, SecretError> {
+        use base64::Engine;
+        if !stored.contains(super::redact::SEALED_KEY) {
+            return Ok(stored.to_string());
+        }
+        let mut value: serde_json::Value =
+            serde_json::from_str(stored).map_err(|_| SecretError::Unseal)?;
+        let mut failed = false;
+        open_sealed(
+            &mut value,
+            &mut |b64| {
+                let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+                let plain = self.open(&bytes).ok()?;
+                serde_json::from_slice(&plain).ok()
+            },
+            &mut failed,
+        );
+        if failed {
+            return Err(SecretError::Unseal);
+        }
+        Ok(value.to_string())
+    }
+}
+
+fn open_sealed(
+    v: &mut serde_json::Value,
+    open: &mut dyn FnMut(&str) -> Option<serde_json::Value>,
+    failed: &mut bool,
+) {
+    use serde_json::Value;
+    if let Value::Object(map) = v {
+        if map.len() == 1 {
+            if let Some(Value::String(b64)) = map.get(super::redact::SEALED_KEY) {
+                match open(b64) {
+                    Some(plain) => *v = plain,
+                    None => *failed = true,
+                }
+                return;
+            }
+        }
+    }
+    match v {
+        Value::Object(map) => map.values_mut().for_each(|c| open_sealed(c, open, failed)),
+        Value::Array(items) => items.iter_mut().for_each(|c| open_sealed(c, open, failed)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod payload_tests {
+    use super::*;
+
+    #[test]
+    fn covered_payload_values_are_sealed_and_open_to_the_original() {
+        let b = SecretBox::random();
+        let rules = app::domain::RedactRules {
+            headers: vec![],
+            json_pointers: vec!["/card/number".into()],
+        };
+        let payload =
+            serde_json::json!({"amount": 5, "password": "PLANTED", "card": {"number": "4242"}});
+        let sealed = b.seal_payload(&payload, &rules);
+        let text = sealed.to_string();
+        assert!(
+            !text.contains("PLANTED") && !text.contains("4242"),
+            "{text}"
+        );
+        assert_eq!(sealed["amount"], 5);
+        let opened: serde_json::Value =
+            serde_json::from_str(&b.unseal_payload(&text).unwrap()).unwrap();
+        assert_eq!(opened, payload);
+        assert_eq!(
+            super::super::redact::json(&sealed, &rules)["password"],
+            super::super::redact::REDACTED
+        );
+    }
+}

@@ -244,7 +244,10 @@ impl Service {
             action: c.action,
             entity: c.entity,
             initiator: c.initiator,
-            payload: c.payload.to_string(),
+            payload: self
+                .secrets
+                .seal_payload(&c.payload, &c.plugin.plugin.redact)
+                .to_string(),
             aggregation_key: c.aggregation_key,
             idempotency,
             status: Status::NotYetStarted,
@@ -424,7 +427,10 @@ impl Service {
             action: c.action,
             entity: c.entity,
             initiator: c.initiator,
-            payload: c.payload.to_string(),
+            payload: self
+                .secrets
+                .seal_payload(&c.payload, &c.plugin.plugin.redact)
+                .to_string(),
             aggregation_key: c.aggregation_key,
             idempotency: None,
             status: Status::NotYetStarted,
