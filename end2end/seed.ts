@@ -114,7 +114,8 @@ export async function seedData(baseURL: string, apiKey: string): Promise<Seeded>
     event_type: 'invoice.available',
     action: 'Create invoice',
     entity: { type: 'invoice', id: 'INV-1' },
-    payload: { amount: 1 },
+    // The token must show as [redacted] wherever the payload is shown.
+    payload: { amount: 1, card: { token: 'PLANTED_E2E_SECRET' } },
     run_at: runAt.toISOString(),
   });
   expectStatus('new trigger', queued.status, 'not_yet_started');

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The shared crate: the types that cross the wire, the pages, and the server
 //! functions those pages call. It compiles for the server (`ssr`) and for the
 //! browser (`hydrate`); everything server-only sits behind `ssr` in `backend`.

@@ -27,12 +27,12 @@ test.describe('the integration log', () => {
     // The action column, and the columns around the times.
     await expect(row(page, s.queued.id).locator('td').nth(2)).toHaveText('Create invoice');
     await expect(page.locator(`${TABLE} thead th`)).toHaveText([
-      'Plugin', 'Type', 'Action', 'Entity', 'Scheduled', 'Triggered', 'Attempts', 'Status',
+      'Plugin', 'Type', 'Action', 'Entity', 'Scheduled', 'Triggered', 'Payload', 'Attempts', 'Logs', 'Status',
     ]);
     // A trigger that has not run has no triggered time and no attempts; a reported call has one.
     await expect(row(page, s.queued.id).locator('td').nth(5).locator('time')).toHaveCount(0);
-    await expect(row(page, s.queued.id).locator('td').nth(6)).toHaveText('0');
-    await expect(row(page, s.xeroFailed.id).locator('td').nth(6)).toHaveText('1');
+    await expect(row(page, s.queued.id).locator('td').nth(7)).toHaveText('0');
+    await expect(row(page, s.xeroFailed.id).locator('td').nth(7)).toHaveText('1');
     await expect(page.getByTestId('empty')).toHaveCount(0);
   });
 

@@ -1,9 +1,11 @@
 mod filter_bar;
 mod local_time;
 mod status_badge;
+mod trigger_dialog;
 mod trigger_table;
 
 pub use filter_bar::PluginFilter;
 pub use local_time::LocalTime;
 pub use status_badge::StatusBadge;
+pub use trigger_dialog::{DialogKind, TriggerDialog};
 pub use trigger_table::TriggerTable;

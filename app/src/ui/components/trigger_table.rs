@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::{LocalTime, StatusBadge};
+use super::{DialogKind, LocalTime, StatusBadge, TriggerDialog};
 use crate::domain::Trigger;
 
 /// The integration log table: one row per trigger.
@@ -24,7 +24,9 @@ pub fn TriggerTable(triggers: Vec<Trigger>) -> impl IntoView {
                     <th>"Entity"</th>
                     <th>"Scheduled"</th>
                     <th>"Triggered"</th>
+                    <th>"Payload"</th>
                     <th class="num">"Attempts"</th>
+                    <th>"Logs"</th>
                     <th>"Status"</th>
                 </tr>
             </thead>
@@ -43,6 +45,15 @@ fn TriggerRow(t: Trigger) -> impl IntoView {
         .as_ref()
         .map(|e| format!("{} / {}", e.entity_type, e.id))
         .unwrap_or_else(|| "—".into());
+    let open = RwSignal::new(None::<DialogKind>);
+    let id = t.id.to_string();
+    let detail_line = match (t.status, &t.external_id) {
+        (crate::domain::Status::Finished, Some(x)) => Some(x.clone()),
+        _ => None,
+    };
+    let retry_at = (t.status == crate::domain::Status::Retrying)
+        .then_some(t.next_attempt_at)
+        .flatten();
     view! {
         <tr data-trigger-id=t.id.to_string()>
             <td class="plugin">{t.plugin.clone()}</td>
@@ -56,8 +67,29 @@ fn TriggerRow(t: Trigger) -> impl IntoView {
                     None => view! { <span class="muted">"—"</span> }.into_any(),
                 }}
             </td>
+            <td>
+                <button class="link" data-testid="open-payload" on:click=move |_| open.set(Some(DialogKind::Payload))>
+                    "Payload"
+                </button>
+            </td>
             <td class="num">{t.attempts}</td>
-            <td><StatusBadge status=t.status/></td>
+            <td>
+                <button class="link" data-testid="open-logs" on:click=move |_| open.set(Some(DialogKind::Logs))>
+                    "Logs"
+                </button>
+            </td>
+            <td class="status">
+                <StatusBadge status=t.status/>
+                {detail_line.map(|x| view! { <span class="external-id" title="External record id">{x}</span> })}
+                {retry_at.map(|at| view! { <span class="retry-at">"next "<LocalTime at/></span> })}
+                {move || {
+                    open.get().map(|kind| {
+                        view! {
+                            <TriggerDialog id=id.clone() kind on_close=Callback::new(move |_| open.set(None))/>
+                        }
+                    })
+                }}
+            </td>
         </tr>
     }
 }
