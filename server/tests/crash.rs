@@ -215,3 +215,124 @@ async fn sigkill_during_delivery_loses_nothing() {
     server.kill().unwrap();
     let _ = server.wait();
 }
+
+/// SIGTERM stops claiming new work but lets the call in flight finish and be
+/// recorded before the process exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_call_in_flight_before_exiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let arrived = Arc::new(tokio::sync::Notify::new());
+    let a = arrived.clone();
+    let app = axum::Router::new().fallback(move || {
+        let a = a.clone();
+        async move {
+            a.notify_one();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            axum::Json(json!({"id": "slow_1"}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let provider = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let key_out = Command::new(BIN)
+        .args(["api-key", "create", "--name", "term", "--role", "admin"])
+        .env(
+            "CALLTRAIL_DATABASE_URL",
+            format!("sqlite://{}/crash.db?mode=rwc", dir.path().display()),
+        )
+        .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
+        .output()
+        .unwrap();
+    let key = String::from_utf8(key_out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let http = reqwest::Client::new();
+    let mut server = start(dir.path(), port);
+    wait_ready(&http, &base).await;
+    let r = http
+        .post(format!("{base}/api/v1/plugins"))
+        .bearer_auth(&key)
+        .json(
+            &json!({"name": "slow", "base_url": provider, "timeout_ms": 1900,
+                      "default_route": {"method": "POST", "path": "/hook"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let t: Value = http
+        .post(format!("{base}/api/v1/triggers"))
+        .bearer_auth(&key)
+        .json(&json!({"plugin": "slow", "event_type": "e.x", "payload": {}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), arrived.notified())
+        .await
+        .expect("the call started");
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let start_wait = Instant::now();
+    let status = loop {
+        if let Some(s) = server.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(15),
+            "no exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success());
+    assert!(
+        start_wait.elapsed() >= Duration::from_millis(800),
+        "it waited for the call in flight"
+    );
+
+    // Read what was recorded, with a server that executes nothing.
+    let mut reader = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env(
+            "CALLTRAIL_DATABASE_URL",
+            format!("sqlite://{}/crash.db?mode=rwc", dir.path().display()),
+        )
+        .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
+        .env("CALLTRAIL_EXECUTOR", "off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(&http, &base).await;
+    let d: Value = http
+        .get(format!(
+            "{base}/api/v1/triggers/{}",
+            t["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["trigger"]["status"], "finished", "{d}");
+    assert_eq!(d["trigger"]["external_id"], "slow_1");
+    reader.kill().unwrap();
+    let _ = reader.wait();
+}
