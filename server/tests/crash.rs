@@ -263,7 +263,7 @@ async fn sigterm_finishes_the_call_in_flight_before_exiting() {
         .post(format!("{base}/api/v1/plugins"))
         .bearer_auth(&key)
         .json(
-            &json!({"name": "slow", "base_url": provider, "timeout_ms": 1900,
+            &json!({"name": "slow", "base_url": provider, "timeout_ms": 1900, "external_id_pointer": "/id",
                       "default_route": {"method": "POST", "path": "/hook"}}),
         )
         .send()
