@@ -193,7 +193,10 @@ impl Executor {
                     "request sent",
                     format!("{} {}", prepared.method, prepared.recorded.url),
                 ));
-                let timeout = Duration::from_millis(p.0.plugin.timeout_ms);
+                // A call never outlives its lease (a plugin's timeout may have been raised
+                // after start-up), or another worker could claim the trigger meanwhile.
+                let ceiling = self.config.lease.saturating_sub(Duration::from_secs(1));
+                let timeout = Duration::from_millis(p.0.plugin.timeout_ms).min(ceiling);
                 let exchange = deliver::send(
                     &self.client,
                     &self.config.allow,
