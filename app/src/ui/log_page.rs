@@ -1,25 +1,29 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::components::{PluginFilter, TriggerTable};
-use crate::domain::TriggerFilter;
+use super::components::{PluginFilter, StatusFilter, TriggerTable};
+use crate::domain::{Status, TriggerFilter};
 use crate::server_fns::{list_plugins, list_triggers};
 
 /// The global integration log: newest triggers first, filtered by the address bar.
 #[component]
 pub fn LogPage() -> impl IntoView {
     let query = use_query_map();
-    let selected_plugin = Memo::new(move |_| query.read().get("plugin"));
-    let triggers = Resource::new(
-        move || selected_plugin.get(),
-        |plugin| {
-            let filter = TriggerFilter {
-                plugin: plugin.into_iter().collect(),
-                ..Default::default()
-            };
-            list_triggers(filter, None)
-        },
-    );
+    // The address bar is the filter: each parameter narrows the list (AND).
+    let filter = Memo::new(move |_| {
+        let q = query.read();
+        TriggerFilter {
+            plugin: q.get("plugin").into_iter().collect(),
+            status: q
+                .get("status")
+                .as_deref()
+                .and_then(Status::parse)
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        }
+    });
+    let triggers = Resource::new(move || filter.get(), |f| list_triggers(f, None));
     let plugins = Resource::new(|| (), |_| list_plugins());
 
     view! {
@@ -28,12 +32,13 @@ pub fn LogPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match plugins.await {
                         Ok(list) => view! {
-                            <PluginFilter plugins=list selected=selected_plugin.get_untracked()/>
+                            <PluginFilter plugins=list/>
                         }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Suspense>
+            <StatusFilter/>
         </section>
         <Transition fallback=|| view! { <p class="muted">"Loading triggers…"</p> }>
             {move || Suspend::new(async move {

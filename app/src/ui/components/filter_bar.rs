@@ -1,37 +1,43 @@
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::domain::Plugin;
+use crate::domain::{Plugin, Status};
 
-/// The plugin filter. Choosing a plugin navigates client-side to `/?plugin=name`,
-/// so the filter is in the address bar and works without a page reload.
+/// One filter of the log as a select. Choosing a value navigates client-side to
+/// the same page with that query parameter changed and every other filter kept,
+/// so filters are cumulative, live in the address bar, and need no reload.
 #[component]
-pub fn PluginFilter(plugins: Vec<Plugin>, selected: Option<String>) -> impl IntoView {
+fn SelectFilter(
+    label: &'static str,
+    param: &'static str,
+    all: &'static str,
+    options: Vec<(String, String)>,
+) -> impl IntoView {
+    let query = use_query_map();
     let navigate = use_navigate();
+    let selected = query.read_untracked().get(param).unwrap_or_default();
     let on_change = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
-        let url = if value.is_empty() {
-            "/".to_string()
-        } else {
-            format!("/?plugin={}", urlencode(&value))
-        };
-        navigate(&url, Default::default());
+        let mut params = query.get_untracked();
+        params.remove(param);
+        if !value.is_empty() {
+            params.replace(param, value);
+        }
+        navigate(
+            &format!("/{}", params.to_query_string()),
+            Default::default(),
+        );
     };
-    let selected = selected.unwrap_or_default();
     view! {
         <label class="filter">
-            <span>"Plugin"</span>
-            <select name="plugin" data-testid="plugin-filter" on:change=on_change>
-                <option value="" selected=selected.is_empty()>"All plugins"</option>
-                {plugins
+            <span>{label}</span>
+            <select name=param data-testid=format!("{param}-filter") on:change=on_change>
+                <option value="" selected=selected.is_empty()>{all}</option>
+                {options
                     .into_iter()
-                    .map(|p| {
-                        let is_selected = p.name == selected;
-                        view! {
-                            <option value=p.name.clone() selected=is_selected>
-                                {p.display_name.clone()}
-                            </option>
-                        }
+                    .map(|(value, text)| {
+                        let is_selected = value == selected;
+                        view! { <option value=value selected=is_selected>{text}</option> }
                     })
                     .collect_view()}
             </select>
@@ -39,12 +45,20 @@ pub fn PluginFilter(plugins: Vec<Plugin>, selected: Option<String>) -> impl Into
     }
 }
 
-/// Plugin names are `[a-z0-9_-]`, so only the unexpected needs escaping.
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+#[component]
+pub fn PluginFilter(plugins: Vec<Plugin>) -> impl IntoView {
+    let options = plugins
+        .into_iter()
+        .map(|p| (p.name, p.display_name))
+        .collect();
+    view! { <SelectFilter label="Plugin" param="plugin" all="All plugins" options/> }
+}
+
+#[component]
+pub fn StatusFilter() -> impl IntoView {
+    let options = Status::ALL
+        .into_iter()
+        .map(|s| (s.as_str().to_string(), s.label().to_string()))
+        .collect();
+    view! { <SelectFilter label="Status" param="status" all="All statuses" options/> }
 }

@@ -4,7 +4,7 @@ mod status_badge;
 mod trigger_dialog;
 mod trigger_table;
 
-pub use filter_bar::PluginFilter;
+pub use filter_bar::{PluginFilter, StatusFilter};
 pub use local_time::LocalTime;
 pub use status_badge::StatusBadge;
 pub use trigger_dialog::{DialogKind, TriggerDialog};
