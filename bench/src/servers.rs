@@ -19,9 +19,11 @@ use app::domain::Plugin;
 use calltrail::service::{Limits, PluginInput, Principal, Role, SecretBox, Service};
 use calltrail::storage::SharedStore;
 
-/// The plugins every benchmark database gets: name, share of the rows, events
-/// (event type, action, entity type, entity id prefix).
-pub const PLUGINS: [(&str, u32, &[(&str, &str, &str, &str)]); 4] = [
+/// An event a benchmark plugin receives: event type, action, entity type, entity id prefix.
+pub type BenchEvent = (&'static str, &'static str, &'static str, &'static str);
+
+/// The plugins every benchmark database gets: name, share of the rows, events.
+pub const PLUGINS: [(&str, u32, &[BenchEvent]); 4] = [
     (
         "stripe",
         40,
