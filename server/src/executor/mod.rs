@@ -195,7 +195,8 @@ impl Executor {
                 ));
                 // A call never outlives its lease (a plugin's timeout may have been raised
                 // after start-up), or another worker could claim the trigger meanwhile.
-                let ceiling = self.config.lease.saturating_sub(Duration::from_secs(1));
+                let margin = (self.config.lease / 10).min(Duration::from_secs(5));
+                let ceiling = self.config.lease.saturating_sub(margin);
                 let timeout = Duration::from_millis(p.0.plugin.timeout_ms).min(ceiling);
                 let exchange = deliver::send(
                     &self.client,

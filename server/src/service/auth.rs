@@ -80,16 +80,22 @@ impl Service {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be Bearer <key>")
             })?;
+        let hash = hash_key(key);
+        if let Some(who) = self.keys.get(&hash) {
+            return Ok(who);
+        }
         let record = self
             .store
-            .find_api_key(&hash_key(key))
+            .find_api_key(&hash)
             .await?
             .ok_or_else(|| ApiError::unauthorized("this API key is not valid"))?;
         let role = Role::parse(&record.role).ok_or_else(ApiError::internal)?;
-        Ok(Principal {
+        let who = Principal {
             name: record.name,
             role,
-        })
+        };
+        self.keys.put(hash, who.clone());
+        Ok(who)
     }
 
     /// Create an API key; the plain key is returned once and only its hash is kept.

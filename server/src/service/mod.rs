@@ -3,6 +3,7 @@
 //! caller's role is checked here, and storage is reached only from here.
 
 mod auth;
+mod cache;
 mod cursor;
 mod error;
 mod migrations;
@@ -59,6 +60,10 @@ pub struct Service {
     /// Signals the executor that work became due (new trigger, rerun, plugin activated).
     wake: Arc<tokio::sync::Notify>,
     last_announce: std::sync::atomic::AtomicI64,
+    /// API key hash → who it is (keys are not revoked yet; when they are, clear this).
+    keys: cache::TtlCache<String, Principal>,
+    /// Plugin name or id → plugin, for the ingest path.
+    plugins: cache::TtlCache<String, crate::storage::PluginRecord>,
 }
 
 impl Service {
@@ -71,6 +76,8 @@ impl Service {
             limits,
             wake,
             last_announce: std::sync::atomic::AtomicI64::new(0),
+            keys: cache::TtlCache::new(std::time::Duration::from_secs(30)),
+            plugins: cache::TtlCache::new(std::time::Duration::from_secs(2)),
         })
     }
 

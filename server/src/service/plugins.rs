@@ -307,6 +307,7 @@ impl Service {
             .insert_plugin(&record)
             .await
             .map_err(|e| duplicate_name(e, &record.plugin.name))?;
+        self.plugins.clear();
         Ok(record.plugin)
     }
 
@@ -367,6 +368,7 @@ impl Service {
             .update_plugin(&record)
             .await
             .map_err(|e| duplicate_name(e, &record.plugin.name))?;
+        self.plugins.clear();
         // An activated plugin's waiting triggers are due now.
         self.announce_due().await;
         Ok(record.plugin)
@@ -384,6 +386,18 @@ impl Service {
             .into_iter()
             .map(|r| r.plugin)
             .collect())
+    }
+
+    /// A plugin by name or id, through the short-lived cache (the ingest path).
+    pub(crate) async fn cached_plugin(&self, key: &str) -> Result<Option<PluginRecord>, ApiError> {
+        if let Some(p) = self.plugins.get(&key.to_string()) {
+            return Ok(Some(p));
+        }
+        let found = self.store.get_plugin(&PluginKey::parse(key)).await?;
+        if let Some(p) = &found {
+            self.plugins.put(key.to_string(), p.clone());
+        }
+        Ok(found)
     }
 
     pub(crate) async fn plugin_record(&self, key: &str) -> Result<PluginRecord, ApiError> {

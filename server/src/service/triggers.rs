@@ -140,8 +140,7 @@ impl Service {
         aggregation_key: Option<String>,
     ) -> Result<Common, ApiError> {
         let plugin = self
-            .store
-            .get_plugin(&PluginKey::parse(plugin))
+            .cached_plugin(plugin)
             .await?
             .ok_or_else(|| ApiError::invalid("plugin", format!("no plugin named {plugin:?}")))?;
         if !valid_event_type(&event_type) {
@@ -186,7 +185,8 @@ impl Service {
     ) -> Result<(NewTrigger, String), ApiError> {
         // Ingest keys of any role may create triggers; see API.md.
         who.require(Role::Viewer)?;
-        let hash = input.payload.as_ref().map(|_| {
+        // Only an idempotent request needs its fingerprint.
+        let hash = idempotency_key.and(input.payload.as_ref()).map(|_| {
             request_hash(&serde_json::json!({
                 "plugin": input.plugin, "event_type": input.event_type, "action": input.action,
                 "entity": input.entity, "initiator": input.initiator, "payload": input.payload,

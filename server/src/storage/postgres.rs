@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use app::domain::{Trigger, TriggerDetail};
@@ -29,7 +32,18 @@ const ROWS_PER_STATEMENT: usize = 1000;
 
 pub struct PgStore {
     reader: Reader<sqlx::Postgres>,
+    ingest: mpsc::Sender<IngestOp>,
 }
+
+struct IngestOp {
+    trigger: NewTrigger,
+    reply: oneshot::Sender<Result<Inserted, StoreError>>,
+}
+
+/// Most inserts one transaction commits.
+const MAX_BATCH: usize = 256;
+/// Writers taking turns at the ingest queue.
+const WRITERS: usize = 3;
 
 impl PgStore {
     pub async fn open(url: &str) -> anyhow::Result<PgStore> {
@@ -42,14 +56,94 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await?;
+        let (tx, rx) = mpsc::channel(8 * MAX_BATCH);
+        let queue = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..WRITERS {
+            tokio::spawn(group_commit(pool.clone(), queue.clone()));
+        }
         Ok(PgStore {
             reader: Reader { pool },
+            ingest: tx,
         })
     }
 
     fn pool(&self) -> &PgPool {
         &self.reader.pool
     }
+}
+
+/// Keyed inserts one by one (their conflicts wait on each other); the rest as one
+/// multi-row transaction. Several writers take turns at the queue, so a batch is
+/// being committed while the next one gathers.
+async fn group_commit(pool: PgPool, queue: Arc<tokio::sync::Mutex<mpsc::Receiver<IngestOp>>>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let got = queue.lock().await.recv_many(&mut batch, MAX_BATCH).await;
+        if got == 0 {
+            return;
+        }
+        let (keyed, plain): (Vec<IngestOp>, Vec<IngestOp>) = batch
+            .drain(..)
+            .partition(|op| op.trigger.idempotency.is_some());
+        for op in keyed {
+            let _ = op.reply.send(insert_one(&pool, op.trigger).await);
+        }
+        if plain.is_empty() {
+            continue;
+        }
+        let rows: Vec<NewTrigger> = plain.iter().map(|op| op.trigger.clone()).collect();
+        let together = async {
+            let mut tx = pool.begin().await.context("starting a batch")?;
+            insert_rows(&mut tx, &rows).await?;
+            tx.commit().await.context("committing a batch")
+        };
+        match together.await {
+            Ok(()) => {
+                for op in plain {
+                    let _ = op.reply.send(Ok(Inserted::Created(op.trigger.id)));
+                }
+            }
+            // One bad row must not fail its neighbours: retry each on its own.
+            Err(_) => {
+                for op in plain {
+                    let _ = op.reply.send(insert_one(&pool, op.trigger).await);
+                }
+            }
+        }
+    }
+}
+
+async fn insert_one(pool: &PgPool, trigger: NewTrigger) -> Result<Inserted, StoreError> {
+    let mut tx = pool.begin().await.context("starting an insert")?;
+    let mut sql = sql::insert_triggers(D, std::slice::from_ref(&trigger));
+    if trigger.idempotency.is_some() {
+        // Concurrent inserts under one key wait on each other here; all but one do nothing.
+        sql.push(" ON CONFLICT (idempotency_key) DO NOTHING");
+    }
+    let inserted = execute(&mut *tx, sql, "inserting a trigger").await?;
+    if inserted == 0 {
+        let idem = trigger
+            .idempotency
+            .as_ref()
+            .expect("only keyed inserts conflict");
+        let row: Option<IdempotentRow> = fetch_optional(
+            &mut *tx,
+            sql::select_idempotent(D, &idem.key),
+            "reading an idempotent trigger",
+        )
+        .await?;
+        let row = row.ok_or(StoreError::Duplicate("trigger with this idempotency key"))?;
+        tx.commit().await.context("committing")?;
+        return Ok(Inserted::Existing {
+            id: row.id,
+            same_request: row.request_hash.as_deref() == Some(&idem.request_hash),
+        });
+    }
+    if let Some(logs) = sql::insert_logs(D, trigger.logs.iter().map(|l| (trigger.id, l))) {
+        execute(&mut *tx, logs, "inserting logs").await?;
+    }
+    tx.commit().await.context("committing a trigger")?;
+    Ok(Inserted::Created(trigger.id))
 }
 
 async fn insert_rows(conn: &mut PgConnection, rows: &[NewTrigger]) -> Result<(), StoreError> {
@@ -112,36 +206,12 @@ impl Store for PgStore {
     }
 
     async fn insert_trigger(&self, trigger: NewTrigger) -> Result<Inserted, StoreError> {
-        let mut tx = self.pool().begin().await.context("starting an insert")?;
-        let mut sql = sql::insert_triggers(D, std::slice::from_ref(&trigger));
-        if trigger.idempotency.is_some() {
-            // Concurrent inserts under one key wait on each other here; all but one do nothing.
-            sql.push(" ON CONFLICT (idempotency_key) DO NOTHING");
-        }
-        let inserted = execute(&mut *tx, sql, "inserting a trigger").await?;
-        if inserted == 0 {
-            let idem = trigger
-                .idempotency
-                .as_ref()
-                .expect("only keyed inserts conflict");
-            let row: Option<IdempotentRow> = fetch_optional(
-                &mut *tx,
-                sql::select_idempotent(D, &idem.key),
-                "reading an idempotent trigger",
-            )
-            .await?;
-            let row = row.ok_or(StoreError::Duplicate("trigger with this idempotency key"))?;
-            tx.commit().await.context("committing")?;
-            return Ok(Inserted::Existing {
-                id: row.id,
-                same_request: row.request_hash.as_deref() == Some(&idem.request_hash),
-            });
-        }
-        if let Some(logs) = sql::insert_logs(D, trigger.logs.iter().map(|l| (trigger.id, l))) {
-            execute(&mut *tx, logs, "inserting logs").await?;
-        }
-        tx.commit().await.context("committing a trigger")?;
-        Ok(Inserted::Created(trigger.id))
+        let (reply, answer) = oneshot::channel();
+        self.ingest
+            .send(IngestOp { trigger, reply })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
     async fn insert_triggers(&self, triggers: Vec<NewTrigger>) -> Result<(), StoreError> {

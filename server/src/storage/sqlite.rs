@@ -37,7 +37,7 @@ const D: Dialect = Dialect::Sqlite;
 /// but make each request wait longer for its batch.
 const MAX_BATCH: usize = 512;
 /// Rows per multi-row INSERT, well under SQLite's bound-variable limit.
-const ROWS_PER_STATEMENT: usize = 500;
+const ROWS_PER_STATEMENT: usize = 256;
 
 pub struct SqliteStore {
     reader: Reader<sqlx::Sqlite>,
@@ -199,11 +199,24 @@ async fn insert_batch(
     Ok(results)
 }
 
+/// Chunks of 256, 128, …, 1 rows: a handful of distinct statements, so SQLite's
+/// prepared-statement cache keeps them all however big each batch is.
+fn pow2_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    while !rows.is_empty() {
+        let size = 1usize << rows.len().min(ROWS_PER_STATEMENT).ilog2();
+        let (head, tail) = rows.split_at(size);
+        out.push(head);
+        rows = tail;
+    }
+    out
+}
+
 async fn insert_rows(
     conn: &mut SqliteConnection,
     rows: Vec<&NewTrigger>,
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in pow2_chunks(&rows) {
         let owned: Vec<NewTrigger> = chunk.iter().map(|t| (*t).clone()).collect();
         execute(
             &mut *conn,
