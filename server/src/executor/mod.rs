@@ -55,6 +55,8 @@ impl Default for ExecutorConfig {
     }
 }
 
+type PluginCache = HashMap<Uuid, Option<Arc<(PluginRecord, PluginSecrets)>>>;
+
 pub struct Executor {
     service: Arc<Service>,
     client: reqwest::Client,
@@ -95,33 +97,67 @@ impl Executor {
         Ok(())
     }
 
-    /// Claim one batch of due triggers and execute them; says how many ran.
+    /// Claim one batch of due triggers, execute them side by side, and record the
+    /// outcomes together; says how many ran.
     pub async fn step(&self) -> Result<usize, StoreError> {
-        let now = now();
-        let lease = self.config.lease;
-        let claim = Claim {
-            lease: Uuid::now_v7().to_string(),
-            now,
-            lease_until: now + chrono::Duration::from_std(lease).unwrap_or_default(),
-            limit: self.config.concurrency as u32,
-        };
-        let claimed = self.service.store().claim_due_triggers(&claim).await?;
+        let claimed = self.claim(self.config.concurrency as u32).await?;
         let n = claimed.len();
         if n == 0 {
             return Ok(0);
         }
-        let mut plugins: HashMap<Uuid, Option<Arc<(PluginRecord, PluginSecrets)>>> = HashMap::new();
-        for t in &claimed {
-            if let std::collections::hash_map::Entry::Vacant(slot) = plugins.entry(t.plugin_id) {
-                slot.insert(self.load_plugin(t.plugin_id).await.map(Arc::new));
-            }
-        }
+        let plugins = self.plugins_for(&claimed).await;
         let work = claimed.into_iter().map(|t| {
             let plugin = plugins.get(&t.plugin_id).cloned().flatten();
             self.execute(t, plugin)
         });
-        futures::future::join_all(work).await;
+        let outcomes = futures::future::join_all(work).await;
+        self.record(outcomes).await;
         Ok(n)
+    }
+
+    /// Store outcomes in one transaction; a lost lease drops only its own result.
+    async fn record(&self, outcomes: Vec<AttemptOutcome>) {
+        let ids: Vec<Uuid> = outcomes.iter().map(|o| o.trigger_id).collect();
+        match self.service.store().record_attempts(outcomes).await {
+            Ok(results) => {
+                for (id, r) in ids.into_iter().zip(results) {
+                    match r {
+                        Ok(()) => {}
+                        Err(StoreError::LeaseLost) => tracing::warn!(
+                            trigger = %id,
+                            "lease lost before the result was stored; dropped"
+                        ),
+                        Err(e) => {
+                            tracing::error!(trigger = %id, error = %e, "recording an attempt")
+                        }
+                    }
+                }
+            }
+            // The leases expire and the triggers are claimed again: nothing is lost.
+            Err(e) => tracing::error!(error = %e, "recording a batch of attempts"),
+        }
+    }
+
+    async fn claim(&self, limit: u32) -> Result<Vec<ClaimedTrigger>, StoreError> {
+        let now = now();
+        let claim = Claim {
+            lease: Uuid::now_v7().to_string(),
+            now,
+            lease_until: now + chrono::Duration::from_std(self.config.lease).unwrap_or_default(),
+            limit,
+        };
+        self.service.store().claim_due_triggers(&claim).await
+    }
+
+    /// Each claimed trigger's plugin with its secrets, loaded once per batch.
+    async fn plugins_for(&self, claimed: &[ClaimedTrigger]) -> PluginCache {
+        let mut plugins: PluginCache = HashMap::new();
+        for t in claimed {
+            if let std::collections::hash_map::Entry::Vacant(slot) = plugins.entry(t.plugin_id) {
+                slot.insert(self.load_plugin(t.plugin_id).await.map(Arc::new));
+            }
+        }
+        plugins
     }
 
     async fn load_plugin(&self, id: Uuid) -> Option<(PluginRecord, PluginSecrets)> {
@@ -142,7 +178,12 @@ impl Executor {
         }
     }
 
-    async fn execute(&self, t: ClaimedTrigger, plugin: Option<Arc<(PluginRecord, PluginSecrets)>>) {
+    /// Make the call and decide; the caller records the outcome.
+    async fn execute(
+        &self,
+        t: ClaimedTrigger,
+        plugin: Option<Arc<(PluginRecord, PluginSecrets)>>,
+    ) -> AttemptOutcome {
         let number = t.number;
         let started_at = now();
         let mut logs = vec![log(
@@ -299,7 +340,7 @@ impl Executor {
             _ => "failed",
         };
         logs.push(log(step, reason.clone()));
-        let outcome = AttemptOutcome {
+        AttemptOutcome {
             trigger_id: t.id,
             attempt: Attempt {
                 id: Uuid::now_v7(),
@@ -327,32 +368,62 @@ impl Executor {
             }),
             logs,
             lease: Some(t.lease.clone()),
-        };
-        match self.service.store().record_attempt(outcome).await {
-            Ok(()) => {}
-            Err(StoreError::LeaseLost) => {
-                tracing::warn!(trigger = %t.id, "lease lost before the result was stored; dropped")
-            }
-            Err(e) => tracing::error!(trigger = %t.id, error = %e, "recording an attempt"),
         }
     }
 
-    /// Run until `shutdown` turns true: step while there is work, otherwise wait for
-    /// a wake-up, the next due time, or the poll interval.
+    /// Run until `shutdown` turns true. Calls run side by side up to `concurrency`;
+    /// a slow provider holds only its own slot. Outcomes go to one recorder that
+    /// commits whatever has arrived in one transaction. Without work it waits for a
+    /// wake-up, the next due time, or the poll interval. On shutdown it stops
+    /// claiming and lets the calls in flight finish and be recorded.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let wake = self.service.wake();
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency));
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<AttemptOutcome>(4096);
+        let recorder = {
+            let me = self.clone();
+            tokio::spawn(async move {
+                let mut batch = Vec::with_capacity(256);
+                while done_rx.recv_many(&mut batch, 256).await > 0 {
+                    me.record(std::mem::take(&mut batch)).await;
+                }
+            })
+        };
         let mut failures = 0u32;
         while !*shutdown.borrow() {
-            match self.step().await {
-                Ok(n) if n > 0 => {
-                    failures = 0;
-                    continue;
+            let free = slots.available_permits();
+            if free == 0 {
+                // Every slot is busy: wait for one to free up (or shutdown).
+                tokio::select! {
+                    permit = slots.clone().acquire_owned() => drop(permit),
+                    _ = shutdown.changed() => {}
                 }
-                Ok(_) => failures = 0,
+                continue;
+            }
+            let claimed = match self.claim(free as u32).await {
+                Ok(c) => {
+                    failures = 0;
+                    c
+                }
                 Err(e) => {
                     failures += 1;
                     tracing::error!(error = %e, "claiming due triggers");
+                    Vec::new()
                 }
+            };
+            if !claimed.is_empty() {
+                let plugins = self.plugins_for(&claimed).await;
+                for t in claimed {
+                    let permit = slots.clone().acquire_owned().await.expect("never closed");
+                    let plugin = plugins.get(&t.plugin_id).cloned().flatten();
+                    let (me, done) = (self.clone(), done_tx.clone());
+                    tokio::spawn(async move {
+                        let outcome = me.execute(t, plugin).await;
+                        let _ = done.send(outcome).await;
+                        drop(permit);
+                    });
+                }
+                continue;
             }
             let mut pause = self.config.poll;
             if failures > 0 {
@@ -367,6 +438,10 @@ impl Executor {
                 _ = shutdown.changed() => {}
             }
         }
+        // Let the calls in flight finish, then flush the recorder.
+        let _ = slots.acquire_many(self.config.concurrency as u32).await;
+        drop(done_tx);
+        let _ = recorder.await;
     }
 }
 

@@ -300,6 +300,36 @@ where
     Ok(())
 }
 
+/// Each outcome inside its own savepoint of one transaction.
+pub(crate) async fn write_outcomes<DB>(
+    conn: &mut DB::Connection,
+    outcomes: &[super::AttemptOutcome],
+) -> Result<Vec<Result<(), StoreError>>, StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+{
+    let mut results = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        conn.execute("SAVEPOINT outcome")
+            .await
+            .context("opening a savepoint")?;
+        let r = write_outcome::<DB>(&mut *conn, o).await;
+        if r.is_err() {
+            conn.execute("ROLLBACK TO SAVEPOINT outcome")
+                .await
+                .context("rolling back a savepoint")?;
+        }
+        conn.execute("RELEASE SAVEPOINT outcome")
+            .await
+            .context("releasing a savepoint")?;
+        results.push(r);
+    }
+    Ok(results)
+}
+
 /// Claims whose worker died before recording anything still made (or may have made)
 /// a call: give each its own attempt row, so the history never shows fewer attempts
 /// than the provider saw.

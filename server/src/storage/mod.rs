@@ -99,6 +99,13 @@ pub trait Store: Send + Sync + 'static {
     /// Store one attempt and move the trigger to where the attempt left it.
     async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError>;
 
+    /// Many attempts in one transaction (the executor's group commit). Each is
+    /// applied or refused on its own (a lost lease refuses only its own result).
+    async fn record_attempts(
+        &self,
+        outcomes: Vec<AttemptOutcome>,
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError>;
+
     /// Newest first, strictly after `after` in that order.
     async fn list_triggers(
         &self,

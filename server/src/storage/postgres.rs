@@ -15,7 +15,8 @@ use app::domain::{Trigger, TriggerDetail};
 use chrono::{DateTime, Utc};
 
 use super::db::{
-    execute, fetch_all, fetch_optional, queue_run, write_outcome, IdempotentRow, Reader,
+    execute, fetch_all, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow,
+    Reader,
 };
 use super::sql::{self, Dialect};
 use super::{
@@ -243,6 +244,16 @@ impl Store for PgStore {
         let mut tx = self.pool().begin().await.context("starting an attempt")?;
         write_outcome::<sqlx::Postgres>(&mut tx, &outcome).await?;
         tx.commit().await.context("committing an attempt")
+    }
+
+    async fn record_attempts(
+        &self,
+        outcomes: Vec<AttemptOutcome>,
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let mut tx = self.pool().begin().await.context("starting attempts")?;
+        let results = write_outcomes::<sqlx::Postgres>(&mut tx, &outcomes).await?;
+        tx.commit().await.context("committing attempts")?;
+        Ok(results)
     }
 
     async fn list_triggers(

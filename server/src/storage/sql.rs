@@ -782,9 +782,11 @@ pub(crate) fn select_idempotent(d: Dialect, key: &str) -> Sql {
 /// running triggers whose lease expired. PostgreSQL skips rows another instance is
 /// claiming at this moment, so instances never take the same trigger.
 pub(crate) fn claim(d: Dialect, c: &super::Claim) -> Sql {
-    let lock = match d {
-        Dialect::Sqlite => "",
-        Dialect::Postgres => " FOR UPDATE OF t SKIP LOCKED",
+    let (lock, due_index) = match d {
+        // Without statistics SQLite would walk the status index and sort every due
+        // row; the partial index is already in due order and holds only due rows.
+        Dialect::Sqlite => ("", " INDEXED BY triggers_due"),
+        Dialect::Postgres => (" FOR UPDATE OF t SKIP LOCKED", ""),
     };
     // The attempt number is taken at claim time, so a claim whose worker dies still
     // counts: the next claim records it as interrupted (see `fill_interrupted`).
@@ -794,10 +796,9 @@ pub(crate) fn claim(d: Dialect, c: &super::Claim) -> Sql {
         .bind(c.lease.clone())
         .push(", lease_expires_at = ")
         .bind(micros(c.lease_until))
-        .push(
-            " WHERE id IN (SELECT t.id FROM triggers t JOIN plugins p ON p.id = t.plugin_id \
-             WHERE p.active = ",
-        )
+        .push(" WHERE id IN (SELECT t.id FROM triggers t")
+        .push(due_index)
+        .push(" JOIN plugins p ON p.id = t.plugin_id WHERE p.active = ")
         .bind(true)
         .push(" AND t.status IN ('not_yet_started', 'retrying') AND t.next_attempt_at <= ")
         .bind(micros(c.now))

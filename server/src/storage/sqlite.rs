@@ -23,7 +23,8 @@ use app::domain::{Trigger, TriggerDetail};
 use chrono::{DateTime, Utc};
 
 use super::db::{
-    execute, fetch_all, fetch_optional, queue_run, write_outcome, IdempotentRow, Reader,
+    execute, fetch_all, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow,
+    Reader,
 };
 use super::sql::{self, Dialect};
 use super::{
@@ -308,6 +309,16 @@ impl Store for SqliteStore {
     async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError> {
         self.write_tx("recording an attempt", |c| {
             Box::pin(async move { write_outcome::<sqlx::Sqlite>(c, &outcome).await })
+        })
+        .await
+    }
+
+    async fn record_attempts(
+        &self,
+        outcomes: Vec<AttemptOutcome>,
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        self.write_tx("recording attempts", |c| {
+            Box::pin(async move { write_outcomes::<sqlx::Sqlite>(c, &outcomes).await })
         })
         .await
     }
