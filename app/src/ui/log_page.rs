@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::components::{PluginFilter, StatusFilter, TriggerTable};
+use super::components::{DateRange, PluginFilter, StatusFilter, TriggerTable};
 use crate::domain::{Status, TriggerFilter};
 use crate::server_fns::{list_plugins, list_triggers};
 
@@ -20,6 +20,10 @@ pub fn LogPage() -> impl IntoView {
                 .and_then(Status::parse)
                 .into_iter()
                 .collect(),
+            scheduled_from: instant(&q, "scheduled_from"),
+            scheduled_to: instant(&q, "scheduled_to"),
+            triggered_from: instant(&q, "triggered_from"),
+            triggered_to: instant(&q, "triggered_to"),
             ..Default::default()
         }
     });
@@ -39,6 +43,8 @@ pub fn LogPage() -> impl IntoView {
                 })}
             </Suspense>
             <StatusFilter/>
+            <DateRange label="Scheduled" from_param="scheduled_from" to_param="scheduled_to"/>
+            <DateRange label="Triggered" from_param="triggered_from" to_param="triggered_to"/>
         </section>
         <Transition fallback=|| view! { <p class="muted">"Loading triggers…"</p> }>
             {move || Suspend::new(async move {
@@ -49,4 +55,13 @@ pub fn LogPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+fn instant(
+    q: &leptos_router::params::ParamsMap,
+    key: &str,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    q.get(key)
+        .and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
 }

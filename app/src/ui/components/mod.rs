@@ -1,9 +1,11 @@
+mod date_range;
 mod filter_bar;
 mod local_time;
 mod status_badge;
 mod trigger_dialog;
 mod trigger_table;
 
+pub use date_range::DateRange;
 pub use filter_bar::{PluginFilter, StatusFilter};
 pub use local_time::LocalTime;
 pub use status_badge::StatusBadge;
