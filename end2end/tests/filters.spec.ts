@@ -52,3 +52,23 @@ test.describe('date ranges in the browser time zone', () => {
     expect(await rowIds(page)).toEqual([s.stripeDone.id]);
   });
 });
+
+test("an entity's own log, and free-text search", async ({ page, state }) => {
+  const s = state.seeded;
+  await page.goto('/');
+  await waitForHydration(page);
+  await page.evaluate(() => ((window as any).__marker = 1));
+
+  await page.locator(`tr[data-trigger-id="${s.xeroFailed.id}"] td.entity a`).click();
+  await expect(page).toHaveURL(/entity_type=invoice&entity_id=INV-7/);
+  expect(await rowIds(page)).toEqual([s.xeroFailed.id]);
+  await expect(page.getByTestId('entity-chip')).toContainText('invoice / INV-7');
+  await page.getByTestId('entity-chip').getByRole('button', { name: 'show all' }).click();
+  await expect(page.locator(ROWS)).toHaveCount(4);
+
+  await page.getByTestId('search').fill('inv-2');
+  await page.getByTestId('search').press('Enter');
+  await expect(page).toHaveURL(/q=inv-2/);
+  expect(await rowIds(page)).toEqual([s.stripeDone.id]);
+  expect(await page.evaluate(() => (window as any).__marker)).toBe(1);
+});

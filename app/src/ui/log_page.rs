@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::components::{DateRange, PluginFilter, StatusFilter, TriggerTable};
+use super::components::{
+    DateRange, EntityChip, PluginFilter, SearchBox, StatusFilter, TriggerTable,
+};
 use crate::domain::{Status, TriggerFilter};
 use crate::server_fns::{list_plugins, list_triggers};
 
@@ -20,6 +22,9 @@ pub fn LogPage() -> impl IntoView {
                 .and_then(Status::parse)
                 .into_iter()
                 .collect(),
+            entity_type: q.get("entity_type"),
+            entity_id: q.get("entity_id"),
+            q: q.get("q").filter(|v| !v.trim().is_empty()),
             scheduled_from: instant(&q, "scheduled_from"),
             scheduled_to: instant(&q, "scheduled_to"),
             triggered_from: instant(&q, "triggered_from"),
@@ -45,7 +50,9 @@ pub fn LogPage() -> impl IntoView {
             <StatusFilter/>
             <DateRange label="Scheduled" from_param="scheduled_from" to_param="scheduled_to"/>
             <DateRange label="Triggered" from_param="triggered_from" to_param="triggered_to"/>
+            <SearchBox/>
         </section>
+        <EntityChip/>
         <Transition fallback=|| view! { <p class="muted">"Loading triggers…"</p> }>
             {move || Suspend::new(async move {
                 match triggers.await {

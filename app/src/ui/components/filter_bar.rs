@@ -62,3 +62,69 @@ pub fn StatusFilter() -> impl IntoView {
         .collect();
     view! { <SelectFilter label="Status" param="status" all="All statuses" options/> }
 }
+
+/// Free text over action, event type, entity id and external id; applied on Enter.
+#[component]
+pub fn SearchBox() -> impl IntoView {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let current = query.read_untracked().get("q").unwrap_or_default();
+    let on_change = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        let mut params = query.get_untracked();
+        params.remove("q");
+        if !value.trim().is_empty() {
+            params.replace("q", value.trim().to_string());
+        }
+        navigate(
+            &format!("/{}", params.to_query_string()),
+            Default::default(),
+        );
+    };
+    view! {
+        <label class="filter">
+            <span>"Search"</span>
+            <input
+                type="search"
+                name="q"
+                data-testid="search"
+                placeholder="Action, type, entity or external id"
+                value=current
+                on:change=on_change
+            />
+        </label>
+    }
+}
+
+/// When the log shows one entity's triggers: which one, and a way back to all.
+#[component]
+pub fn EntityChip() -> impl IntoView {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let entity = move || {
+        let q = query.read();
+        Some(format!(
+            "{} / {}",
+            q.get("entity_type")?,
+            q.get("entity_id")?
+        ))
+    };
+    let clear = move |_| {
+        let mut params = query.get_untracked();
+        params.remove("entity_type");
+        params.remove("entity_id");
+        navigate(
+            &format!("/{}", params.to_query_string()),
+            Default::default(),
+        );
+    };
+    view! {
+        <Show when=move || entity().is_some()>
+            <p class="chip" data-testid="entity-chip">
+                "Triggers of "
+                <strong>{entity}</strong>
+                <button class="link" on:click=clear.clone()>"show all"</button>
+            </p>
+        </Show>
+    }
+}

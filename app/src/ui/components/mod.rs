@@ -6,7 +6,7 @@ mod trigger_dialog;
 mod trigger_table;
 
 pub use date_range::DateRange;
-pub use filter_bar::{PluginFilter, StatusFilter};
+pub use filter_bar::{EntityChip, PluginFilter, SearchBox, StatusFilter};
 pub use local_time::LocalTime;
 pub use status_badge::StatusBadge;
 pub use trigger_dialog::{DialogKind, TriggerDialog};

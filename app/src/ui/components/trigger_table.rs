@@ -40,11 +40,15 @@ pub fn TriggerTable(triggers: Vec<Trigger>) -> impl IntoView {
 
 #[component]
 fn TriggerRow(t: Trigger) -> impl IntoView {
-    let entity = t
-        .entity
-        .as_ref()
-        .map(|e| format!("{} / {}", e.entity_type, e.id))
-        .unwrap_or_else(|| "—".into());
+    // The entity links to that entity's own log: what a record's detail page shows.
+    let entity = t.entity.as_ref().map(|e| {
+        let href = format!(
+            "/?entity_type={}&entity_id={}",
+            encode(&e.entity_type),
+            encode(&e.id)
+        );
+        view! { <a href=href>{format!("{} / {}", e.entity_type, e.id)}</a> }
+    });
     let open = RwSignal::new(None::<DialogKind>);
     let id = t.id.to_string();
     let detail_line = match (t.status, &t.external_id) {
@@ -59,7 +63,7 @@ fn TriggerRow(t: Trigger) -> impl IntoView {
             <td class="plugin">{t.plugin.clone()}</td>
             <td class="type">{t.event_type.clone()}</td>
             <td>{t.action.clone().unwrap_or_default()}</td>
-            <td class="entity">{entity}</td>
+            <td class="entity">{entity.map(|a| a.into_any()).unwrap_or_else(|| "—".into_any())}</td>
             <td><LocalTime at=t.scheduled_at/></td>
             <td>
                 {match t.triggered_at {
@@ -92,4 +96,15 @@ fn TriggerRow(t: Trigger) -> impl IntoView {
             </td>
         </tr>
     }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
