@@ -23,6 +23,10 @@ async fn main() -> anyhow::Result<()> {
             executor,
         } => {
             let service = cli.db.service().await?;
+            service
+                .resume_migrations()
+                .await
+                .map_err(|e| anyhow::anyhow!("resuming migrations: {}", e.message))?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let worker = match executor.config()? {
                 Some(config) => {

@@ -192,3 +192,61 @@ async fn a_running_migration_can_be_cancelled_and_only_admins_may_migrate() {
         .await;
     assert_eq!((s, error_of(&body).1.as_deref()), (422, Some("filter")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_interrupted_by_a_restart_carries_on_without_repeating_itself() {
+    let (app, _provider, _ex) = setup(200).await;
+    // The state a stopped process leaves: a running "create" migration, one of its
+    // three triggers already created.
+    let (first, _) = app
+        .service
+        .create_trigger(
+            &common::admin(),
+            serde_json::from_value(
+                json!({"plugin": "xero", "event_type": "e.x", "payload": {"n": 0}}),
+            )
+            .unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    let id = uuid::Uuid::now_v7();
+    let store = app.service.store().clone();
+    let record = calltrail::storage::MigrationRecord {
+        id,
+        created_at: calltrail::service::now(),
+        actor: "admin".into(),
+        reason: "backfill".into(),
+        kind: "create".into(),
+        spec: json!({"plugin": "xero", "event_type": "e.x", "rate_per_sec": 1000,
+                     "create": [{"payload": {"n": 0}}, {"payload": {"n": 1}}, {"payload": {"n": 2}}]}),
+        status: "running".into(),
+        total: 3,
+        done: 1,
+        finished_at: None,
+        succeeded: 0,
+        failed: 0,
+    };
+    let audit = calltrail::storage::AuditEntry {
+        id: uuid::Uuid::now_v7(),
+        at: calltrail::service::now(),
+        actor: "admin".into(),
+        action: "migration.create".into(),
+        target: format!("migration:{id}"),
+        reason: "backfill".into(),
+        details: json!({}),
+    };
+    store.insert_migration(&record, audit).await.unwrap();
+    store.add_migration_item(id, first.id).await.unwrap();
+
+    // The restarted process.
+    assert_eq!(app.service.resume_migrations().await.unwrap(), 1);
+    let m = wait_for(&app, &id.to_string(), |m| m["status"] == "completed").await;
+    assert_eq!(m["done"], 3);
+    let (_, list) = app.get("/api/v1/triggers?event_type=e.x").await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        3,
+        "the first trigger was not created twice"
+    );
+}

@@ -104,7 +104,8 @@ impl Service {
                 let store_filter = self.resolve_filter(filter.clone()).await?;
                 let total = self.store.count_triggers(&store_filter).await?;
                 let sample = self.store.list_triggers(&store_filter, None, 10).await?;
-                let spec = serde_json::to_value(filter).expect("a filter serialises");
+                let mut spec = serde_json::to_value(filter).expect("a filter serialises");
+                spec["rate_per_sec"] = rate.into();
                 ("rerun", total, sample, spec)
             }
             (None, Some(items)) => {
@@ -132,7 +133,8 @@ impl Service {
                         ..e
                     })?;
                 }
-                let spec = serde_json::json!({"plugin": plugin, "event_type": event_type, "create": items});
+                let spec = serde_json::json!({"plugin": plugin, "event_type": event_type,
+                                              "create": items, "rate_per_sec": rate});
                 ("create", items.len() as u64, Vec::new(), spec)
             }
         };
@@ -166,14 +168,28 @@ impl Service {
             details: serde_json::json!({"total": total, "rate_per_sec": rate}),
         };
         self.store.insert_migration(&record, audit).await?;
+        self.spawn_migration(record.id);
+        Ok(MigrationStart::Started(public(record)))
+    }
+
+    fn spawn_migration(self: &Arc<Self>, id: Uuid) {
         let job = self.clone();
-        let (id, who) = (record.id, who.clone());
         tokio::spawn(async move {
-            if let Err(e) = job.run_migration(id, &who, rate).await {
+            if let Err(e) = job.run_migration(id).await {
                 tracing::error!(migration = %id, error = %e.message, "trigger migration stopped");
             }
         });
-        Ok(MigrationStart::Started(public(record)))
+    }
+
+    /// Carry on with the migrations that were running when the process stopped:
+    /// what they already queued or created is skipped.
+    pub async fn resume_migrations(self: &Arc<Self>) -> Result<usize, ApiError> {
+        let running = self.store.running_migrations().await?;
+        for id in &running {
+            tracing::info!(migration = %id, "resuming a trigger migration");
+            self.spawn_migration(*id);
+        }
+        Ok(running.len())
     }
 
     fn migration_trigger(
@@ -196,15 +212,23 @@ impl Service {
 
     /// The background job: one trigger at a time, at most `rate` per second,
     /// stopping when cancelled.
-    async fn run_migration(&self, id: Uuid, who: &Principal, rate: u32) -> Result<(), ApiError> {
+    async fn run_migration(&self, id: Uuid) -> Result<(), ApiError> {
         let m = self
             .store
             .get_migration(id)
             .await?
             .ok_or_else(ApiError::internal)?;
-        let pause = Duration::from_secs_f64(1.0 / f64::from(rate));
-        let actor = format!("{} (migration {})", who.name, id);
-        let mut done = 0u64;
+        let rate = m.spec["rate_per_sec"].as_u64().unwrap_or(50).clamp(1, 1000);
+        let pause = Duration::from_secs_f64(1.0 / rate as f64);
+        let actor = format!("{} (migration {})", m.actor, id);
+        // Resuming after a restart: what is already done stays done.
+        let already: std::collections::HashSet<Uuid> = self
+            .store
+            .migration_item_ids(id)
+            .await?
+            .into_iter()
+            .collect();
+        let mut done = already.len() as u64;
         if m.kind == "rerun" {
             let filter: TriggerFilter =
                 serde_json::from_value(m.spec.clone()).map_err(|_| ApiError::internal())?;
@@ -221,7 +245,7 @@ impl Service {
                 });
                 ids.extend(page.iter().map(|t| t.id));
             }
-            for trigger_id in ids {
+            for trigger_id in ids.into_iter().filter(|t| !already.contains(t)) {
                 if self.migration_cancelled(id).await {
                     return Ok(());
                 }
@@ -251,9 +275,9 @@ impl Service {
                 .map_err(|_| ApiError::internal())?;
             let creator = Principal {
                 name: actor.clone(),
-                role: who.role,
+                role: Role::Admin,
             };
-            for item in items {
+            for item in items.into_iter().skip(already.len()) {
                 if self.migration_cancelled(id).await {
                     return Ok(());
                 }

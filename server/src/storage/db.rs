@@ -137,6 +137,7 @@ where
     sql::CountRow: for<'r> FromRow<'r, DB::Row>,
     sql::MigrationRow: for<'r> FromRow<'r, DB::Row>,
     sql::StatusCountRow: for<'r> FromRow<'r, DB::Row>,
+    sql::IdRow: for<'r> FromRow<'r, DB::Row>,
 {
     pub async fn list_triggers(
         &self,
@@ -249,6 +250,26 @@ where
             }
         }
         Ok(Some(m))
+    }
+
+    pub async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<sql::IdRow> = fetch_all(
+            &self.pool,
+            sql::select_running_migrations(DB::DIALECT),
+            "listing running migrations",
+        )
+        .await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    pub async fn migration_item_ids(&self, id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<sql::IdRow> = fetch_all(
+            &self.pool,
+            sql::select_migration_items(DB::DIALECT, id),
+            "listing a migration's items",
+        )
+        .await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
     pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {

@@ -152,6 +152,10 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError>;
+    /// Migrations that were running when the process stopped.
+    async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError>;
+    /// Triggers a migration has already queued or created.
+    async fn migration_item_ids(&self, migration_id: Uuid) -> Result<Vec<Uuid>, StoreError>;
     async fn add_migration_item(
         &self,
         migration_id: Uuid,

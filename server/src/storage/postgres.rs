@@ -342,6 +342,14 @@ impl Store for PgStore {
         Ok(n > 0)
     }
 
+    async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
+        self.reader.running_migrations().await
+    }
+
+    async fn migration_item_ids(&self, migration_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        self.reader.migration_item_ids(migration_id).await
+    }
+
     async fn add_migration_item(
         &self,
         migration_id: Uuid,

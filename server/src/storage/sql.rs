@@ -1066,3 +1066,24 @@ pub(crate) fn count_triggers(d: Dialect, f: &StoreFilter) -> Sql {
 pub(crate) struct CountRow {
     pub n: i64,
 }
+
+pub(crate) fn select_running_migrations(d: Dialect) -> Sql {
+    Sql::new(
+        d,
+        "SELECT id FROM trigger_migrations WHERE status = 'running' ORDER BY created_at",
+    )
+}
+
+pub(crate) fn select_migration_items(d: Dialect, id: Uuid) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT trigger_id AS id FROM trigger_migration_items WHERE migration_id = ",
+    );
+    sql.bind(id);
+    sql
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IdRow {
+    pub id: Uuid,
+}
