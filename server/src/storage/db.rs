@@ -123,7 +123,29 @@ pub(crate) struct Reader<DB: Database> {
     pub pool: Pool<DB>,
 }
 
-impl<DB> Reader<DB>
+/// The reads, identical on both databases: each store hands out its `Reader`
+/// and the `Store` trait's read methods go through it.
+#[async_trait::async_trait]
+pub trait Reads: Send + Sync {
+    async fn list_triggers(
+        &self,
+        filter: &StoreFilter,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<Trigger>, StoreError>;
+    async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError>;
+    async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError>;
+    async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError>;
+    async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
+    async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError>;
+    async fn get_migration(&self, id: Uuid) -> Result<Option<super::MigrationRecord>, StoreError>;
+    async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError>;
+    async fn migration_item_ids(&self, id: Uuid) -> Result<Vec<Uuid>, StoreError>;
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+}
+
+#[async_trait::async_trait]
+impl<DB> Reads for Reader<DB>
 where
     DB: SqlDatabase,
     for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
@@ -139,7 +161,7 @@ where
     sql::StatusCountRow: for<'r> FromRow<'r, DB::Row>,
     sql::IdRow: for<'r> FromRow<'r, DB::Row>,
 {
-    pub async fn list_triggers(
+    async fn list_triggers(
         &self,
         filter: &StoreFilter,
         after: Option<Cursor>,
@@ -150,7 +172,7 @@ where
         rows.into_iter().map(Trigger::try_from).collect()
     }
 
-    pub async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError> {
+    async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError> {
         let sql = sql::select_trigger(DB::DIALECT, id);
         let Some(mut row): Option<TriggerRow> =
             fetch_optional(&self.pool, sql, "reading a trigger").await?
@@ -185,7 +207,7 @@ where
         }))
     }
 
-    pub async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError> {
+    async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError> {
         let row: Option<PluginRow> = fetch_optional(
             &self.pool,
             sql::select_plugin(DB::DIALECT, key),
@@ -195,7 +217,7 @@ where
         row.map(PluginRecord::try_from).transpose()
     }
 
-    pub async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
+    async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
         let sql = Sql::new(
             DB::DIALECT,
             format!("SELECT {} FROM plugins ORDER BY name", sql::PLUGIN_COLUMNS),
@@ -204,7 +226,7 @@ where
         rows.into_iter().map(PluginRecord::try_from).collect()
     }
 
-    pub async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         let row: Option<sql::NextDueRow> = fetch_optional(
             &self.pool,
             sql::next_due(DB::DIALECT),
@@ -214,7 +236,7 @@ where
         Ok(row.and_then(|r| r.at).map(sql::from_micros))
     }
 
-    pub async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError> {
+    async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError> {
         let row: Option<sql::CountRow> = fetch_optional(
             &self.pool,
             sql::count_triggers(DB::DIALECT, filter),
@@ -224,10 +246,7 @@ where
         Ok(row.map(|r| r.n as u64).unwrap_or(0))
     }
 
-    pub async fn get_migration(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<super::MigrationRecord>, StoreError> {
+    async fn get_migration(&self, id: Uuid) -> Result<Option<super::MigrationRecord>, StoreError> {
         let row: Option<sql::MigrationRow> = fetch_optional(
             &self.pool,
             sql::select_migration(DB::DIALECT, id),
@@ -252,7 +271,7 @@ where
         Ok(Some(m))
     }
 
-    pub async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
+    async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
         let rows: Vec<sql::IdRow> = fetch_all(
             &self.pool,
             sql::select_running_migrations(DB::DIALECT),
@@ -262,7 +281,7 @@ where
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    pub async fn migration_item_ids(&self, id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    async fn migration_item_ids(&self, id: Uuid) -> Result<Vec<Uuid>, StoreError> {
         let rows: Vec<sql::IdRow> = fetch_all(
             &self.pool,
             sql::select_migration_items(DB::DIALECT, id),
@@ -272,7 +291,7 @@ where
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         let row: Option<sql::ApiKeyRow> = fetch_optional(
             &self.pool,
             sql::select_api_key(DB::DIALECT, key_hash),

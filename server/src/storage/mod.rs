@@ -2,7 +2,9 @@
 //!
 //! `sqlite` is the default (one file, one writer task that group-commits);
 //! `postgres` is the scale-out database. Both share the row types and query
-//! builders in `sql`, and both pass the conformance suite in `tests/storage.rs`.
+//! builders in `sql` and every read in `db` (the trait's read methods default to
+//! it), so each implementation holds only what differs: how it writes. Both pass
+//! the conformance suite in `tests/storage.rs`.
 
 mod db;
 mod records;
@@ -75,12 +77,19 @@ pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and benchmarks.
     fn kind(&self) -> &'static str;
 
+    /// The reads, shared by both implementations; the read methods below use it.
+    fn reads(&self) -> &dyn db::Reads;
+
     async fn migrate(&self) -> Result<(), StoreError>;
 
     async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError>;
     async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError>;
-    async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError>;
-    async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError>;
+    async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError> {
+        self.reads().get_plugin(key).await
+    }
+    async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
+        self.reads().list_plugins().await
+    }
 
     /// Insert one trigger with its `queued` log. With an idempotency key, a
     /// second insert under the same key returns the first trigger instead.
@@ -112,9 +121,13 @@ pub trait Store: Send + Sync + 'static {
         filter: &StoreFilter,
         after: Option<Cursor>,
         limit: u32,
-    ) -> Result<Vec<Trigger>, StoreError>;
+    ) -> Result<Vec<Trigger>, StoreError> {
+        self.reads().list_triggers(filter, after, limit).await
+    }
 
-    async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError>;
+    async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError> {
+        self.reads().get_trigger_detail(id).await
+    }
 
     /// Mark due triggers (and running ones with an expired lease) as running under a
     /// new lease, in one statement, oldest due first. Triggers of inactive plugins wait.
@@ -129,7 +142,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<RunRequest, StoreError>;
 
     /// How many triggers a filter matches.
-    async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError>;
+    async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError> {
+        self.reads().count_triggers(filter).await
+    }
 
     /// A new trigger migration and its audit row, together.
     async fn insert_migration(
@@ -138,7 +153,9 @@ pub trait Store: Send + Sync + 'static {
         audit: AuditEntry,
     ) -> Result<(), StoreError>;
     /// With `succeeded`/`failed` counted from its triggers' statuses now.
-    async fn get_migration(&self, id: Uuid) -> Result<Option<MigrationRecord>, StoreError>;
+    async fn get_migration(&self, id: Uuid) -> Result<Option<MigrationRecord>, StoreError> {
+        self.reads().get_migration(id).await
+    }
     async fn update_migration(
         &self,
         id: Uuid,
@@ -153,9 +170,13 @@ pub trait Store: Send + Sync + 'static {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError>;
     /// Migrations that were running when the process stopped.
-    async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError>;
+    async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
+        self.reads().running_migrations().await
+    }
     /// Triggers a migration has already queued or created.
-    async fn migration_item_ids(&self, migration_id: Uuid) -> Result<Vec<Uuid>, StoreError>;
+    async fn migration_item_ids(&self, migration_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        self.reads().migration_item_ids(migration_id).await
+    }
     async fn add_migration_item(
         &self,
         migration_id: Uuid,
@@ -172,10 +193,14 @@ pub trait Store: Send + Sync + 'static {
     fn subscribe_due(&self, _wake: Arc<tokio::sync::Notify>) {}
 
     /// When the next trigger is due, to sleep exactly until then.
-    async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
+    async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        self.reads().next_due_at().await
+    }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
-    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.reads().find_api_key(key_hash).await
+    }
 }
 
 pub type SharedStore = Arc<dyn Store>;

@@ -10,8 +10,6 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use app::domain::{Trigger, TriggerDetail};
-
 use chrono::{DateTime, Utc};
 
 use super::db::{
@@ -20,9 +18,8 @@ use super::db::{
 };
 use super::sql::{self, Dialect};
 use super::{
-    ApiKeyRecord, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Cursor, Inserted,
-    MigrationRecord, NewTrigger, PendingRun, PluginKey, PluginRecord, RunRequest, Store,
-    StoreError, StoreFilter,
+    ApiKeyRecord, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Inserted,
+    MigrationRecord, NewTrigger, PendingRun, PluginRecord, RunRequest, Store, StoreError,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -167,6 +164,10 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[NewTrigger]) -> Result<(),
 
 #[async_trait]
 impl Store for PgStore {
+    fn reads(&self) -> &dyn super::db::Reads {
+        &self.reader
+    }
+
     fn kind(&self) -> &'static str {
         "postgres"
     }
@@ -196,14 +197,6 @@ impl Store for PgStore {
         )
         .await?;
         Ok(())
-    }
-
-    async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError> {
-        self.reader.get_plugin(key).await
-    }
-
-    async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
-        self.reader.list_plugins().await
     }
 
     async fn insert_trigger(&self, trigger: NewTrigger) -> Result<Inserted, StoreError> {
@@ -256,19 +249,6 @@ impl Store for PgStore {
         Ok(results)
     }
 
-    async fn list_triggers(
-        &self,
-        filter: &StoreFilter,
-        after: Option<Cursor>,
-        limit: u32,
-    ) -> Result<Vec<Trigger>, StoreError> {
-        self.reader.list_triggers(filter, after, limit).await
-    }
-
-    async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError> {
-        self.reader.get_trigger_detail(id).await
-    }
-
     async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
         let rows: Vec<sql::ClaimedRow> =
             fetch_all(self.pool(), sql::claim(D, claim), "claiming due triggers").await?;
@@ -289,10 +269,6 @@ impl Store for PgStore {
         let queued = queue_run::<sqlx::Postgres>(&mut tx, trigger_id, &run, audit.as_ref()).await?;
         tx.commit().await.context("committing a run request")?;
         Ok(queued)
-    }
-
-    async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError> {
-        self.reader.count_triggers(filter).await
     }
 
     async fn insert_migration(
@@ -316,10 +292,6 @@ impl Store for PgStore {
         tx.commit().await.context("committing a migration")
     }
 
-    async fn get_migration(&self, id: Uuid) -> Result<Option<MigrationRecord>, StoreError> {
-        self.reader.get_migration(id).await
-    }
-
     async fn update_migration(
         &self,
         id: Uuid,
@@ -340,14 +312,6 @@ impl Store for PgStore {
         )
         .await?;
         Ok(n > 0)
-    }
-
-    async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
-        self.reader.running_migrations().await
-    }
-
-    async fn migration_item_ids(&self, migration_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        self.reader.migration_item_ids(migration_id).await
     }
 
     async fn add_migration_item(
@@ -389,10 +353,6 @@ impl Store for PgStore {
         });
     }
 
-    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.reader.next_due_at().await
-    }
-
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         execute(
             self.pool(),
@@ -401,9 +361,5 @@ impl Store for PgStore {
         )
         .await?;
         Ok(())
-    }
-
-    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.reader.find_api_key(key_hash).await
     }
 }

@@ -18,8 +18,6 @@ use sqlx::Executor;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use app::domain::{Trigger, TriggerDetail};
-
 use chrono::{DateTime, Utc};
 
 use super::db::{
@@ -28,9 +26,8 @@ use super::db::{
 };
 use super::sql::{self, Dialect};
 use super::{
-    ApiKeyRecord, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Cursor, Inserted,
-    MigrationRecord, NewTrigger, PendingRun, PluginKey, PluginRecord, RunRequest, Store,
-    StoreError, StoreFilter,
+    ApiKeyRecord, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Inserted,
+    MigrationRecord, NewTrigger, PendingRun, PluginRecord, RunRequest, Store, StoreError,
 };
 
 const D: Dialect = Dialect::Sqlite;
@@ -237,6 +234,10 @@ async fn insert_rows(
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn reads(&self) -> &dyn super::db::Reads {
+        &self.reader
+    }
+
     fn kind(&self) -> &'static str {
         "sqlite"
     }
@@ -266,14 +267,6 @@ impl Store for SqliteStore {
         )
         .await?;
         Ok(())
-    }
-
-    async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError> {
-        self.reader.get_plugin(key).await
-    }
-
-    async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
-        self.reader.list_plugins().await
     }
 
     async fn insert_trigger(&self, trigger: NewTrigger) -> Result<Inserted, StoreError> {
@@ -323,19 +316,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_triggers(
-        &self,
-        filter: &StoreFilter,
-        after: Option<Cursor>,
-        limit: u32,
-    ) -> Result<Vec<Trigger>, StoreError> {
-        self.reader.list_triggers(filter, after, limit).await
-    }
-
-    async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError> {
-        self.reader.get_trigger_detail(id).await
-    }
-
     async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
         let rows: Vec<sql::ClaimedRow> =
             fetch_all(&self.write, sql::claim(D, claim), "claiming due triggers").await?;
@@ -354,10 +334,6 @@ impl Store for SqliteStore {
             )
         })
         .await
-    }
-
-    async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError> {
-        self.reader.count_triggers(filter).await
     }
 
     async fn insert_migration(
@@ -386,10 +362,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_migration(&self, id: Uuid) -> Result<Option<MigrationRecord>, StoreError> {
-        self.reader.get_migration(id).await
-    }
-
     async fn update_migration(
         &self,
         id: Uuid,
@@ -412,14 +384,6 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
-    async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
-        self.reader.running_migrations().await
-    }
-
-    async fn migration_item_ids(&self, migration_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        self.reader.migration_item_ids(migration_id).await
-    }
-
     async fn add_migration_item(
         &self,
         migration_id: Uuid,
@@ -430,10 +394,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.reader.next_due_at().await
-    }
-
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         execute(
             &self.write,
@@ -442,9 +402,5 @@ impl Store for SqliteStore {
         )
         .await?;
         Ok(())
-    }
-
-    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.reader.find_api_key(key_hash).await
     }
 }
