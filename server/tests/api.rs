@@ -509,6 +509,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/calls", "post"),
         ("/api/v1/triggers/{id}/rerun", "post"),
         ("/api/v1/aggregations/{key}/rerun", "post"),
+        ("/api/v1/audit", "get"),
         ("/api/v1/migrations", "post"),
         ("/api/v1/migrations/{id}", "get"),
         ("/api/v1/migrations/{id}/cancel", "post"),

@@ -418,6 +418,26 @@ async fn a_failed_trigger_is_rerun_by_an_operator_with_a_reason_and_turns_finish
         json!({"kind": "manual", "actor": "ops-alice"})
     );
     assert!(d["logs"].to_string().contains("Xero token renewed"));
+
+    // The audit trail says who re-ran what, and why; only admins read it.
+    let (s, audit) = app.get("/api/v1/audit").await;
+    assert_eq!(s, 200, "{audit}");
+    let entry = &audit["items"][0];
+    assert_eq!(entry["action"], "rerun");
+    assert_eq!(entry["actor"], "ops-alice");
+    assert_eq!(entry["reason"], "Xero token renewed");
+    assert_eq!(
+        entry["target"],
+        format!("trigger:{}", t["id"].as_str().unwrap())
+    );
+    let r = app
+        .http
+        .get(app.url("/api/v1/audit"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
 }
 
 #[tokio::test]

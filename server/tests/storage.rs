@@ -673,6 +673,12 @@ async fn a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight(db:
             .unwrap(),
         RunRequest::NotFound
     );
+    let trail = store.list_audit(10).await.unwrap();
+    assert_eq!(trail.len(), 1, "only the queued rerun is audited");
+    assert_eq!(
+        (trail[0].action.as_str(), trail[0].reason.as_str()),
+        ("rerun", "token renewed")
+    );
     let again = store
         .claim_due_triggers(&claim_at(Utc::now(), 10))
         .await

@@ -56,6 +56,7 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(triggers::report_call))
         .routes(routes!(triggers::rerun_trigger))
         .routes(routes!(triggers::rerun_group))
+        .routes(routes!(triggers::audit_trail))
         .routes(routes!(migrations::start_migration))
         .routes(routes!(migrations::get_migration))
         .routes(routes!(migrations::cancel_migration))

@@ -6,8 +6,10 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 
 use app::domain::{
-    ErrorEnvelope, Page, Status, Trigger, TriggerDetail, TriggerFilter, DEFAULT_PAGE_SIZE,
+    ErrorEnvelope, Items, Page, Status, Trigger, TriggerDetail, TriggerFilter, DEFAULT_PAGE_SIZE,
 };
+
+use crate::storage::AuditEntry;
 
 use super::extract::{ApiJson, Caller, Segment};
 use crate::service::{
@@ -197,4 +199,33 @@ impl ListQuery {
         }
         Ok(q)
     }
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    params(("limit" = Option<u32>, Query, description = "1 to 500, default 100")),
+    responses((status = 200, body = Items<AuditEntry>), (status = 403, body = ErrorEnvelope)))]
+pub async fn audit_trail(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Items<AuditEntry>>, ApiError> {
+    let mut limit = 100;
+    for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "limit" => {
+                limit = v
+                    .parse()
+                    .map_err(|_| ApiError::invalid("limit", "limit is a number from 1 to 500"))?
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    other.to_string(),
+                    format!("{other:?} is not a parameter here"),
+                ))
+            }
+        }
+    }
+    Ok(Json(Items {
+        items: svc.audit_trail(&who, limit).await?,
+    }))
 }

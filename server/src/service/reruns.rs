@@ -159,3 +159,18 @@ fn required_reason(reason: Option<String>) -> Result<String, ApiError> {
     }
     Ok(reason)
 }
+
+impl Service {
+    /// The audit trail (reruns, group reruns, migrations), newest first. Admins only.
+    pub async fn audit_trail(
+        &self,
+        who: &Principal,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, ApiError> {
+        who.require(Role::Admin)?;
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::invalid("limit", "limit is 1 to 500"));
+        }
+        Ok(self.store.list_audit(limit).await?)
+    }
+}

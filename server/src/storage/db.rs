@@ -142,6 +142,7 @@ pub trait Reads: Send + Sync {
     async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError>;
     async fn migration_item_ids(&self, id: Uuid) -> Result<Vec<Uuid>, StoreError>;
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    async fn list_audit(&self, limit: u32) -> Result<Vec<super::AuditEntry>, StoreError>;
 }
 
 #[async_trait::async_trait]
@@ -160,6 +161,7 @@ where
     sql::MigrationRow: for<'r> FromRow<'r, DB::Row>,
     sql::StatusCountRow: for<'r> FromRow<'r, DB::Row>,
     sql::IdRow: for<'r> FromRow<'r, DB::Row>,
+    sql::AuditRow: for<'r> FromRow<'r, DB::Row>,
 {
     async fn list_triggers(
         &self,
@@ -289,6 +291,16 @@ where
         )
         .await?;
         Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    async fn list_audit(&self, limit: u32) -> Result<Vec<super::AuditEntry>, StoreError> {
+        let rows: Vec<sql::AuditRow> = fetch_all(
+            &self.pool,
+            sql::select_audit(DB::DIALECT, limit),
+            "reading the audit trail",
+        )
+        .await?;
+        rows.into_iter().map(super::AuditEntry::try_from).collect()
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {

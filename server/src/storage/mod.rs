@@ -197,6 +197,11 @@ pub trait Store: Send + Sync + 'static {
         self.reads().next_due_at().await
     }
 
+    /// The audit trail, newest first.
+    async fn list_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.reads().list_audit(limit).await
+    }
+
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.reads().find_api_key(key_hash).await

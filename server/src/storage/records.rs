@@ -117,7 +117,8 @@ pub struct ClaimedTrigger {
     pub lease: String,
 }
 
-#[derive(Debug, Clone)]
+/// Who did what, to what, and why. Written with the action it records; never edited.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: Uuid,
     pub at: DateTime<Utc>,
@@ -125,6 +126,7 @@ pub struct AuditEntry {
     pub action: String,
     pub target: String,
     pub reason: String,
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
 

@@ -1087,3 +1087,40 @@ pub(crate) fn select_migration_items(d: Dialect, id: Uuid) -> Sql {
 pub(crate) struct IdRow {
     pub id: Uuid,
 }
+
+pub(crate) fn select_audit(d: Dialect, limit: u32) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT id, at, actor, action, target, reason, details FROM audit_log \
+         ORDER BY at DESC, id DESC LIMIT ",
+    );
+    sql.bind(limit as i64);
+    sql
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: Uuid,
+    at: i64,
+    actor: String,
+    action: String,
+    target: String,
+    reason: String,
+    details: String,
+}
+
+impl TryFrom<AuditRow> for super::AuditEntry {
+    type Error = StoreError;
+
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        Ok(super::AuditEntry {
+            id: r.id,
+            at: from_micros(r.at),
+            actor: r.actor,
+            action: r.action,
+            target: r.target,
+            reason: r.reason,
+            details: json("audit details", &r.details)?,
+        })
+    }
+}
