@@ -612,3 +612,28 @@ async fn a_planted_secret_in_a_payload_reaches_the_provider_but_never_the_databa
         }
     }
 }
+
+#[tokio::test]
+async fn the_executor_refuses_to_start_with_a_lease_shorter_than_a_plugin_timeout() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    provider_plugin(
+        &app,
+        "slow",
+        "https://api.example.com",
+        json!({"timeout_ms": 5000}),
+    )
+    .await;
+    let short = Executor::new(
+        app.service.clone(),
+        ExecutorConfig {
+            lease: std::time::Duration::from_secs(2),
+            ..Default::default()
+        },
+    );
+    let err = short.check_lease().await.unwrap_err().to_string();
+    assert!(err.contains("CALLTRAIL_LEASE_SECS"), "{err}");
+    assert!(
+        executor(&app, "").check_lease().await.is_ok(),
+        "the default lease is long enough"
+    );
+}
