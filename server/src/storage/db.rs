@@ -479,6 +479,116 @@ where
     Ok(super::RunRequest::Queued)
 }
 
+/// Writes that are one statement, identical on both databases (each store hands
+/// out a `Writer` on the pool it writes through).
+#[async_trait::async_trait]
+pub trait Writes: Send + Sync {
+    async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError>;
+    async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError>;
+    async fn claim_due_triggers(
+        &self,
+        claim: &super::Claim,
+    ) -> Result<Vec<super::ClaimedTrigger>, StoreError>;
+    async fn update_migration(
+        &self,
+        id: Uuid,
+        done: u64,
+        status: &str,
+        finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), StoreError>;
+    async fn cancel_migration(
+        &self,
+        id: Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn add_migration_item(
+        &self,
+        migration_id: Uuid,
+        trigger_id: Uuid,
+    ) -> Result<(), StoreError>;
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+}
+
+pub(crate) struct Writer<DB: Database> {
+    pub pool: Pool<DB>,
+}
+
+#[async_trait::async_trait]
+impl<DB> Writes for Writer<DB>
+where
+    DB: SqlDatabase,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+    sql::ClaimedRow: for<'r> FromRow<'r, DB::Row>,
+{
+    async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
+        let sql = sql::insert_plugin(DB::DIALECT, plugin);
+        execute(&self.pool, sql, "inserting a plugin")
+            .await
+            .map(drop)
+    }
+
+    async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
+        let sql = sql::update_plugin(DB::DIALECT, plugin);
+        execute(&self.pool, sql, "updating a plugin")
+            .await
+            .map(drop)
+    }
+
+    async fn claim_due_triggers(
+        &self,
+        claim: &super::Claim,
+    ) -> Result<Vec<super::ClaimedTrigger>, StoreError> {
+        let rows: Vec<sql::ClaimedRow> = fetch_all(
+            &self.pool,
+            sql::claim(DB::DIALECT, claim),
+            "claiming due triggers",
+        )
+        .await?;
+        Ok(rows.into_iter().map(super::ClaimedTrigger::from).collect())
+    }
+
+    async fn update_migration(
+        &self,
+        id: Uuid,
+        done: u64,
+        status: &str,
+        finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), StoreError> {
+        let sql = sql::update_migration(DB::DIALECT, id, done, status, finished_at);
+        execute(&self.pool, sql, "updating a migration")
+            .await
+            .map(drop)
+    }
+
+    async fn cancel_migration(
+        &self,
+        id: Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = sql::cancel_migration(DB::DIALECT, id, at);
+        Ok(execute(&self.pool, sql, "cancelling a migration").await? > 0)
+    }
+
+    async fn add_migration_item(
+        &self,
+        migration_id: Uuid,
+        trigger_id: Uuid,
+    ) -> Result<(), StoreError> {
+        let sql = sql::insert_migration_item(DB::DIALECT, migration_id, trigger_id);
+        execute(&self.pool, sql, "recording a migration item")
+            .await
+            .map(drop)
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let sql = sql::insert_api_key(DB::DIALECT, key);
+        execute(&self.pool, sql, "inserting an api key")
+            .await
+            .map(drop)
+    }
+}
+
 /// An earlier trigger under the same idempotency key.
 #[derive(sqlx::FromRow)]
 pub(crate) struct IdempotentRow {

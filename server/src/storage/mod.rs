@@ -80,10 +80,17 @@ pub trait Store: Send + Sync + 'static {
     /// The reads, shared by both implementations; the read methods below use it.
     fn reads(&self) -> &dyn db::Reads;
 
+    /// The one-statement writes, shared likewise.
+    fn writes(&self) -> &dyn db::Writes;
+
     async fn migrate(&self) -> Result<(), StoreError>;
 
-    async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError>;
-    async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError>;
+    async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
+        self.writes().insert_plugin(plugin).await
+    }
+    async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
+        self.writes().update_plugin(plugin).await
+    }
     async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError> {
         self.reads().get_plugin(key).await
     }
@@ -131,7 +138,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Mark due triggers (and running ones with an expired lease) as running under a
     /// new lease, in one statement, oldest due first. Triggers of inactive plugins wait.
-    async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError>;
+    async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
+        self.writes().claim_due_triggers(claim).await
+    }
 
     /// Queue a manual or migration run of a trigger now, with its audit row, together.
     async fn request_run(
@@ -162,13 +171,19 @@ pub trait Store: Send + Sync + 'static {
         done: u64,
         status: &str,
         finished_at: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.writes()
+            .update_migration(id, done, status, finished_at)
+            .await
+    }
     /// False when it had already ended.
     async fn cancel_migration(
         &self,
         id: Uuid,
         at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        self.writes().cancel_migration(id, at).await
+    }
     /// Migrations that were running when the process stopped.
     async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
         self.reads().running_migrations().await
@@ -181,7 +196,11 @@ pub trait Store: Send + Sync + 'static {
         &self,
         migration_id: Uuid,
         trigger_id: Uuid,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.writes()
+            .add_migration_item(migration_id, trigger_id)
+            .await
+    }
 
     /// Tell every instance sharing this database that work became due
     /// (PostgreSQL `NOTIFY`; a no-op on SQLite, which has one instance).
@@ -202,7 +221,9 @@ pub trait Store: Send + Sync + 'static {
         self.reads().list_audit(limit).await
     }
 
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.writes().insert_api_key(key).await
+    }
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.reads().find_api_key(key_hash).await
     }

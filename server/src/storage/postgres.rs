@@ -10,16 +10,14 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use chrono::{DateTime, Utc};
-
 use super::db::{
-    execute, fetch_all, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow,
-    Reader,
+    execute, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow, Reader,
+    Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
-    ApiKeyRecord, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Inserted,
-    MigrationRecord, NewTrigger, PendingRun, PluginRecord, RunRequest, Store, StoreError,
+    AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, NewTrigger, PendingRun,
+    RunRequest, Store, StoreError,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -30,6 +28,7 @@ const ROWS_PER_STATEMENT: usize = 1000;
 
 pub struct PgStore {
     reader: Reader<sqlx::Postgres>,
+    writer: Writer<sqlx::Postgres>,
     ingest: mpsc::Sender<IngestOp>,
 }
 
@@ -60,6 +59,7 @@ impl PgStore {
             tokio::spawn(group_commit(pool.clone(), queue.clone()));
         }
         Ok(PgStore {
+            writer: Writer { pool: pool.clone() },
             reader: Reader { pool },
             ingest: tx,
         })
@@ -164,6 +164,10 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[NewTrigger]) -> Result<(),
 
 #[async_trait]
 impl Store for PgStore {
+    fn writes(&self) -> &dyn super::db::Writes {
+        &self.writer
+    }
+
     fn reads(&self) -> &dyn super::db::Reads {
         &self.reader
     }
@@ -176,26 +180,6 @@ impl Store for PgStore {
         sqlx::migrate!("./migrations/postgres")
             .run(self.pool())
             .await?;
-        Ok(())
-    }
-
-    async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
-        execute(
-            self.pool(),
-            sql::insert_plugin(D, plugin),
-            "inserting a plugin",
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
-        execute(
-            self.pool(),
-            sql::update_plugin(D, plugin),
-            "updating a plugin",
-        )
-        .await?;
         Ok(())
     }
 
@@ -249,12 +233,6 @@ impl Store for PgStore {
         Ok(results)
     }
 
-    async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
-        let rows: Vec<sql::ClaimedRow> =
-            fetch_all(self.pool(), sql::claim(D, claim), "claiming due triggers").await?;
-        Ok(rows.into_iter().map(ClaimedTrigger::from).collect())
-    }
-
     async fn request_run(
         &self,
         trigger_id: Uuid,
@@ -292,38 +270,6 @@ impl Store for PgStore {
         tx.commit().await.context("committing a migration")
     }
 
-    async fn update_migration(
-        &self,
-        id: Uuid,
-        done: u64,
-        status: &str,
-        finished_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
-        let sql = sql::update_migration(D, id, done, status, finished_at);
-        execute(self.pool(), sql, "updating a migration").await?;
-        Ok(())
-    }
-
-    async fn cancel_migration(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let n = execute(
-            self.pool(),
-            sql::cancel_migration(D, id, at),
-            "cancelling a migration",
-        )
-        .await?;
-        Ok(n > 0)
-    }
-
-    async fn add_migration_item(
-        &self,
-        migration_id: Uuid,
-        trigger_id: Uuid,
-    ) -> Result<(), StoreError> {
-        let sql = sql::insert_migration_item(D, migration_id, trigger_id);
-        execute(self.pool(), sql, "recording a migration item").await?;
-        Ok(())
-    }
-
     async fn announce_due(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT pg_notify($1, '')")
             .bind(DUE_CHANNEL)
@@ -351,15 +297,5 @@ impl Store for PgStore {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
         });
-    }
-
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        execute(
-            self.pool(),
-            sql::insert_api_key(D, key),
-            "inserting an api key",
-        )
-        .await?;
-        Ok(())
     }
 }

@@ -18,16 +18,14 @@ use sqlx::Executor;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use chrono::{DateTime, Utc};
-
 use super::db::{
-    execute, fetch_all, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow,
-    Reader,
+    execute, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow, Reader,
+    Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
-    ApiKeyRecord, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Inserted,
-    MigrationRecord, NewTrigger, PendingRun, PluginRecord, RunRequest, Store, StoreError,
+    AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, NewTrigger, PendingRun,
+    RunRequest, Store, StoreError,
 };
 
 const D: Dialect = Dialect::Sqlite;
@@ -39,6 +37,8 @@ const ROWS_PER_STATEMENT: usize = 256;
 
 pub struct SqliteStore {
     reader: Reader<sqlx::Sqlite>,
+    /// Every write goes through the one write connection.
+    writer: Writer<sqlx::Sqlite>,
     write: SqlitePool,
     ingest: mpsc::Sender<IngestOp>,
 }
@@ -71,6 +71,9 @@ impl SqliteStore {
         tokio::spawn(group_commit(write.clone(), rx));
         Ok(SqliteStore {
             reader: Reader { pool: read },
+            writer: Writer {
+                pool: write.clone(),
+            },
             write,
             ingest: tx,
         })
@@ -234,6 +237,10 @@ async fn insert_rows(
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn writes(&self) -> &dyn super::db::Writes {
+        &self.writer
+    }
+
     fn reads(&self) -> &dyn super::db::Reads {
         &self.reader
     }
@@ -246,26 +253,6 @@ impl Store for SqliteStore {
         sqlx::migrate!("./migrations/sqlite")
             .run(&self.write)
             .await?;
-        Ok(())
-    }
-
-    async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
-        execute(
-            &self.write,
-            sql::insert_plugin(D, plugin),
-            "inserting a plugin",
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
-        execute(
-            &self.write,
-            sql::update_plugin(D, plugin),
-            "updating a plugin",
-        )
-        .await?;
         Ok(())
     }
 
@@ -316,12 +303,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
-        let rows: Vec<sql::ClaimedRow> =
-            fetch_all(&self.write, sql::claim(D, claim), "claiming due triggers").await?;
-        Ok(rows.into_iter().map(ClaimedTrigger::from).collect())
-    }
-
     async fn request_run(
         &self,
         trigger_id: Uuid,
@@ -360,47 +341,5 @@ impl Store for SqliteStore {
             })
         })
         .await
-    }
-
-    async fn update_migration(
-        &self,
-        id: Uuid,
-        done: u64,
-        status: &str,
-        finished_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
-        let sql = sql::update_migration(D, id, done, status, finished_at);
-        execute(&self.write, sql, "updating a migration").await?;
-        Ok(())
-    }
-
-    async fn cancel_migration(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let n = execute(
-            &self.write,
-            sql::cancel_migration(D, id, at),
-            "cancelling a migration",
-        )
-        .await?;
-        Ok(n > 0)
-    }
-
-    async fn add_migration_item(
-        &self,
-        migration_id: Uuid,
-        trigger_id: Uuid,
-    ) -> Result<(), StoreError> {
-        let sql = sql::insert_migration_item(D, migration_id, trigger_id);
-        execute(&self.write, sql, "recording a migration item").await?;
-        Ok(())
-    }
-
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        execute(
-            &self.write,
-            sql::insert_api_key(D, key),
-            "inserting an api key",
-        )
-        .await?;
-        Ok(())
     }
 }
