@@ -1,0 +1,68 @@
+//! Single-row reads both databases share.
+
+use super::*;
+
+pub(crate) fn select_trigger(d: Dialect, id: Uuid) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        format!(
+            "SELECT {TRIGGER_COLUMNS}, t.payload FROM triggers t \
+             JOIN plugins p ON p.id = t.plugin_id WHERE t.id = "
+        ),
+    );
+    sql.bind(id);
+    sql
+}
+
+pub(crate) fn select_attempts(d: Dialect, trigger_id: Uuid) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE trigger_id = "),
+    );
+    sql.bind(trigger_id).push(" ORDER BY number");
+    sql
+}
+
+pub(crate) fn select_logs(d: Dialect, trigger_id: Uuid) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT at, step, message FROM trigger_logs WHERE trigger_id = ",
+    );
+    sql.bind(trigger_id).push(" ORDER BY id");
+    sql
+}
+
+pub(crate) fn select_plugin(d: Dialect, key: &crate::storage::PluginKey) -> Sql {
+    let mut sql = Sql::new(d, format!("SELECT {PLUGIN_COLUMNS} FROM plugins WHERE "));
+    match key {
+        crate::storage::PluginKey::Id(id) => sql.push("id = ").bind(*id),
+        crate::storage::PluginKey::Name(name) => sql.push("name = ").bind(name.clone()),
+    };
+    sql
+}
+
+pub(crate) fn select_api_key(d: Dialect, key_hash: &str) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT id, name, role, key_hash, prefix, created_at FROM api_keys \
+         WHERE revoked_at IS NULL AND key_hash = ",
+    );
+    sql.bind(key_hash);
+    sql
+}
+
+/// `id` and a null `request_hash`, to say whether a trigger exists.
+pub(crate) fn select_trigger_exists(d: Dialect, id: Uuid) -> Sql {
+    let mut sql = Sql::new(d, "SELECT id, request_hash FROM triggers WHERE id = ");
+    sql.bind(id);
+    sql
+}
+
+pub(crate) fn select_idempotent(d: Dialect, key: &str) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT id, request_hash FROM triggers WHERE idempotency_key = ",
+    );
+    sql.bind(key);
+    sql
+}

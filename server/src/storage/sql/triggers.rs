@@ -1,0 +1,229 @@
+//! Triggers: rows, inserts, and the filtered, keyset-paginated list.
+
+use super::*;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TriggerRow {
+    id: Uuid,
+    plugin_id: Uuid,
+    plugin_name: String,
+    event_type: String,
+    action: Option<String>,
+    entity_type: Option<String>,
+    entity_id: Option<String>,
+    initiator_kind: String,
+    initiator_name: String,
+    aggregation_key: Option<String>,
+    status: String,
+    attempts: i64,
+    scheduled_at: i64,
+    triggered_at: Option<i64>,
+    finished_at: Option<i64>,
+    next_attempt_at: Option<i64>,
+    duration_ms: Option<i64>,
+    external_id: Option<String>,
+    last_error_class: Option<String>,
+    last_error_message: Option<String>,
+    last_error_status: Option<i64>,
+    #[sqlx(default)]
+    pub(crate) payload: Option<String>,
+}
+
+pub(crate) const TRIGGER_COLUMNS: &str = "t.id, t.plugin_id, p.name AS plugin_name, \
+    t.event_type, t.action, t.entity_type, t.entity_id, t.initiator_kind, t.initiator_name, \
+    t.aggregation_key, t.status, t.attempts, t.scheduled_at, t.triggered_at, t.finished_at, \
+    t.next_attempt_at, t.duration_ms, t.external_id, t.last_error_class, \
+    t.last_error_message, t.last_error_status";
+
+impl TryFrom<TriggerRow> for Trigger {
+    type Error = StoreError;
+
+    fn try_from(r: TriggerRow) -> Result<Self, StoreError> {
+        let status = Status::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?;
+        let kind = InitiatorKind::parse(&r.initiator_kind)
+            .ok_or_else(|| corrupt("initiator kind", &r.initiator_kind))?;
+        let last_error = match r.last_error_class {
+            Some(class) => Some(LastError {
+                class: FailureClass::parse(&class).ok_or_else(|| corrupt("class", &class))?,
+                message: r.last_error_message.unwrap_or_default(),
+                status_code: r.last_error_status.map(|s| s as u16),
+            }),
+            None => None,
+        };
+        Ok(Trigger {
+            id: r.id,
+            plugin: r.plugin_name,
+            plugin_id: r.plugin_id,
+            event_type: r.event_type,
+            action: r.action,
+            entity: match (r.entity_type, r.entity_id) {
+                (Some(entity_type), Some(id)) => Some(EntityRef { entity_type, id }),
+                _ => None,
+            },
+            initiator: Initiator {
+                kind,
+                name: r.initiator_name,
+            },
+            aggregation_key: r.aggregation_key,
+            status,
+            attempts: r.attempts as u32,
+            scheduled_at: from_micros(r.scheduled_at),
+            triggered_at: r.triggered_at.map(from_micros),
+            finished_at: r.finished_at.map(from_micros),
+            next_attempt_at: r.next_attempt_at.map(from_micros),
+            duration_ms: r.duration_ms,
+            external_id: r.external_id,
+            last_error,
+        })
+    }
+}
+
+/// Multi-row insert of triggers.
+pub(crate) fn insert_triggers(d: Dialect, rows: &[NewTrigger]) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "INSERT INTO triggers (id, plugin_id, event_type, action, entity_type, entity_id, \
+         initiator_kind, initiator_name, payload, aggregation_key, idempotency_key, \
+         request_hash, status, attempts, scheduled_at, next_attempt_at) VALUES ",
+    );
+    for (i, t) in rows.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind_row(vec![
+            t.id.into(),
+            t.plugin_id.into(),
+            t.event_type.clone().into(),
+            t.action.clone().into(),
+            t.entity.as_ref().map(|e| e.entity_type.clone()).into(),
+            t.entity.as_ref().map(|e| e.id.clone()).into(),
+            t.initiator.kind.as_str().into(),
+            t.initiator.name.clone().into(),
+            t.payload.clone().into(),
+            t.aggregation_key.clone().into(),
+            t.idempotency.as_ref().map(|i| i.key.clone()).into(),
+            t.idempotency
+                .as_ref()
+                .map(|i| i.request_hash.clone())
+                .into(),
+            t.status.as_str().into(),
+            0i64.into(),
+            micros(t.scheduled_at).into(),
+            t.next_attempt_at.map(micros).into(),
+        ]);
+    }
+    sql
+}
+
+/// Multi-row insert of log lines for one or many triggers. `None` when there are none.
+pub(crate) fn insert_logs<'a>(
+    d: Dialect,
+    logs: impl IntoIterator<Item = (Uuid, &'a LogEntry)>,
+) -> Option<Sql> {
+    let mut sql = Sql::new(
+        d,
+        "INSERT INTO trigger_logs (trigger_id, at, step, message) VALUES ",
+    );
+    let mut any = false;
+    for (trigger_id, log) in logs {
+        if any {
+            sql.push(", ");
+        }
+        any = true;
+        sql.bind_row(vec![
+            trigger_id.into(),
+            micros(log.at).into(),
+            log.step.clone().into(),
+            log.message.clone().into(),
+        ]);
+    }
+    any.then_some(sql)
+}
+
+/// Triggers matching a filter, newest first, after a cursor.
+pub(crate) fn select_triggers(
+    d: Dialect,
+    f: &StoreFilter,
+    after: Option<Cursor>,
+    limit: u32,
+) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        format!(
+            "SELECT {TRIGGER_COLUMNS} FROM triggers t JOIN plugins p ON p.id = t.plugin_id \
+             WHERE 1=1"
+        ),
+    );
+    if !f.plugin_ids.is_empty() {
+        sql.push(" AND t.plugin_id IN ")
+            .bind_row(f.plugin_ids.iter().map(|id| Arg::from(*id)).collect());
+    }
+    if !f.statuses.is_empty() {
+        sql.push(" AND t.status IN ")
+            .bind_row(f.statuses.iter().map(|s| Arg::from(s.as_str())).collect());
+    }
+    let equals = [
+        ("t.event_type", &f.event_type),
+        ("t.entity_type", &f.entity_type),
+        ("t.entity_id", &f.entity_id),
+        ("t.aggregation_key", &f.aggregation_key),
+    ];
+    for (column, value) in equals {
+        if let Some(v) = value {
+            sql.push(" AND ").push(column).push(" = ").bind(v.clone());
+        }
+    }
+    let ranges = [
+        ("t.scheduled_at >= ", f.scheduled_from),
+        ("t.scheduled_at < ", f.scheduled_to),
+        ("t.triggered_at >= ", f.triggered_from),
+        ("t.triggered_at < ", f.triggered_to),
+    ];
+    for (op, value) in ranges {
+        if let Some(v) = value {
+            sql.push(" AND ").push(op).bind(micros(v));
+        }
+    }
+    if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(q));
+        let like = sql.ilike();
+        sql.push(" AND (");
+        for (i, column) in ["t.action", "t.event_type", "t.entity_id", "t.external_id"]
+            .iter()
+            .enumerate()
+        {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push(column)
+                .push(" ")
+                .push(like)
+                .push(" ")
+                .bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+        }
+        sql.push(")");
+    }
+    if let Some(c) = after {
+        // Row-value comparison: both databases walk the (scheduled_at, id) index from here.
+        sql.push(" AND (t.scheduled_at, t.id) < (")
+            .bind(micros(c.scheduled_at))
+            .push(", ")
+            .bind(c.id)
+            .push(")");
+    }
+    sql.push(" ORDER BY t.scheduled_at DESC, t.id DESC LIMIT ")
+        .bind(limit as i64);
+    sql
+}
+
+fn escape_like(q: &str) -> String {
+    let mut out = String::with_capacity(q.len());
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
