@@ -24,6 +24,10 @@ use crate::args::Args;
 use crate::report::{IngestResult, ListResult, Report};
 use crate::servers::{Backend, PgDatabase, SqliteFile};
 
+/// The same allocator as the `calltrail` binary, so the in-process server is measured as shipped.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse()?;
     let server_rt = tokio::runtime::Builder::new_multi_thread()

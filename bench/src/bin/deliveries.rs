@@ -162,6 +162,10 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The same allocator as the `calltrail` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let n: usize = std::env::args()
