@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
+use common::KillOnDrop;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
@@ -93,7 +94,11 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
         .to_string();
 
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut servers: Vec<Child> = ports.iter().map(|p| start(&fresh.url, *p)).collect();
+    // Stopped however the test ends.
+    let _servers: Vec<KillOnDrop> = ports
+        .iter()
+        .map(|p| KillOnDrop(start(&fresh.url, *p)))
+        .collect();
     let http = reqwest::Client::new();
     for p in &ports {
         let start = Instant::now();
@@ -236,8 +241,4 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
         workers.len() >= 2,
         "one instance did all the work: {workers:?}"
     );
-    for s in servers.iter_mut() {
-        s.kill().unwrap();
-        let _ = s.wait();
-    }
 }

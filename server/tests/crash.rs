@@ -3,12 +3,15 @@
 //! and the receiver saw each webhook-id at least once and at most once per recorded
 //! attempt.
 
+mod common;
+
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
+use common::KillOnDrop;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
@@ -36,21 +39,23 @@ async fn receiver() -> (String, Seen) {
     (format!("http://{addr}"), seen)
 }
 
-fn start(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env(
-            "CALLTRAIL_DATABASE_URL",
-            format!("sqlite://{}/crash.db?mode=rwc", dir.display()),
-        )
-        .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
-        .env("CALLTRAIL_LEASE_SECS", "2")
-        .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.0/8")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+fn start(dir: &std::path::Path, port: u16) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env(
+                "CALLTRAIL_DATABASE_URL",
+                format!("sqlite://{}/crash.db?mode=rwc", dir.display()),
+            )
+            .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
+            .env("CALLTRAIL_LEASE_SECS", "2")
+            .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.0/8")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 async fn wait_ready(http: &reqwest::Client, base: &str) {
@@ -144,8 +149,8 @@ async fn sigkill_during_delivery_loses_nothing() {
 
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(400)).await;
-        server.kill().unwrap(); // SIGKILL
-        server.wait().unwrap();
+        server.0.kill().unwrap(); // SIGKILL
+        server.0.wait().unwrap();
         server = start(dir.path(), port);
         wait_ready(&http, &base).await;
     }
@@ -212,8 +217,6 @@ async fn sigkill_during_delivery_loses_nothing() {
         redelivered += (got > 1) as u32;
     }
     eprintln!("{redelivered} triggers were delivered more than once (at-least-once)");
-    server.kill().unwrap();
-    let _ = server.wait();
 }
 
 /// SIGTERM stops claiming new work but lets the call in flight finish and be
@@ -284,13 +287,13 @@ async fn sigterm_finishes_the_call_in_flight_before_exiting() {
         .await
         .expect("the call started");
     let term = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .unwrap();
     assert!(term.success());
     let start_wait = Instant::now();
     let status = loop {
-        if let Some(s) = server.try_wait().unwrap() {
+        if let Some(s) = server.0.try_wait().unwrap() {
             break s;
         }
         assert!(
@@ -306,18 +309,20 @@ async fn sigterm_finishes_the_call_in_flight_before_exiting() {
     );
 
     // Read what was recorded, with a server that executes nothing.
-    let mut reader = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env(
-            "CALLTRAIL_DATABASE_URL",
-            format!("sqlite://{}/crash.db?mode=rwc", dir.path().display()),
-        )
-        .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
-        .env("CALLTRAIL_EXECUTOR", "off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let _reader = KillOnDrop(
+        Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env(
+                "CALLTRAIL_DATABASE_URL",
+                format!("sqlite://{}/crash.db?mode=rwc", dir.path().display()),
+            )
+            .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
+            .env("CALLTRAIL_EXECUTOR", "off")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_ready(&http, &base).await;
     let d: Value = http
         .get(format!(
@@ -333,6 +338,4 @@ async fn sigterm_finishes_the_call_in_flight_before_exiting() {
         .unwrap();
     assert_eq!(d["trigger"]["status"], "finished", "{d}");
     assert_eq!(d["trigger"]["external_id"], "slow_1");
-    reader.kill().unwrap();
-    let _ = reader.wait();
 }

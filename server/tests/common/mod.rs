@@ -201,3 +201,13 @@ pub fn error_of(body: &Value) -> (String, Option<String>, String) {
         e["message"].as_str().unwrap().to_string(),
     )
 }
+
+/// A server process that is stopped however the test ends, failed assertions included.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
