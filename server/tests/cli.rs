@@ -1,8 +1,12 @@
 //! The `calltrail` binary as a newcomer uses it: migrate, demo, api-key create, serve.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::KillOnDrop;
 
 const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
 
@@ -57,22 +61,24 @@ async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
     );
     assert!(!bad.status.success(), "an unknown role is refused");
 
-    let mut server = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env(
-            "CALLTRAIL_DATABASE_URL",
-            format!("sqlite://{}/ct.db?mode=rwc", dir.path().display()),
-        )
-        .env(
-            "CALLTRAIL_SECRET_KEY_FILE",
-            dir.path().join("calltrail.key"),
-        )
-        .env("RUST_LOG", "info")
-        .env("CALLTRAIL_EXECUTOR", "off")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = server.stderr.take().unwrap();
+    let mut server = KillOnDrop(
+        Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env(
+                "CALLTRAIL_DATABASE_URL",
+                format!("sqlite://{}/ct.db?mode=rwc", dir.path().display()),
+            )
+            .env(
+                "CALLTRAIL_SECRET_KEY_FILE",
+                dir.path().join("calltrail.key"),
+            )
+            .env("RUST_LOG", "info")
+            .env("CALLTRAIL_EXECUTOR", "off")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = server.0.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -148,10 +154,10 @@ async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
     );
 
     // SIGTERM stops it cleanly.
-    send_sigterm(server.id());
+    send_sigterm(server.0.id());
     let start = Instant::now();
     loop {
-        if let Some(status) = server.try_wait().unwrap() {
+        if let Some(status) = server.0.try_wait().unwrap() {
             assert!(status.success(), "exit after SIGTERM: {status}");
             break;
         }
@@ -209,7 +215,7 @@ async fn the_demo_executes_against_its_sandbox_and_a_rerun_turns_a_failure_green
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .stderr(Stdio::null());
     env(&mut serve);
-    let mut server = serve.spawn().unwrap();
+    let mut server = KillOnDrop(serve.spawn().unwrap());
 
     let http = reqwest::Client::new();
     let get = |path: String| {
@@ -281,6 +287,6 @@ async fn the_demo_executes_against_its_sandbox_and_a_rerun_turns_a_failure_green
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    send_sigterm(server.id());
-    let _ = server.wait();
+    send_sigterm(server.0.id());
+    let _ = server.0.wait();
 }
