@@ -105,37 +105,23 @@ async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
         "finished",
         "erroneous",
     ] {
-        let page: serde_json::Value = http
-            .get(format!("{base}/api/v1/triggers?status={status}"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = common::get_json(
+            &http,
+            format!("{base}/api/v1/triggers?status={status}"),
+            &key,
+        )
+        .await;
         let items = page["items"].as_array().unwrap();
         assert!(!items.is_empty(), "the demo has {status} triggers");
     }
-    let page: serde_json::Value = http
-        .get(format!("{base}/api/v1/triggers?status=erroneous&limit=1"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = common::get_json(
+        &http,
+        format!("{base}/api/v1/triggers?status=erroneous&limit=1"),
+        &key,
+    )
+    .await;
     let id = page["items"][0]["id"].as_str().unwrap();
-    let detail: serde_json::Value = http
-        .get(format!("{base}/api/v1/triggers/{id}"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail = common::get_json(&http, format!("{base}/api/v1/triggers/{id}"), &key).await;
     assert!(
         !detail["attempts"].as_array().unwrap().is_empty(),
         "failed demo triggers have attempts"

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use common::KillOnDrop;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
 const TRIGGERS: usize = 600;
@@ -153,33 +153,19 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
 
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let done: Value = http
-            .get(format!(
-                "{}/api/v1/triggers?status=finished&limit=500",
-                base(1)
-            ))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let done = common::get_json(
+            &http,
+            format!("{}/api/v1/triggers?status=finished&limit=500", base(1)),
+            &key,
+        )
+        .await;
         let page = done["items"].as_array().unwrap().len();
         let seen = state.lock().unwrap().seen.len();
         if seen == TRIGGERS && page == 500 {
-            let open: Value = http
-                .get(format!(
+            let open = common::get_json(&http, format!(
                     "{}/api/v1/triggers?status=not_yet_started&status=running&status=retrying&limit=1",
                     base(2)
-                ))
-                .bearer_auth(&key)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                ), &key).await;
             if open["items"].as_array().unwrap().is_empty() {
                 break;
             }
@@ -206,30 +192,15 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
     }
 
     // The work was shared: claims in the logs name more than one worker.
-    let page: Value = http
-        .get(format!("{}/api/v1/triggers?limit=60", base(0)))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = common::get_json(&http, format!("{}/api/v1/triggers?limit=60", base(0)), &key).await;
     let mut workers = HashSet::new();
     for t in page["items"].as_array().unwrap() {
-        let d: Value = http
-            .get(format!(
-                "{}/api/v1/triggers/{}",
-                base(0),
-                t["id"].as_str().unwrap()
-            ))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let d = common::get_json(
+            &http,
+            format!("{}/api/v1/triggers/{}", base(0), t["id"].as_str().unwrap()),
+            &key,
+        )
+        .await;
         for l in d["logs"].as_array().unwrap() {
             if l["step"] == "claimed" {
                 let m = l["message"].as_str().unwrap();

@@ -159,15 +159,7 @@ async fn sigkill_during_delivery_loses_nothing() {
     // Everything reaches a final state (expired leases are claimed again).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let open: Value = http
-            .get(format!("{base}/api/v1/triggers?status=not_yet_started&status=running&status=retrying&limit=1"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let open = common::get_json(&http, format!("{base}/api/v1/triggers?status=not_yet_started&status=running&status=retrying&limit=1"), &key).await;
         if open["items"].as_array().unwrap().is_empty() {
             break;
         }
@@ -182,15 +174,7 @@ async fn sigkill_during_delivery_loses_nothing() {
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let page: Value = http
-            .get(url)
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = common::get_json(&http, url, &key).await;
         triggers.extend(page["items"].as_array().unwrap().iter().cloned());
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
@@ -324,18 +308,12 @@ async fn sigterm_finishes_the_call_in_flight_before_exiting() {
             .unwrap(),
     );
     wait_ready(&http, &base).await;
-    let d: Value = http
-        .get(format!(
-            "{base}/api/v1/triggers/{}",
-            t["id"].as_str().unwrap()
-        ))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = common::get_json(
+        &http,
+        format!("{base}/api/v1/triggers/{}", t["id"].as_str().unwrap()),
+        &key,
+    )
+    .await;
     assert_eq!(d["trigger"]["status"], "finished", "{d}");
     assert_eq!(d["trigger"]["external_id"], "slow_1");
 }
