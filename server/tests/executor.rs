@@ -303,7 +303,10 @@ async fn a_provider_slower_than_the_plugins_timeout_is_a_timeout_with_its_own_hi
     assert_eq!(error["class"], "timeout", "{d}");
     assert!(error["status_code"].is_null());
     assert!(
-        error["message"].as_str().unwrap().contains("no answer within 200 ms"),
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 200 ms"),
         "{error}"
     );
     let first = &d["attempts"][0];
@@ -395,18 +398,28 @@ async fn a_manual_rerun_sends_a_new_idempotency_key_that_its_own_retries_keep() 
     // 503, retried automatically, then 422: both with the trigger's own key.
     ex.step().await.unwrap();
     ex.step().await.unwrap();
-    assert_eq!(detail(&app, &t["id"]).await["trigger"]["status"], "erroneous");
+    assert_eq!(
+        detail(&app, &t["id"]).await["trigger"]["status"],
+        "erroneous"
+    );
 
     // A rerun that resumes retries: 503, then its own automatic retry gets 200.
     let rerun = json!({"reason": "fixed the customer", "resume_retries": true});
-    let (s, _) = app.post(&format!("/api/v1/triggers/{id}/rerun"), &rerun).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/triggers/{id}/rerun"), &rerun)
+        .await;
     assert_eq!(s, 202);
     ex.step().await.unwrap();
     ex.step().await.unwrap();
-    assert_eq!(detail(&app, &t["id"]).await["trigger"]["status"], "finished");
+    assert_eq!(
+        detail(&app, &t["id"]).await["trigger"]["status"],
+        "finished"
+    );
 
     // A second rerun is again a new execution.
-    let (s, _) = app.post(&format!("/api/v1/triggers/{id}/rerun"), &rerun).await;
+    let (s, _) = app
+        .post(&format!("/api/v1/triggers/{id}/rerun"), &rerun)
+        .await;
     assert_eq!(s, 202);
     ex.step().await.unwrap();
 

@@ -43,7 +43,11 @@ fn with(mut doc: Value, path: &str, value: Value) -> Value {
 async fn refused(app: &TestApp, path: &str, body: &Value, field: &str) {
     let (s, out) = app.post(path, body).await;
     assert!((400..500).contains(&s), "POST {path} {body} → {s}: {out}");
-    assert_eq!(error_of(&out).1.as_deref(), Some(field), "POST {path}: {out}");
+    assert_eq!(
+        error_of(&out).1.as_deref(),
+        Some(field),
+        "POST {path}: {out}"
+    );
 }
 
 async fn still_answers(app: &TestApp) {
@@ -89,9 +93,19 @@ async fn a_nul_character_is_refused_naming_the_field_except_in_a_payload(db: Db)
         ("action", "action"),
         ("aggregation_key", "aggregation_key"),
     ] {
-        refused(&app, "/api/v1/triggers", &with(invoice("X"), path, nul.clone()), field).await;
+        refused(
+            &app,
+            "/api/v1/triggers",
+            &with(invoice("X"), path, nul.clone()),
+            field,
+        )
+        .await;
     }
-    let initiator = with(invoice("X"), "initiator", json!({"kind": "user", "name": "a\u{0}"}));
+    let initiator = with(
+        invoice("X"),
+        "initiator",
+        json!({"kind": "user", "name": "a\u{0}"}),
+    );
     refused(&app, "/api/v1/triggers", &initiator, "initiator.name").await;
     for field in [
         "request.headers.x-tenant",
@@ -102,7 +116,13 @@ async fn a_nul_character_is_refused_naming_the_field_except_in_a_payload(db: Db)
         "external_id",
         "error",
     ] {
-        refused(&app, "/api/v1/calls", &with(call(), field, nul.clone()), field).await;
+        refused(
+            &app,
+            "/api/v1/calls",
+            &with(call(), field, nul.clone()),
+            field,
+        )
+        .await;
     }
     let mut plugin = common::plugin_body("other");
     plugin["display_name"] = nul.clone();
@@ -140,7 +160,11 @@ async fn a_nul_character_is_refused_naming_the_field_except_in_a_payload(db: Db)
 async fn times_and_durations_out_of_range_are_refused_naming_the_field(db: Db) {
     let app = TestApp::spawn(db).await;
     app.plugin("stripe").await;
-    for run_at in ["1969-12-31T23:59:59Z", "+10000-01-01T00:00:00Z", "+262142-12-31T23:59:59Z"] {
+    for run_at in [
+        "1969-12-31T23:59:59Z",
+        "+10000-01-01T00:00:00Z",
+        "+262142-12-31T23:59:59Z",
+    ] {
         let body = with(invoice("X"), "run_at", json!(run_at));
         refused(&app, "/api/v1/triggers", &body, "run_at").await;
     }
@@ -162,14 +186,20 @@ async fn times_and_durations_out_of_range_are_refused_naming_the_field(db: Db) {
         json!(7 * 24 * 3600 * 1000),
     );
     let (s, out) = app.post("/api/v1/calls", &late).await;
-    assert_eq!(s, 201, "the latest start and the longest duration still add up: {out}");
+    assert_eq!(
+        s, 201,
+        "the latest start and the longest duration still add up: {out}"
+    );
 
     let mut n = 0;
     for (field, value) in [
         ("timeout_ms", json!(u64::MAX)),
         ("timeout_ms", json!(0)),
         ("retry_policy.retry_after_cap_secs", json!(u64::MAX)),
-        ("retry_policy.retry_after_cap_secs", json!(7 * 24 * 3600 + 1)),
+        (
+            "retry_policy.retry_after_cap_secs",
+            json!(7 * 24 * 3600 + 1),
+        ),
         ("retry_policy.schedule_secs", json!([u64::MAX])),
         ("retry_policy.schedule_secs", json!(vec![1; 101])),
     ] {

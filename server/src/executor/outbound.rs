@@ -318,7 +318,13 @@ mod tests {
             assert!(refused(ip).is_some(), "{ip} slipped through");
         }
         // Their neighbours are public.
-        for ip in ["198.17.255.255", "198.20.0.1", "192.0.1.1", "192.0.3.1", "198.51.101.1"] {
+        for ip in [
+            "198.17.255.255",
+            "198.20.0.1",
+            "192.0.1.1",
+            "192.0.3.1",
+            "198.51.101.1",
+        ] {
             assert_eq!(refused(ip), None, "{ip} is public");
         }
     }
@@ -345,7 +351,10 @@ mod tests {
     #[test]
     fn a_6to4_address_is_refused_when_the_ipv4_address_it_carries_is() {
         assert!(refused("2002:7f00:1::1").is_some(), "6to4 of 127.0.0.1");
-        assert!(refused("2002:a9fe:a9fe::1").is_some(), "6to4 of 169.254.169.254");
+        assert!(
+            refused("2002:a9fe:a9fe::1").is_some(),
+            "6to4 of 169.254.169.254"
+        );
         assert!(refused("2002:c0a8:101::1").is_some(), "6to4 of 192.168.1.1");
         assert!(refused("2002:c000:210::1").is_some(), "6to4 of 192.0.2.16");
         assert_eq!(refused("2002:808:808::1"), None, "6to4 of 8.8.8.8");
@@ -375,7 +384,10 @@ mod tests {
     fn the_proxy_setting_is_empty_or_an_http_url() {
         assert_eq!(parse_proxy("").unwrap(), None);
         assert_eq!(
-            parse_proxy("http://proxy.internal:3128").unwrap().unwrap().as_str(),
+            parse_proxy("http://proxy.internal:3128")
+                .unwrap()
+                .unwrap()
+                .as_str(),
             "http://proxy.internal:3128/"
         );
         assert!(parse_proxy("proxy.internal:3128").is_err());

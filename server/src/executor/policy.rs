@@ -54,7 +54,8 @@ pub fn decide(
                 .saturating_sub(1)
                 .min(policy.schedule_secs.len().saturating_sub(1));
             let base = policy.schedule_secs.get(index).copied().unwrap_or(60) as f64;
-            let spread = base * f64::from(policy.jitter_pct.min(100)) / 100.0 * jitter.clamp(-1.0, 1.0);
+            let spread =
+                base * f64::from(policy.jitter_pct.min(100)) / 100.0 * jitter.clamp(-1.0, 1.0);
             ((base + spread) * 1000.0).clamp(0.0, (MAX_DELAY_SECS * 1000) as f64) as u64
         }
     };
