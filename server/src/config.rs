@@ -87,11 +87,16 @@ pub struct ExecutorArgs {
     #[arg(long, env = "CALLTRAIL_WORKERS", default_value_t = 32)]
     pub workers: usize,
     /// How long a claimed trigger is held; longer than any plugin timeout.
-    #[arg(long, env = "CALLTRAIL_LEASE_SECS", default_value_t = 120)]
+    #[arg(long, env = "CALLTRAIL_LEASE_SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub lease_secs: u64,
     /// CIDRs or host names the executor may call despite the SSRF guard.
     #[arg(long, env = "CALLTRAIL_OUTBOUND_ALLOW", default_value = "")]
     pub outbound_allow: String,
+    /// A proxy for the executor's calls (http:// or https://); empty: direct.
+    /// Environment proxies (HTTP(S)_PROXY, ALL_PROXY) are ignored.
+    #[arg(long, env = "CALLTRAIL_OUTBOUND_PROXY", default_value = "")]
+    pub outbound_proxy: String,
 }
 
 impl ExecutorArgs {
@@ -101,10 +106,19 @@ impl ExecutorArgs {
         }
         let allow = crate::executor::outbound::AllowList::parse(&self.outbound_allow)
             .map_err(anyhow::Error::msg)?;
+        let proxy = crate::executor::outbound::parse_proxy(&self.outbound_proxy)
+            .map_err(anyhow::Error::msg)?;
+        if proxy.is_some() {
+            tracing::warn!(
+                "CALLTRAIL_OUTBOUND_PROXY is set: the proxy resolves provider names, so the SSRF \
+                 guard checks only literal addresses in URLs"
+            );
+        }
         Ok(Some(crate::executor::ExecutorConfig {
             concurrency: self.workers.max(1),
             lease: std::time::Duration::from_secs(self.lease_secs.max(1)),
             allow: Arc::new(allow),
+            proxy,
             ..Default::default()
         }))
     }

@@ -280,22 +280,173 @@ async fn an_unreachable_provider_is_a_network_failure_and_is_retried() {
 }
 
 #[tokio::test]
-async fn a_slow_provider_times_out_as_a_network_failure() {
+async fn a_provider_slower_than_the_plugins_timeout_is_a_timeout_with_its_own_hint_and_is_retried()
+{
     let app = TestApp::spawn(Db::Sqlite).await;
     let provider = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(3)))
+        .up_to_n_times(1)
+        .mount(&provider)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "in_6"})))
         .mount(&provider)
         .await;
     provider_plugin(&app, "stripe", &provider.uri(), json!({"timeout_ms": 200})).await;
     let t = app.trigger(&invoice("stripe", "INV-6")).await;
-    executor(&app, "127.0.0.0/8").step().await.unwrap();
+    let ex = executor(&app, "127.0.0.0/8");
+    ex.step().await.unwrap();
     let d = detail(&app, &t["id"]).await;
     assert_eq!(d["trigger"]["status"], "retrying");
-    assert!(d["trigger"]["last_error"]["message"]
-        .as_str()
+    let error = &d["trigger"]["last_error"];
+    assert_eq!(error["class"], "timeout", "{d}");
+    assert!(error["status_code"].is_null());
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 200 ms"),
+        "{error}"
+    );
+    let first = &d["attempts"][0];
+    assert_eq!(first["class"], "timeout");
+    assert!(first["response"].is_null());
+    assert_eq!(first["decision"]["action"], "retry");
+    assert!(
+        first["decision"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within the plugin's timeout"),
+        "{first}"
+    );
+
+    // The retry gets its answer in time and finishes the trigger.
+    ex.step().await.unwrap();
+    let d = detail(&app, &t["id"]).await;
+    assert_eq!(d["trigger"]["status"], "finished");
+    assert_eq!(d["attempts"][1]["class"], "success");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_and_a_slow_one_are_told_apart() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let slow = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(3)))
+        .mount(&slow)
+        .await;
+    let closed_url = format!("http://127.0.0.1:{port}");
+    provider_plugin(&app, "gone", &closed_url, json!({"timeout_ms": 200})).await;
+    provider_plugin(&app, "slow", &slow.uri(), json!({"timeout_ms": 200})).await;
+    let a = app.trigger(&invoice("gone", "INV-A")).await;
+    let b = app.trigger(&invoice("slow", "INV-B")).await;
+    executor(&app, "127.0.0.0/8").step().await.unwrap();
+    for (t, class) in [(a, "network"), (b, "timeout")] {
+        let d = detail(&app, &t["id"]).await;
+        assert_eq!(d["trigger"]["last_error"]["class"], class, "{d}");
+        assert_eq!(d["trigger"]["status"], "retrying", "both are retried");
+    }
+}
+
+/// The Idempotency-Key and webhook-id each request carried, in order, after checking
+/// that its signature verifies with an independent implementation.
+async fn keys_sent(provider: &MockServer) -> Vec<(String, String)> {
+    let wh = standardwebhooks::Webhook::new(SECRET).unwrap();
+    let mut keys = Vec::new();
+    for r in provider.received_requests().await.unwrap() {
+        let mut headers = http::HeaderMap::new();
+        for (k, v) in r.headers.iter() {
+            headers.insert(k.clone(), v.clone());
+        }
+        wh.verify(&r.body, &headers)
+            .expect("every request's signature verifies");
+        let get = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_string();
+        keys.push((get("idempotency-key"), get("webhook-id")));
+    }
+    keys
+}
+
+#[tokio::test]
+async fn a_manual_rerun_sends_a_new_idempotency_key_that_its_own_retries_keep() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    for status in [503, 422, 503] {
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(status))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&provider)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "in_9"})))
+        .with_priority(2)
+        .mount(&provider)
+        .await;
+    let extra = json!({"retry_policy": {"schedule_secs": [0], "max_attempts": 10,
+                                        "jitter_pct": 0, "retry_after_cap_secs": 60}});
+    provider_plugin(&app, "stripe", &provider.uri(), extra).await;
+    let t = app.trigger(&invoice("stripe", "INV-9")).await;
+    let id = t["id"].as_str().unwrap().to_string();
+    let msg = format!("msg_{}", id.replace('-', ""));
+    let ex = executor(&app, "127.0.0.0/8");
+
+    // 503, retried automatically, then 422: both with the trigger's own key.
+    ex.step().await.unwrap();
+    ex.step().await.unwrap();
+    assert_eq!(
+        detail(&app, &t["id"]).await["trigger"]["status"],
+        "erroneous"
+    );
+
+    // A rerun that resumes retries: 503, then its own automatic retry gets 200.
+    let rerun = json!({"reason": "fixed the customer", "resume_retries": true});
+    let (s, _) = app
+        .post(&format!("/api/v1/triggers/{id}/rerun"), &rerun)
+        .await;
+    assert_eq!(s, 202);
+    ex.step().await.unwrap();
+    ex.step().await.unwrap();
+    assert_eq!(
+        detail(&app, &t["id"]).await["trigger"]["status"],
+        "finished"
+    );
+
+    // A second rerun is again a new execution.
+    let (s, _) = app
+        .post(&format!("/api/v1/triggers/{id}/rerun"), &rerun)
+        .await;
+    assert_eq!(s, 202);
+    ex.step().await.unwrap();
+
+    let r1 = (format!("{id}.r1"), format!("{msg}.r1"));
+    let r2 = (format!("{id}.r2"), format!("{msg}.r2"));
+    let original = (id.clone(), msg.clone());
+    assert_eq!(
+        keys_sent(&provider).await,
+        [original.clone(), original, r1.clone(), r1, r2.clone()]
+    );
+
+    // What was sent is what the log shows, on each attempt.
+    let d = detail(&app, &t["id"]).await;
+    let recorded: Vec<&str> = d["attempts"]
+        .as_array()
         .unwrap()
-        .contains("timed out"));
+        .iter()
+        .map(|a| a["request"]["headers"]["idempotency-key"].as_str().unwrap())
+        .collect();
+    let r1_key = format!("{id}.r1");
+    assert_eq!(recorded, [&id, &id, &r1_key, &r1_key, &r2.0]);
+    assert_eq!(d["attempts"][2]["started_by"]["kind"], "manual");
+    assert_eq!(d["attempts"][3]["started_by"]["kind"], "automatic");
+    assert_eq!(
+        d["attempts"][4]["request"]["headers"]["webhook-id"],
+        r2.1.as_str()
+    );
 }
 
 #[tokio::test]

@@ -142,7 +142,9 @@ impl FailureClass {
                 "the data does not match the provider's rules: read the response body"
             }
             FailureClass::RateLimited => "the provider throttled the call; retried automatically",
-            FailureClass::Timeout => "the provider did not answer in time; retried automatically",
+            FailureClass::Timeout => {
+                "the provider did not answer within the plugin's timeout; retried automatically"
+            }
             FailureClass::Server => "provider outage; queued for retry",
             FailureClass::Network => "unreachable; retried",
             FailureClass::Permanent => "the provider refused the call",

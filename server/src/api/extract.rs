@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, RawPathParams, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -48,6 +48,12 @@ where
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Some(field) = nul_outside_payload(bytes) {
+        return Err(ApiError::invalid(
+            field,
+            "this text may not contain a NUL character (\\u0000); only a payload may",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -79,6 +85,46 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// Where a NUL character (`\u0000`) sits in a JSON body outside a `payload`, if
+/// anywhere. A payload is stored as JSON text, where NUL stays an escape and is kept
+/// faithfully; every other string is stored as text, which on PostgreSQL cannot hold
+/// NUL, so it is refused on both databases alike, naming the field. The scan for the
+/// escape is cheap; only a body that has one is parsed twice.
+fn nul_outside_payload(bytes: &[u8]) -> Option<String> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    // A body that is not JSON is reported by the real parse.
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    find_nul(&value, "")
+}
+
+fn find_nul(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0').then(|| path.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_nul(item, &format!("{path}[{i}]"))),
+        Value::Object(members) => members.iter().find_map(|(key, item)| {
+            let here = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(here)
+            } else if key == "payload" {
+                None
+            } else {
+                find_nul(item, &here)
+            }
+        }),
+        _ => None,
+    }
+}
+
 /// The authenticated caller.
 pub struct Caller(pub Principal);
 
@@ -104,15 +150,22 @@ where
 }
 
 /// One path segment, as text; the service parses it into an id or a name.
+/// A NUL character is refused here, naming the segment (`id`, `key`).
 pub struct Segment(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for Segment {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Path::<String>::from_request_parts(parts, state)
+        let name = RawPathParams::from_request_parts(parts, state)
             .await
-            .map(|Path(s)| Segment(s))
-            .map_err(|_| ApiError::malformed("the path could not be read").on("id"))
+            .ok()
+            .and_then(|p| p.iter().next().map(|(name, _)| name.to_string()))
+            .unwrap_or_else(|| "id".to_string());
+        let Path(segment) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::malformed("the path could not be read").on(name.clone()))?;
+        crate::service::no_nul(&name, &segment)?;
+        Ok(Segment(segment))
     }
 }

@@ -100,6 +100,10 @@ pub async fn report_call(
     ))
 }
 
+/// Run a trigger again now. A rerun is a deliberate new execution: its requests carry
+/// `Idempotency-Key: {trigger id}.r{n}` and `webhook-id: msg_{id}.r{n}` for the n-th
+/// rerun asked for, kept by that rerun's own retries; automatic retries of the first
+/// execution keep the trigger's own key. The key sent is recorded on each attempt.
 #[utoipa::path(post, path = "/api/v1/triggers/{id}/rerun", tag = "triggers",
     params(("id" = String, Path, description = "trigger id")),
     request_body = RerunInput,

@@ -71,7 +71,18 @@ pub fn prepare(
     let method = reqwest::Method::from_bytes(route.method.as_bytes())
         .map_err(|_| format!("{} is not an HTTP method", route.method))?;
 
-    let msg_id = format!("msg_{}", t.id.simple());
+    // One key per execution the application or an operator asked for, so receivers
+    // can de-duplicate at-least-once delivery: automatic retries and re-claims after
+    // a crash send the same key again; the n-th rerun is a deliberate new execution
+    // and sends `{id}.r{n}` (kept by its own retries), so a provider that caches by
+    // key really executes it again.
+    let (msg_id, idempotency_key) = match t.reruns {
+        0 => (format!("msg_{}", t.id.simple()), t.id.to_string()),
+        n => (
+            format!("msg_{}.r{n}", t.id.simple()),
+            format!("{}.r{n}", t.id),
+        ),
+    };
     let timestamp = now.timestamp();
     let mut headers: Vec<(String, String)> = plugin
         .headers
@@ -79,10 +90,9 @@ pub fn prepare(
         .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
         .collect();
     headers.push(("content-type".into(), "application/json".into()));
-    // A stable id per trigger, so receivers can de-duplicate at-least-once delivery.
     headers.push(("webhook-id".into(), msg_id.clone()));
     headers.push(("webhook-timestamp".into(), timestamp.to_string()));
-    headers.push(("idempotency-key".into(), t.id.to_string()));
+    headers.push(("idempotency-key".into(), idempotency_key));
     if let Some(secret) = &secrets.signing_secret {
         let sig = signing::sign(secret.expose(), &msg_id, timestamp, t.payload.as_bytes());
         headers.push(("webhook-signature".into(), sig));
@@ -144,7 +154,14 @@ pub async fn send(
         Ok(r) => r,
         Err(e) => {
             let (message, blocked) = describe(&e, timeout);
-            return failure(FailureClass::Network, message, blocked, elapsed(started));
+            // No answer within the plugin's timeout is its own class: the provider may
+            // be working on it, unlike a connection that never opened.
+            let class = if e.is_timeout() && !blocked {
+                FailureClass::Timeout
+            } else {
+                FailureClass::Network
+            };
+            return failure(class, message, blocked, elapsed(started));
         }
     };
     let status = response.status().as_u16();
@@ -224,7 +241,7 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> (String, bool) {
         return (chain[i..].to_string(), true);
     }
     let what = if e.is_timeout() {
-        format!("timed out after {} ms", timeout.as_millis())
+        format!("no answer within {} ms", timeout.as_millis())
     } else if e.is_connect() {
         format!("could not connect: {chain}")
     } else {

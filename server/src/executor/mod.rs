@@ -39,6 +39,8 @@ pub struct ExecutorConfig {
     /// Fallback wake-up when nothing signals new work.
     pub poll: Duration,
     pub allow: Arc<AllowList>,
+    /// `CALLTRAIL_OUTBOUND_PROXY`; without it calls go direct, whatever the environment says.
+    pub proxy: Option<url::Url>,
     /// Recorded bodies are cut here (flagged truncated).
     pub max_recorded_body: usize,
 }
@@ -50,6 +52,7 @@ impl Default for ExecutorConfig {
             lease: Duration::from_secs(120),
             poll: Duration::from_secs(2),
             allow: Arc::new(AllowList::default()),
+            proxy: None,
             max_recorded_body: 64 * 1024,
         }
     }
@@ -68,7 +71,7 @@ pub struct Executor {
 impl Executor {
     pub fn new(service: Arc<Service>, config: ExecutorConfig) -> Executor {
         Executor {
-            client: outbound::client(config.allow.clone()),
+            client: outbound::client(config.allow.clone(), config.proxy.as_ref()),
             service,
             owner: format!("worker-{}", &Uuid::now_v7().simple().to_string()[20..]),
             config,

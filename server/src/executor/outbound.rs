@@ -1,9 +1,14 @@
 //! Outbound safety (SSRF). Calls may not reach loopback, private, link-local
-//! (169.254.169.254 included), CGNAT, unique-local, multicast or unspecified
-//! addresses, nor IPv4-mapped/compatible forms of them — checked after DNS
-//! resolution, inside the client's resolver, so every connection passes it.
-//! Redirects are not followed. `CALLTRAIL_OUTBOUND_ALLOW` (CIDRs or host names)
-//! opens exceptions for tests and on-premises providers; it is empty by default.
+//! (169.254.169.254 included), CGNAT, benchmarking, documentation (TEST-NET),
+//! IETF-reserved, unique-local, site-local, multicast or unspecified addresses,
+//! nor the IPv6 forms that lead back into IPv4 (mapped, compatible, NAT64,
+//! 6to4, Teredo) — checked after DNS resolution, inside the client's resolver,
+//! so every connection passes it. Redirects are not followed, and proxies from
+//! the environment (`HTTP(S)_PROXY`, `ALL_PROXY`) are ignored: a proxy resolves
+//! names itself, where the guard never sees them. `CALLTRAIL_OUTBOUND_PROXY`
+//! names a proxy explicitly, at that cost. `CALLTRAIL_OUTBOUND_ALLOW` (CIDRs or
+//! host names) opens exceptions for tests and on-premises providers; it is
+//! empty by default.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -86,17 +91,21 @@ pub fn blocked_reason(ip: IpAddr) -> Option<&'static str> {
             let seg = v6.segments();
             // IPv4-compatible ::a.b.c.d (deprecated, but still routed by some stacks).
             if seg[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_loopback() && !v6.is_unspecified() {
-                let v4 = Ipv4Addr::new(
-                    (seg[6] >> 8) as u8,
-                    seg[6] as u8,
-                    (seg[7] >> 8) as u8,
-                    seg[7] as u8,
-                );
-                return blocked_v4(v4).map(|_| "an IPv4-compatible private address");
+                return blocked_v4(low_v4(&seg)).map(|_| "an IPv4-compatible private address");
             }
             blocked_v6(v6)
         }
     }
+}
+
+/// The IPv4 address in the last 32 bits of an IPv6 address.
+fn low_v4(seg: &[u16; 8]) -> Ipv4Addr {
+    Ipv4Addr::new(
+        (seg[6] >> 8) as u8,
+        seg[6] as u8,
+        (seg[7] >> 8) as u8,
+        seg[7] as u8,
+    )
 }
 
 fn blocked_v4(ip: Ipv4Addr) -> Option<&'static str> {
@@ -113,13 +122,20 @@ fn blocked_v4(ip: Ipv4Addr) -> Option<&'static str> {
         Some("unspecified")
     } else if ip.is_multicast() || ip.is_broadcast() || o[0] >= 240 {
         Some("multicast or reserved")
+    } else if o[0] == 198 && (o[1] & 0xfe) == 18 {
+        Some("a benchmarking network (198.18.0.0/15)")
+    } else if o[..3] == [192, 0, 0] {
+        Some("IETF protocol assignments (192.0.0.0/24)")
+    } else if o[..3] == [192, 0, 2] || o[..3] == [198, 51, 100] || o[..3] == [203, 0, 113] {
+        Some("a documentation network (TEST-NET)")
     } else {
         None
     }
 }
 
 fn blocked_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let first = ip.segments()[0];
+    let seg = ip.segments();
+    let first = seg[0];
     if ip.is_loopback() {
         Some("loopback")
     } else if ip.is_unspecified() {
@@ -130,6 +146,28 @@ fn blocked_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("unique-local (fc00::/7)")
     } else if first & 0xffc0 == 0xfe80 {
         Some("link-local (fe80::/10)")
+    } else if first & 0xffc0 == 0xfec0 {
+        Some("site-local (fec0::/10)")
+    } else if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || seg[..3] == [0x64, 0xff9b, 1] {
+        // NAT64 translates to any IPv4 address, internal ones included, on the
+        // translator's side of the network: refused whole.
+        Some("NAT64 (64:ff9b::/96, 64:ff9b:1::/48)")
+    } else if first == 0x2001 && seg[1] == 0 {
+        // Teredo hides its IPv4 end behind a relay and an obfuscated address.
+        Some("Teredo (2001::/32)")
+    } else if first == 0x2001 && seg[1] == 0x0db8 {
+        Some("a documentation network (2001:db8::/32)")
+    } else if first == 0x2002 {
+        // 6to4 carries the IPv4 address of its end in bits 16..48; a relay
+        // delivers to that address. Refused when that address would be (a
+        // public one is as reachable as it is over IPv4).
+        let v4 = Ipv4Addr::new(
+            (seg[1] >> 8) as u8,
+            seg[1] as u8,
+            (seg[2] >> 8) as u8,
+            seg[2] as u8,
+        );
+        blocked_v4(v4).map(|_| "6to4 (2002::/16) around a refused IPv4 address")
     } else {
         None
     }
@@ -171,14 +209,49 @@ impl Resolve for GuardedResolver {
 }
 
 /// The one HTTP client of the process: pooled, no redirects, SSRF-guarded.
-pub fn client(allow: Arc<AllowList>) -> reqwest::Client {
-    reqwest::Client::builder()
+/// It goes direct unless `proxy` names a proxy (`CALLTRAIL_OUTBOUND_PROXY`):
+/// proxies in the environment are ignored, because a proxy resolves the
+/// provider's name itself and the guard would never see where it leads.
+pub fn client(allow: Arc<AllowList>, proxy: Option<&url::Url>) -> reqwest::Client {
+    // The proxy itself is named by the operator; it often lives on a private network.
+    let allow = match proxy.and_then(|p| p.domain()) {
+        Some(host) => {
+            let mut with_proxy = (*allow).clone();
+            with_proxy.hosts.push(host.to_ascii_lowercase());
+            Arc::new(with_proxy)
+        }
+        None => allow,
+    };
+    let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .dns_resolver(Arc::new(GuardedResolver { allow }))
         .pool_max_idle_per_host(64)
-        .user_agent(concat!("Calltrail/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("the HTTP client builds")
+        .user_agent(concat!("Calltrail/", env!("CARGO_PKG_VERSION")));
+    let builder = match proxy {
+        Some(url) => builder.proxy(
+            reqwest::Proxy::all(url.as_str()).expect("a parsed URL is a valid proxy address"),
+        ),
+        None => builder.no_proxy(),
+    };
+    builder.build().expect("the HTTP client builds")
+}
+
+/// `CALLTRAIL_OUTBOUND_PROXY`: empty for none, or an http:// or https:// URL.
+pub fn parse_proxy(spec: &str) -> Result<Option<url::Url>, String> {
+    let spec = spec.trim();
+    if spec.is_empty() {
+        return Ok(None);
+    }
+    match url::Url::parse(spec) {
+        Ok(u)
+            if matches!(u.scheme(), "http" | "https") && u.host().is_some() =>
+        {
+            Ok(Some(u))
+        }
+        _ => Err(format!(
+            "CALLTRAIL_OUTBOUND_PROXY: {spec:?} is not a proxy URL such as http://proxy.internal:3128"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +296,102 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    fn refused(ip: &str) -> Option<&'static str> {
+        blocked_reason(ip.parse().unwrap())
+    }
+
+    #[test]
+    fn benchmarking_ietf_and_documentation_networks_are_refused() {
+        for ip in [
+            "198.18.0.1",
+            "198.19.255.254",
+            "192.0.0.8",
+            "192.0.0.170",
+            "192.0.2.10",
+            "198.51.100.7",
+            "203.0.113.200",
+            "2001:db8::1",
+            "2001:db8:ffff::1",
+        ] {
+            assert!(refused(ip).is_some(), "{ip} slipped through");
+        }
+        // Their neighbours are public.
+        for ip in [
+            "198.17.255.255",
+            "198.20.0.1",
+            "192.0.1.1",
+            "192.0.3.1",
+            "198.51.101.1",
+        ] {
+            assert_eq!(refused(ip), None, "{ip} is public");
+        }
+    }
+
+    #[test]
+    fn nat64_teredo_and_site_local_addresses_are_refused_whatever_they_carry() {
+        for ip in [
+            "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+            "64:ff9b::808:808",   // NAT64 of a public address: still refused
+            "64:ff9b:1::1",
+            "64:ff9b:1:ffff::1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "fec0::1",
+            "feff::1",
+        ] {
+            assert!(refused(ip).is_some(), "{ip} slipped through");
+        }
+        // Outside those prefixes: a public IPv6 address in 2001::/16 stays callable.
+        assert_eq!(refused("2001:4860:4860::8888"), None);
+        assert_eq!(refused("64:ff9b:2::1"), None);
+    }
+
+    #[test]
+    fn a_6to4_address_is_refused_when_the_ipv4_address_it_carries_is() {
+        assert!(refused("2002:7f00:1::1").is_some(), "6to4 of 127.0.0.1");
+        assert!(
+            refused("2002:a9fe:a9fe::1").is_some(),
+            "6to4 of 169.254.169.254"
+        );
+        assert!(refused("2002:c0a8:101::1").is_some(), "6to4 of 192.168.1.1");
+        assert!(refused("2002:c000:210::1").is_some(), "6to4 of 192.0.2.16");
+        assert_eq!(refused("2002:808:808::1"), None, "6to4 of 8.8.8.8");
+    }
+
+    #[test]
+    fn literal_urls_in_the_new_ranges_are_refused_before_any_connection() {
+        let none = AllowList::default();
+        for url in [
+            "http://198.18.0.1/",
+            "http://192.0.0.1/",
+            "http://192.0.2.1/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2002:7f00:1::1]/",
+            "http://[2001::1]/",
+            "http://[fec0::1]/",
+            "http://[2001:db8::1]/",
+        ] {
+            assert!(
+                none.check_url(&url::Url::parse(url).unwrap()).is_err(),
+                "{url} slipped through"
+            );
+        }
+    }
+
+    #[test]
+    fn the_proxy_setting_is_empty_or_an_http_url() {
+        assert_eq!(parse_proxy("").unwrap(), None);
+        assert_eq!(
+            parse_proxy("http://proxy.internal:3128")
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "http://proxy.internal:3128/"
+        );
+        assert!(parse_proxy("proxy.internal:3128").is_err());
+        assert!(parse_proxy("ftp://proxy.internal").is_err());
     }
 
     #[test]

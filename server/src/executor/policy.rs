@@ -39,20 +39,37 @@ pub fn decide(
             at: None,
         };
     }
-    let delay = match retry_after {
-        Some(asked) => Duration::seconds(asked.as_secs().min(policy.retry_after_cap_secs) as i64),
+    // Every delay is clamped: a provider's Retry-After and a stored policy are input,
+    // and a retry computed from them must never overflow a time or panic the task.
+    let delay_ms = match retry_after {
+        Some(asked) => {
+            asked
+                .as_secs()
+                .min(policy.retry_after_cap_secs)
+                .min(MAX_DELAY_SECS)
+                * 1000
+        }
         None => {
-            let index = (number as usize - 1).min(policy.schedule_secs.len().saturating_sub(1));
+            let index = (number as usize)
+                .saturating_sub(1)
+                .min(policy.schedule_secs.len().saturating_sub(1));
             let base = policy.schedule_secs.get(index).copied().unwrap_or(60) as f64;
-            let spread = base * f64::from(policy.jitter_pct) / 100.0 * jitter.clamp(-1.0, 1.0);
-            Duration::milliseconds(((base + spread) * 1000.0).max(0.0) as i64)
+            let spread =
+                base * f64::from(policy.jitter_pct.min(100)) / 100.0 * jitter.clamp(-1.0, 1.0);
+            ((base + spread) * 1000.0).clamp(0.0, (MAX_DELAY_SECS * 1000) as f64) as u64
         }
     };
+    // Both branches stay within MAX_DELAY_SECS, far inside i64 milliseconds.
+    let delay = Duration::milliseconds(delay_ms as i64);
     Next {
         action: DecisionAction::Retry,
-        at: Some(now + delay),
+        at: Some(now.checked_add_signed(delay).unwrap_or(now)),
     }
 }
+
+/// No retry is scheduled further out than this, whatever a policy or a provider says
+/// (plugins are checked to stay within 7 days; jitter may add up to as much again).
+pub const MAX_DELAY_SECS: u64 = 30 * 24 * 3600;
 
 /// `Retry-After` as seconds or as an HTTP date.
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<std::time::Duration> {
@@ -124,6 +141,47 @@ mod tests {
             secs_after(&at(1, FailureClass::RateLimited, Some(99_999), 0.0)),
             600_000
         );
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_clamped_to_the_cap_and_never_overflows() {
+        assert_eq!(
+            secs_after(&at(1, FailureClass::RateLimited, Some(u64::MAX), 0.0)),
+            600_000,
+            "the plugin's cap wins"
+        );
+        let unbounded = RetryPolicy {
+            schedule_secs: vec![u64::MAX],
+            max_attempts: 100,
+            jitter_pct: 255,
+            retry_after_cap_secs: u64::MAX,
+        };
+        let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let ceiling = MAX_DELAY_SECS as i64 * 1000;
+        for (retry_after, jitter) in [(Some(u64::MAX), 0.0), (None, 1.0), (None, -1.0)] {
+            let next = decide(
+                &unbounded,
+                1,
+                FailureClass::RateLimited,
+                retry_after.map(std::time::Duration::from_secs),
+                now,
+                jitter,
+                true,
+            );
+            let after = (next.at.unwrap() - now).num_milliseconds();
+            assert!((0..=ceiling).contains(&after), "{after} ms");
+        }
+        // Even at the end of time the decision is a time, not a panic.
+        let next = decide(
+            &unbounded,
+            1,
+            FailureClass::Server,
+            Some(std::time::Duration::from_secs(u64::MAX)),
+            DateTime::<Utc>::MAX_UTC,
+            0.0,
+            true,
+        );
+        assert_eq!(next.action, DecisionAction::Retry);
     }
 
     #[test]

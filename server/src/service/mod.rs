@@ -22,7 +22,11 @@ pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart
 pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
 pub use reruns::{GroupRerun, GroupRerunInput, RerunInput};
 pub use secrets::{Secret, SecretBox, SecretError};
-pub use triggers::{CallInput, CallRequestInput, CallResponseInput, TriggerInput};
+pub(crate) use triggers::no_nul;
+pub use triggers::{
+    CallInput, CallRequestInput, CallResponseInput, TriggerInput, MAX_FILTER_VALUES,
+    MAX_QUERY_CHARS,
+};
 
 use crate::storage::SharedStore;
 

@@ -186,10 +186,19 @@ fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
         }
     }
     let rp = &p.retry_policy;
-    if rp.schedule_secs.is_empty() || rp.schedule_secs.iter().any(|s| *s > 7 * 24 * 3600) {
+    if rp.schedule_secs.is_empty()
+        || rp.schedule_secs.len() > 100
+        || rp.schedule_secs.iter().any(|s| *s > 7 * 24 * 3600)
+    {
         return Err(ApiError::invalid(
             "retry_policy.schedule_secs",
-            "give at least one delay, each at most 7 days (604800 seconds)",
+            "give 1 to 100 delays, each at most 7 days (604800 seconds)",
+        ));
+    }
+    if rp.retry_after_cap_secs > 7 * 24 * 3600 {
+        return Err(ApiError::invalid(
+            "retry_policy.retry_after_cap_secs",
+            "the cap on Retry-After is at most 7 days (604800 seconds)",
         ));
     }
     if !(1..=100).contains(&rp.max_attempts) {

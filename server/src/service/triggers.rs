@@ -113,6 +113,40 @@ fn check_entity(entity: Option<EntityRef>) -> Result<Option<EntityRef>, ApiError
     Ok(Some(e))
 }
 
+/// Values of one repeatable filter (`plugin=`, `status=`) a list request may carry.
+pub const MAX_FILTER_VALUES: usize = 50;
+/// The longest free-text search.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// PostgreSQL text cannot hold a NUL character, and no name or id needs one.
+pub(crate) fn no_nul(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.contains('\0') {
+        return Err(ApiError::invalid(
+            field,
+            "this text may not contain a NUL character (\\u0000)",
+        ));
+    }
+    Ok(())
+}
+
+/// The longest call a report may claim (a week): longer is a mistake, and a time
+/// computed from it must stay representable.
+const MAX_REPORTED_DURATION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// A time from input, kept where RFC 3339 (four-digit years), storage and browsers
+/// all agree: from 1970 to the end of 9999.
+fn check_time(field: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    let latest = DateTime::<Utc>::from_timestamp(253_402_300_799, 999_999_999)
+        .expect("9999-12-31T23:59:59.999999999Z is a time");
+    if t < DateTime::<Utc>::UNIX_EPOCH || t > latest {
+        return Err(ApiError::invalid(
+            field,
+            "a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z",
+        ));
+    }
+    Ok(t)
+}
+
 fn request_hash(value: &Value) -> String {
     // serde_json's map is sorted, so equal documents hash equally whatever their key order.
     hex::encode(Sha256::digest(value.to_string().as_bytes()))
@@ -228,7 +262,8 @@ impl Service {
             }),
         };
         let now = super::now();
-        let scheduled_at = input.run_at.map(super::truncate).unwrap_or(now);
+        let run_at = input.run_at.map(|t| check_time("run_at", t)).transpose()?;
+        let scheduled_at = run_at.map(super::truncate).unwrap_or(now);
         let queued = if c.plugin.plugin.active {
             format!("queued for {}", scheduled_at.to_rfc3339())
         } else {
@@ -342,14 +377,24 @@ impl Service {
             }
         }
         let duration_ms = input.duration_ms.unwrap_or(0);
-        if duration_ms < 0 {
+        if !(0..=MAX_REPORTED_DURATION_MS).contains(&duration_ms) {
             return Err(ApiError::invalid(
                 "duration_ms",
-                "a duration cannot be negative",
+                format!("a duration is 0 to {MAX_REPORTED_DURATION_MS} milliseconds (7 days)"),
             ));
         }
         let now = super::now();
-        let started_at = input.started_at.map(super::truncate).unwrap_or(now);
+        let started_at = input
+            .started_at
+            .map(|t| check_time("started_at", t))
+            .transpose()?
+            .map(super::truncate)
+            .unwrap_or(now);
+        let finished_at = started_at
+            .checked_add_signed(chrono::Duration::milliseconds(duration_ms))
+            .ok_or_else(|| {
+                ApiError::invalid("started_at", "started_at plus duration_ms is out of range")
+            })?;
         let rules = &c.plugin.plugin.redact;
         let max = self.limits.max_recorded_body_bytes;
         let class = match &input.response {
@@ -419,7 +464,6 @@ impl Service {
                 reason: reason.clone(),
             },
         };
-        let finished_at = started_at + chrono::Duration::milliseconds(duration_ms);
         let new = NewTrigger {
             id: trigger_id,
             plugin_id: c.plugin.plugin.id,
@@ -498,15 +542,36 @@ impl Service {
     }
 
     pub(crate) async fn resolve_filter(&self, f: TriggerFilter) -> Result<StoreFilter, ApiError> {
-        let mut plugin_ids = Vec::with_capacity(f.plugin.len());
-        for name in &f.plugin {
-            let record = self
-                .store
-                .get_plugin(&PluginKey::parse(name))
-                .await?
-                .ok_or_else(|| ApiError::invalid("plugin", format!("no plugin named {name:?}")))?;
-            plugin_ids.push(record.plugin.id);
+        for (field, n) in [("plugin", f.plugin.len()), ("status", f.status.len())] {
+            if n > MAX_FILTER_VALUES {
+                return Err(ApiError::invalid(
+                    field,
+                    format!("at most {MAX_FILTER_VALUES} values of {field}"),
+                ));
+            }
         }
+        if let Some(q) = &f.q {
+            if q.chars().count() > MAX_QUERY_CHARS {
+                return Err(ApiError::invalid(
+                    "q",
+                    format!("the search text is at most {MAX_QUERY_CHARS} characters"),
+                ));
+            }
+        }
+        let texts = [
+            ("q", &f.q),
+            ("event_type", &f.event_type),
+            ("entity_type", &f.entity_type),
+            ("entity_id", &f.entity_id),
+            ("aggregation_key", &f.aggregation_key),
+        ];
+        for (field, value) in texts {
+            no_nul(field, value.as_deref().unwrap_or(""))?;
+        }
+        for name in &f.plugin {
+            no_nul("plugin", name)?;
+        }
+        let plugin_ids = self.plugin_ids(&f.plugin).await?;
         for (field, from, to) in [
             ("scheduled_to", f.scheduled_from, f.scheduled_to),
             ("triggered_to", f.triggered_from, f.triggered_to),
@@ -539,6 +604,37 @@ impl Service {
             triggered_to: f.triggered_to,
             q: f.q.filter(|q| !q.trim().is_empty()),
         })
+    }
+
+    /// Plugin names or ids to ids: from the cache, and on a miss from one read of
+    /// every plugin, so repeated or unknown names cost at most one query per request.
+    async fn plugin_ids(&self, keys: &[String]) -> Result<Vec<Uuid>, ApiError> {
+        let mut ids = Vec::with_capacity(keys.len());
+        let mut all: Option<Vec<PluginRecord>> = None;
+        for key in keys {
+            let record = match self.plugins.get(key) {
+                Some(p) => p,
+                None => {
+                    if all.is_none() {
+                        all = Some(self.store.list_plugins().await?);
+                    }
+                    let wanted = PluginKey::parse(key);
+                    let found = all.iter().flatten().find(|r| match &wanted {
+                        PluginKey::Id(id) => r.plugin.id == *id,
+                        PluginKey::Name(name) => r.plugin.name == *name,
+                    });
+                    let found = found.cloned().ok_or_else(|| {
+                        ApiError::invalid("plugin", format!("no plugin named {key:?}"))
+                    })?;
+                    self.plugins.put(key.clone(), found.clone());
+                    found
+                }
+            };
+            if !ids.contains(&record.plugin.id) {
+                ids.push(record.plugin.id);
+            }
+        }
+        Ok(ids)
     }
 
     pub async fn get_trigger(&self, _who: &Principal, id: &str) -> Result<TriggerDetail, ApiError> {

@@ -115,6 +115,9 @@ pub struct ClaimedTrigger {
     pub number: u32,
     pub run: Option<PendingRun>,
     pub lease: String,
+    /// Reruns asked for so far: 0 sends the trigger's own idempotency key,
+    /// n sends `{id}.r{n}` (kept by that rerun's retries and re-claims).
+    pub reruns: u32,
 }
 
 /// Who did what, to what, and why. Written with the action it records; never edited.

@@ -39,7 +39,7 @@ pub(crate) fn claim(d: Dialect, c: &crate::storage::Claim) -> Sql {
         .push(lock)
         .push(
             ") RETURNING id, plugin_id, event_type, entity_id, payload, attempts, run_kind, \
-             run_actor, run_reason, resume_retries, lease_owner",
+             run_actor, run_reason, resume_retries, lease_owner, reruns",
         );
     sql
 }
@@ -57,6 +57,7 @@ pub(crate) struct ClaimedRow {
     run_reason: Option<String>,
     resume_retries: bool,
     lease_owner: Option<String>,
+    reruns: i64,
 }
 
 impl From<ClaimedRow> for crate::storage::ClaimedTrigger {
@@ -80,6 +81,7 @@ impl From<ClaimedRow> for crate::storage::ClaimedTrigger {
             number: r.attempts as u32,
             run,
             lease: r.lease_owner.unwrap_or_default(),
+            reruns: u32::try_from(r.reruns).unwrap_or(u32::MAX),
         }
     }
 }
@@ -103,7 +105,8 @@ pub(crate) fn request_run(
             ("resume_retries", run.resume_retries.into()),
         ],
     );
-    sql.push(" WHERE id = ")
+    // Each rerun asked for gets its own idempotency key (see `deliver::prepare`).
+    sql.push(", reruns = reruns + 1 WHERE id = ")
         .bind(trigger_id)
         .push(" AND (status <> 'running' OR lease_expires_at IS NULL OR lease_expires_at < ")
         .bind(micros(now))
