@@ -834,7 +834,7 @@ async fn a_created_item_is_one_trigger_even_when_its_record_was_lost(db: Db) {
             owner: "me".into(),
             lease_until: until,
             position,
-            work: MigrationWork::Create(t),
+            work: MigrationWork::Create(Box::new(t)),
         }
     };
     assert_eq!(

@@ -560,7 +560,7 @@ impl MigrationItems {
                     let input = service.migration_trigger(plugin, event_type, &item);
                     let key = format!("migration:{id}:{position}");
                     let (trigger, _) = service.prepare_trigger(creator, input, Some(&key)).await?;
-                    return Ok(Some((position, MigrationWork::Create(trigger))));
+                    return Ok(Some((position, MigrationWork::Create(Box::new(trigger)))));
                 }
                 Ok(None)
             }

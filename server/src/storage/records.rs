@@ -208,7 +208,7 @@ pub enum MigrationWork {
     Rerun { trigger_id: Uuid, run: PendingRun },
     /// Create this trigger; its idempotency key (`migration:{id}:{position}`) makes
     /// a second creation return the first.
-    Create(NewTrigger),
+    Create(Box<NewTrigger>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
