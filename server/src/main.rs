@@ -26,8 +26,11 @@ async fn main() -> anyhow::Result<()> {
             listen,
             site_root,
             executor,
+            migration_lease_secs,
         } => {
             let service = cli.db.service().await?;
+            service
+                .set_migration_lease(std::time::Duration::from_secs(migration_lease_secs.max(1)));
             let (stop, stopped) = tokio::sync::watch::channel(false);
             // Trigger migrations left running (here or by a stopped instance) carry on.
             let migrations = tokio::spawn(service.clone().run_migrations(stopped.clone()));

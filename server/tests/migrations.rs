@@ -588,3 +588,108 @@ async fn a_create_migration_seals_its_payloads_yet_the_provider_gets_them() {
         );
     }
 }
+
+/// The real binary: SIGTERM pauses a running migration and gives its lease up, a
+/// SIGKILL leaves the lease to expire; each restart carries on, and every item is
+/// created exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_server_stopped_or_killed_mid_migration_creates_every_item_once() {
+    const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}/ct.db?mode=rwc", dir.path().display());
+    let command = || {
+        let mut c = std::process::Command::new(BIN);
+        c.env("CALLTRAIL_DATABASE_URL", &db_url)
+            .env("CALLTRAIL_SECRET_KEY", "33".repeat(32))
+            .env("CALLTRAIL_EXECUTOR", "off")
+            .env("CALLTRAIL_MIGRATION_LEASE_SECS", "2")
+            .env("RUST_LOG", "warn")
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let out = command()
+        .args(["api-key", "create", "--name", "ops", "--role", "admin"])
+        .output()
+        .unwrap();
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let http = reqwest::Client::new();
+    let (mut server, base) = common::serve_binary(command().arg("serve")).await;
+    let r = http
+        .post(format!("{base}/api/v1/plugins"))
+        .bearer_auth(&key)
+        .json(
+            &json!({"name": "xero", "base_url": "https://api.example.com",
+                      "default_route": {"method": "POST", "path": "/invoices"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let started: Value = http
+        .post(format!("{base}/api/v1/migrations"))
+        .bearer_auth(&key)
+        .json(&create_spec(30, 10))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = started["id"].as_str().unwrap().to_string();
+    let progress = |base: String, at_least: u64| {
+        let (http, key, id) = (http.clone(), key.clone(), id.clone());
+        async move {
+            common::wait_for(Duration::from_secs(20), "migration progress", || async {
+                let m =
+                    common::get_json(&http, format!("{base}/api/v1/migrations/{id}"), &key).await;
+                (m["done"].as_u64().unwrap() >= at_least).then_some(m)
+            })
+            .await
+        }
+    };
+    progress(base.clone(), 3).await;
+
+    // SIGTERM: the job stops between two items and gives its lease up.
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = common::wait_for_exit(&mut server.0, Duration::from_secs(15)).await;
+    assert!(status.success(), "{status}");
+    let paused = "SELECT COUNT(*) FROM trigger_migrations WHERE status = 'running' \
+                  AND owner IS NULL AND done < 30";
+    assert_eq!(common::query_i64(&db_url, paused).await, 1);
+
+    // The restart carries on at once; SIGKILL it part-way.
+    let (mut server, base) = common::serve_binary(command().arg("serve")).await;
+    let m = progress(base.clone(), 1).await;
+    let done_before_kill = m["done"].as_u64().unwrap();
+    progress(base.clone(), done_before_kill + 3).await;
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+
+    // The next restart takes it over once the dead process's lease has lapsed.
+    let (_server, base) = common::serve_binary(command().arg("serve")).await;
+    let m = progress(base.clone(), 30).await;
+    let m = if m["status"] == "completed" {
+        m
+    } else {
+        common::wait_for(Duration::from_secs(10), "completion", || async {
+            let m = common::get_json(&http, format!("{base}/api/v1/migrations/{id}"), &key).await;
+            (m["status"] == "completed").then_some(m)
+        })
+        .await
+    };
+    assert_eq!(m["done"], 30, "{m}");
+    assert_eq!(
+        common::query_i64(&db_url, "SELECT COUNT(*) FROM triggers").await,
+        30,
+        "every item was created exactly once"
+    );
+}
