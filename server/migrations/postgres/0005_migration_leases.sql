@@ -21,3 +21,8 @@ CREATE TABLE trigger_migration_set (
     trigger_id UUID NOT NULL,
     PRIMARY KEY (migration_id, position)
 );
+
+-- A rerun left running by an older version has no fixed set to carry on with: it
+-- ends as cancelled, with what it did; start a new one for the rest.
+UPDATE trigger_migrations SET status = 'cancelled', finished_at = (EXTRACT(EPOCH FROM now()) * 1000000)::BIGINT
+    WHERE status = 'running' AND kind = 'rerun';

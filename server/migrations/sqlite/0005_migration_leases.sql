@@ -21,3 +21,8 @@ CREATE TABLE trigger_migration_set (
     trigger_id BLOB NOT NULL,
     PRIMARY KEY (migration_id, position)
 );
+
+-- A rerun left running by an older version has no fixed set to carry on with: it
+-- ends as cancelled, with what it did; start a new one for the rest.
+UPDATE trigger_migrations SET status = 'cancelled', finished_at = CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)
+    WHERE status = 'running' AND kind = 'rerun';
