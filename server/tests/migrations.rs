@@ -474,8 +474,8 @@ async fn two_instances_on_postgres_run_one_migration_once_and_hand_it_over_on_sh
     let (app, _provider, _ex) = setup_on(Db::Postgres, 200).await;
     let a = app.service.clone();
     let b = another_instance(&app).await;
-    a.set_migration_lease(Duration::from_secs(1));
-    b.set_migration_lease(Duration::from_secs(1));
+    a.set_migration_lease(Duration::from_secs(3));
+    b.set_migration_lease(Duration::from_secs(3));
     let (stop_a, stopped_a) = tokio::sync::watch::channel(false);
     let (stop_b, stopped_b) = tokio::sync::watch::channel(false);
     let runner_a = tokio::spawn(a.clone().run_migrations(stopped_a));
@@ -502,7 +502,7 @@ async fn two_instances_on_postgres_run_one_migration_once_and_hand_it_over_on_sh
 
     let id = start(&app, create_spec(40, 20)).await;
     wait_for(&app, &id, |m| m["done"].as_u64().unwrap() >= 1).await;
-    // B looks for work every third of a second while A runs the job.
+    // B looks for work every second while A runs the job.
     let runner_b = tokio::spawn(b.clone().run_migrations(stopped_b));
     wait_for(&app, &id, |m| m["done"].as_u64().unwrap() >= 15).await;
     stop_a.send(true).unwrap(); // A's SIGTERM
