@@ -63,6 +63,10 @@ pub enum Command {
         site_root: String,
         #[command(flatten)]
         executor: ExecutorArgs,
+        /// How long this instance holds a running trigger migration without renewing
+        /// it; once it lapses (a crash), another instance or a restart carries on.
+        #[arg(long, env = "CALLTRAIL_MIGRATION_LEASE_SECS", default_value_t = 30)]
+        migration_lease_secs: u64,
     },
     /// Run database migrations and exit.
     Migrate,

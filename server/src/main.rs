@@ -26,13 +26,14 @@ async fn main() -> anyhow::Result<()> {
             listen,
             site_root,
             executor,
+            migration_lease_secs,
         } => {
             let service = cli.db.service().await?;
             service
-                .resume_migrations()
-                .await
-                .map_err(|e| anyhow::anyhow!("resuming migrations: {}", e.message))?;
+                .set_migration_lease(std::time::Duration::from_secs(migration_lease_secs.max(1)));
             let (stop, stopped) = tokio::sync::watch::channel(false);
+            // Trigger migrations left running (here or by a stopped instance) carry on.
+            let migrations = tokio::spawn(service.clone().run_migrations(stopped.clone()));
             let worker = match executor.config()? {
                 Some(config) => {
                     let ex = Arc::new(Executor::new(service.clone(), config));
@@ -44,6 +45,8 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             let addr = listener.local_addr()?;
             tracing::info!("Calltrail listening on http://{addr}");
+            // Also on stdout, alone on its line, for whoever started us with port 0.
+            println!("Calltrail listening on http://{addr}");
             let options = config::leptos_options(&site_root, addr);
             calltrail::serve(listener, service, options, async move {
                 shutdown_signal().await;
@@ -51,6 +54,8 @@ async fn main() -> anyhow::Result<()> {
                 let _ = stop.send(true);
             })
             .await?;
+            // Running migrations stop between two items and give their leases up.
+            let _ = migrations.await;
             if let Some(worker) = worker {
                 let grace = std::time::Duration::from_secs(10);
                 if tokio::time::timeout(grace, worker).await.is_err() {

@@ -2,11 +2,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use common::KillOnDrop;
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
 
@@ -61,9 +58,9 @@ async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
     );
     assert!(!bad.status.success(), "an unknown role is refused");
 
-    let mut server = KillOnDrop(
+    let (mut server, base) = common::serve_binary(
         Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("serve")
             .env(
                 "CALLTRAIL_DATABASE_URL",
                 format!("sqlite://{}/ct.db?mode=rwc", dir.path().display()),
@@ -72,24 +69,10 @@ async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
                 "CALLTRAIL_SECRET_KEY_FILE",
                 dir.path().join("calltrail.key"),
             )
-            .env("RUST_LOG", "info")
             .env("CALLTRAIL_EXECUTOR", "off")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stderr = server.0.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on ").nth(1) {
-                let _ = tx.send(addr.trim().to_string());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the server says where it listens");
+            .stderr(Stdio::null()),
+    )
+    .await;
 
     let http = reqwest::Client::new();
     let r = http
@@ -141,18 +124,8 @@ async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
 
     // SIGTERM stops it cleanly.
     send_sigterm(server.0.id());
-    let start = Instant::now();
-    loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            assert!(status.success(), "exit after SIGTERM: {status}");
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "the server did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let status = common::wait_for_exit(&mut server.0, Duration::from_secs(15)).await;
+    assert!(status.success(), "exit after SIGTERM: {status}");
 }
 
 fn send_sigterm(pid: u32) {
@@ -168,12 +141,6 @@ fn send_sigterm(pid: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_executes_against_its_sandbox_and_a_rerun_turns_a_failure_green() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
     let env = |c: &mut Command| {
         c.env(
             "CALLTRAIL_DATABASE_URL",
@@ -184,24 +151,29 @@ async fn the_demo_executes_against_its_sandbox_and_a_rerun_turns_a_failure_green
             dir.path().join("calltrail.key"),
         )
         .env("CALLTRAIL_SANDBOX", "on")
-        .env("CALLTRAIL_SANDBOX_URL", format!("{base}/_sandbox"))
         .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.1/32");
     };
+    // The server first, on a port of its choosing; the demo then seeds the database
+    // it serves, with the sandbox at the address it printed.
+    let mut serve = Command::new(BIN);
+    serve.arg("serve").stderr(Stdio::null());
+    env(&mut serve);
+    let (mut server, base) = common::serve_binary(&mut serve).await;
     let mut demo = Command::new(BIN);
-    demo.args(["demo", "--triggers", "200"]);
+    demo.args(["demo", "--triggers", "200"])
+        .env("CALLTRAIL_SANDBOX_URL", format!("{base}/_sandbox"));
     env(&mut demo);
-    assert!(demo.output().unwrap().status.success());
+    let out = demo.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut key = Command::new(BIN);
     key.args(["api-key", "create", "--name", "newcomer", "--role", "admin"]);
     env(&mut key);
     let out = String::from_utf8(key.output().unwrap().stdout).unwrap();
     let key = out.lines().last().unwrap().to_string();
-    let mut serve = Command::new(BIN);
-    serve
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stderr(Stdio::null());
-    env(&mut serve);
-    let mut server = KillOnDrop(serve.spawn().unwrap());
 
     let http = reqwest::Client::new();
     let get = |path: String| {
@@ -219,21 +191,16 @@ async fn the_demo_executes_against_its_sandbox_and_a_rerun_turns_a_failure_green
         }
     };
     // The sandbox's waiting triggers are executed: none stays not yet started.
-    let start = Instant::now();
-    loop {
-        if let Some(page) =
-            get("/api/v1/triggers?plugin=sandbox&status=not_yet_started".into()).await
-        {
-            if page["items"].as_array().unwrap().is_empty() {
-                break;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the sandbox's triggers were not executed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_until(
+        Duration::from_secs(30),
+        "the sandbox's triggers to be executed",
+        || async {
+            get("/api/v1/triggers?plugin=sandbox&status=not_yet_started".into())
+                .await
+                .is_some_and(|page| page["items"].as_array().unwrap().is_empty())
+        },
+    )
+    .await;
     // A simulated 422 failed live; a historic failure (no simulation) re-runs green.
     let failed = get("/api/v1/triggers?plugin=sandbox&status=erroneous&limit=500".into())
         .await
@@ -257,22 +224,19 @@ async fn the_demo_executes_against_its_sandbox_and_a_rerun_turns_a_failure_green
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let start = Instant::now();
-    loop {
-        let d = get(format!("/api/v1/triggers/{id}")).await.unwrap();
-        if d["trigger"]["status"] == "finished" {
-            assert!(d["trigger"]["external_id"]
-                .as_str()
-                .unwrap()
-                .starts_with("sbx_"));
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "the rerun did not turn green: {d}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let d = common::wait_for(
+        Duration::from_secs(15),
+        "the rerun to turn green",
+        || async {
+            let d = get(format!("/api/v1/triggers/{id}")).await.unwrap();
+            (d["trigger"]["status"] == "finished").then_some(d)
+        },
+    )
+    .await;
+    assert!(d["trigger"]["external_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("sbx_"));
     send_sigterm(server.0.id());
-    let _ = server.0.wait();
+    common::wait_for_exit(&mut server.0, Duration::from_secs(15)).await;
 }

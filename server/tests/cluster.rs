@@ -4,9 +4,9 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use common::KillOnDrop;
@@ -22,27 +22,20 @@ struct Receiver {
     overlaps: Vec<String>,
 }
 
-fn start(db_url: &str, port: u16) -> Child {
-    Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("CALLTRAIL_DATABASE_URL", db_url)
-        .env("CALLTRAIL_SECRET_KEY", "22".repeat(32))
-        .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.0/8")
-        .env("CALLTRAIL_WORKERS", "8")
-        .env("CALLTRAIL_DB_POOL", "6")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// One instance on the shared database, on a port of its own choosing.
+async fn start(db_url: &str) -> (KillOnDrop, String) {
+    common::serve_binary(
+        Command::new(BIN)
+            .arg("serve")
+            .env("CALLTRAIL_DATABASE_URL", db_url)
+            .env("CALLTRAIL_SECRET_KEY", "22".repeat(32))
+            .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.0/8")
+            .env("CALLTRAIL_WORKERS", "8")
+            .env("CALLTRAIL_DB_POOL", "6")
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::null()),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,29 +86,16 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
         .unwrap()
         .to_string();
 
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     // Stopped however the test ends.
-    let _servers: Vec<KillOnDrop> = ports
-        .iter()
-        .map(|p| KillOnDrop(start(&fresh.url, *p)))
-        .collect();
-    let http = reqwest::Client::new();
-    for p in &ports {
-        let start = Instant::now();
-        while http
-            .get(format!("http://127.0.0.1:{p}/readyz"))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "instance {p} did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    let mut servers = Vec::new();
+    let mut bases = Vec::new();
+    for _ in 0..3 {
+        let (server, base) = start(&fresh.url).await;
+        servers.push(server);
+        bases.push(base);
     }
-    let base = |i: usize| format!("http://127.0.0.1:{}", ports[i % 3]);
+    let http = reqwest::Client::new();
+    let base = |i: usize| bases[i % 3].clone();
     let r = http
         .post(format!("{}/api/v1/plugins", base(0)))
         .bearer_auth(&key)
@@ -151,31 +131,34 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
         l.await.unwrap();
     }
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let done = common::get_json(
-            &http,
-            format!("{}/api/v1/triggers?status=finished&limit=500", base(1)),
-            &key,
-        )
-        .await;
-        let page = done["items"].as_array().unwrap().len();
-        let seen = state.lock().unwrap().seen.len();
-        if seen == TRIGGERS && page == 500 {
-            let open = common::get_json(&http, format!(
-                    "{}/api/v1/triggers?status=not_yet_started&status=running&status=retrying&limit=1",
-                    base(2)
-                ), &key).await;
-            if open["items"].as_array().unwrap().is_empty() {
-                break;
+    common::wait_until(
+        Duration::from_secs(60),
+        "every trigger to finish",
+        || async {
+            let done = common::get_json(
+                &http,
+                format!("{}/api/v1/triggers?status=finished&limit=500", base(1)),
+                &key,
+            )
+            .await;
+            let page = done["items"].as_array().unwrap().len();
+            let seen = state.lock().unwrap().seen.len();
+            if seen != TRIGGERS || page != 500 {
+                return false;
             }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not all triggers finished: {seen} delivered"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+            let open = common::get_json(
+                &http,
+                format!(
+                "{}/api/v1/triggers?status=not_yet_started&status=running&status=retrying&limit=1",
+                base(2)
+            ),
+                &key,
+            )
+            .await;
+            open["items"].as_array().unwrap().is_empty()
+        },
+    )
+    .await;
 
     {
         let r = state.lock().unwrap();

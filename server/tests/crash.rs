@@ -39,45 +39,52 @@ async fn receiver() -> (String, Seen) {
     (format!("http://{addr}"), seen)
 }
 
+/// `calltrail serve` on the test's database, with a 2 s lease.
+fn command(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("serve")
+        .env(
+            "CALLTRAIL_DATABASE_URL",
+            format!("sqlite://{}/crash.db?mode=rwc", dir.display()),
+        )
+        .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
+        .env("CALLTRAIL_LEASE_SECS", "2")
+        .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.0/8")
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::null());
+    c
+}
+
+/// The server on a port of its own choosing, and its base URL.
+async fn serve(dir: &std::path::Path) -> (KillOnDrop, String) {
+    common::serve_binary(&mut command(dir)).await
+}
+
+/// Picks its port up front; prefer `serve`, which lets the binary choose. Kept for
+/// tests written against it.
+#[allow(dead_code)]
 fn start(dir: &std::path::Path, port: u16) -> KillOnDrop {
     KillOnDrop(
-        Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env(
-                "CALLTRAIL_DATABASE_URL",
-                format!("sqlite://{}/crash.db?mode=rwc", dir.display()),
-            )
-            .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
-            .env("CALLTRAIL_LEASE_SECS", "2")
-            .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.0/8")
-            .env("RUST_LOG", "warn")
+        command(dir)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     )
 }
 
+#[allow(dead_code)]
 async fn wait_ready(http: &reqwest::Client, base: &str) {
-    let start = Instant::now();
-    while http.get(format!("{base}/readyz")).send().await.is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the server did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::wait_until(Duration::from_secs(30), "the server to come up", || async {
+        http.get(format!("{base}/readyz")).send().await.is_ok()
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_delivery_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (provider, seen) = receiver().await;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let base = format!("http://127.0.0.1:{port}");
     let key_out = Command::new(BIN)
         .args(["api-key", "create", "--name", "crash", "--role", "admin"])
         .env(
@@ -95,8 +102,10 @@ async fn sigkill_during_delivery_loses_nothing() {
         .to_string();
 
     let http = reqwest::Client::new();
-    let mut server = start(dir.path(), port);
-    wait_ready(&http, &base).await;
+    let (mut server, first_base) = serve(dir.path()).await;
+    // Where the server listens now: each restart picks a new port.
+    let current = Arc::new(std::sync::RwLock::new(first_base));
+    let base = current.read().unwrap().clone();
     let plugin = json!({
         "name": "receiver", "base_url": provider, "timeout_ms": 1000,
         "default_route": {"method": "POST", "path": "/hook"},
@@ -113,12 +122,12 @@ async fn sigkill_during_delivery_loses_nothing() {
 
     // Ingest with an Idempotency-Key per trigger, retrying through the kills.
     let ingest = {
-        let (http, base, key) = (http.clone(), base.clone(), key.clone());
+        let (http, current, key) = (http.clone(), current.clone(), key.clone());
         tokio::spawn(async move {
             let deadline = Instant::now() + Duration::from_secs(60);
             let mut tasks = Vec::new();
             for lane in 0..8 {
-                let (http, base, key) = (http.clone(), base.clone(), key.clone());
+                let (http, current, key) = (http.clone(), current.clone(), key.clone());
                 tasks.push(tokio::spawn(async move {
                     for i in (lane..TRIGGERS).step_by(8) {
                         let body = json!({"plugin": "receiver", "event_type": "invoice.available",
@@ -126,6 +135,7 @@ async fn sigkill_during_delivery_loses_nothing() {
                                           "payload": {"n": i}});
                         loop {
                             assert!(Instant::now() < deadline, "ingest did not finish");
+                            let base = current.read().unwrap().clone();
                             let sent = http
                                 .post(format!("{base}/api/v1/triggers"))
                                 .bearer_auth(&key)
@@ -148,24 +158,27 @@ async fn sigkill_during_delivery_loses_nothing() {
     };
 
     for _ in 0..3 {
+        // The scenario, not a synchronisation: let it ingest and deliver a while.
         tokio::time::sleep(Duration::from_millis(400)).await;
         server.0.kill().unwrap(); // SIGKILL
         server.0.wait().unwrap();
-        server = start(dir.path(), port);
-        wait_ready(&http, &base).await;
+        let (restarted, base) = serve(dir.path()).await;
+        server = restarted;
+        *current.write().unwrap() = base;
     }
     ingest.await.unwrap();
+    let base = current.read().unwrap().clone();
 
     // Everything reaches a final state (expired leases are claimed again).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let open = common::get_json(&http, format!("{base}/api/v1/triggers?status=not_yet_started&status=running&status=retrying&limit=1"), &key).await;
-        if open["items"].as_array().unwrap().is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "triggers still open: {open}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    common::wait_until(
+        Duration::from_secs(60),
+        "every trigger to reach a final state",
+        || async {
+            let open = common::get_json(&http, format!("{base}/api/v1/triggers?status=not_yet_started&status=running&status=retrying&limit=1"), &key).await;
+            open["items"].as_array().unwrap().is_empty()
+        },
+    )
+    .await;
 
     let mut triggers = Vec::new();
     let mut cursor: Option<String> = None;
@@ -222,12 +235,6 @@ async fn sigterm_finishes_the_call_in_flight_before_exiting() {
     let provider = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
     let key_out = Command::new(BIN)
         .args(["api-key", "create", "--name", "term", "--role", "admin"])
         .env(
@@ -244,8 +251,7 @@ async fn sigterm_finishes_the_call_in_flight_before_exiting() {
         .unwrap()
         .to_string();
     let http = reqwest::Client::new();
-    let mut server = start(dir.path(), port);
-    wait_ready(&http, &base).await;
+    let (mut server, base) = serve(dir.path()).await;
     let r = http
         .post(format!("{base}/api/v1/plugins"))
         .bearer_auth(&key)
@@ -276,16 +282,7 @@ async fn sigterm_finishes_the_call_in_flight_before_exiting() {
         .unwrap();
     assert!(term.success());
     let start_wait = Instant::now();
-    let status = loop {
-        if let Some(s) = server.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start_wait.elapsed() < Duration::from_secs(15),
-            "no exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = common::wait_for_exit(&mut server.0, Duration::from_secs(15)).await;
     assert!(status.success());
     assert!(
         start_wait.elapsed() >= Duration::from_millis(800),
@@ -293,21 +290,8 @@ async fn sigterm_finishes_the_call_in_flight_before_exiting() {
     );
 
     // Read what was recorded, with a server that executes nothing.
-    let _reader = KillOnDrop(
-        Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env(
-                "CALLTRAIL_DATABASE_URL",
-                format!("sqlite://{}/crash.db?mode=rwc", dir.path().display()),
-            )
-            .env("CALLTRAIL_SECRET_KEY", "11".repeat(32))
-            .env("CALLTRAIL_EXECUTOR", "off")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_ready(&http, &base).await;
+    let (_reader, base) =
+        common::serve_binary(command(dir.path()).env("CALLTRAIL_EXECUTOR", "off")).await;
     let d = common::get_json(
         &http,
         format!("{base}/api/v1/triggers/{}", t["id"].as_str().unwrap()),

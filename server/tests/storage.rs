@@ -10,8 +10,9 @@ use app::domain::{
 };
 use calltrail::service::{truncate, Limits, SecretBox, Service};
 use calltrail::storage::{
-    AttemptOutcome, AuditEntry, Claim, Cursor, Idempotency, Inserted, MigrationRecord, NewTrigger,
-    PendingRun, PluginKey, RunRequest, SharedStore, StoreError, StoreFilter,
+    AttemptOutcome, AuditEntry, Claim, Cursor, Idempotency, Inserted, MigrationRecord,
+    MigrationStep, MigrationWork, NewTrigger, PendingRun, PluginKey, RunRequest, SharedStore,
+    StepOutcome, StoreError, StoreFilter,
 };
 use chrono::{Duration, Utc};
 use common::Db;
@@ -44,6 +45,8 @@ conformance!(
     an_expired_lease_is_claimed_again_and_the_stale_result_is_refused,
     a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight,
     a_migration_counts_its_items_outcomes_and_a_cancel_is_final,
+    a_migration_lease_is_taken_once_it_expires_or_is_given_up,
+    a_created_item_is_one_trigger_even_when_its_record_was_lost,
 );
 
 fn new_trigger(plugin_id: Uuid, at: chrono::DateTime<Utc>) -> NewTrigger {
@@ -712,12 +715,164 @@ async fn a_migration_counts_its_items_outcomes_and_a_cancel_is_final(db: Db) {
         3
     );
 
-    let m = MigrationRecord {
+    let m = migration_record("rerun", now);
+    let total = store
+        .begin_migration(&m, audit_of(&m, now), Some(&f))
+        .await
+        .unwrap();
+    assert_eq!(
+        total, 2,
+        "the set is what the filter matches when it starts"
+    );
+    // A trigger that starts matching later is not in the set.
+    store
+        .insert_triggers(vec![new_trigger(stripe, now)])
+        .await
+        .unwrap();
+    let set = store.migration_set(m.id, None, 10).await.unwrap();
+    assert_eq!(set, vec![(0, b.id), (1, a.id)], "newest first, numbered");
+    assert_eq!(
+        store.migration_set(m.id, Some(0), 10).await.unwrap().len(),
+        1
+    );
+
+    let until = truncate(now + Duration::minutes(1));
+    assert!(store.claim_migration(m.id, "me", until).await.unwrap());
+    assert!(
+        !store.claim_migration(m.id, "other", until).await.unwrap(),
+        "a held lease is not taken"
+    );
+    for (position, trigger_id) in &set {
+        let step = rerun_step(m.id, "me", *position, *trigger_id);
+        assert_eq!(store.migration_step(step).await.unwrap(), StepOutcome::Done);
+    }
+    let again = rerun_step(m.id, "me", 0, b.id);
+    assert_eq!(
+        store.migration_step(again).await.unwrap(),
+        StepOutcome::AlreadyDone,
+        "a position is done once"
+    );
+    let theirs = rerun_step(m.id, "other", 1, a.id);
+    assert_eq!(
+        store.migration_step(theirs).await.unwrap(),
+        StepOutcome::Stopped,
+        "only the lease holder steps"
+    );
+    assert_eq!(store.migration_done_positions(m.id).await.unwrap().len(), 2);
+    store
+        .record_attempt(outcome(a.id, 1, Status::Finished, now))
+        .await
+        .unwrap();
+    let got = store.get_migration(m.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.total, got.done, got.succeeded, got.failed),
+        (2, 2, 1, 0)
+    );
+    assert!(store.cancel_migration(m.id, truncate(now)).await.unwrap());
+    assert!(!store.cancel_migration(m.id, truncate(now)).await.unwrap());
+    let after_cancel = rerun_step(m.id, "me", 1, a.id);
+    assert_eq!(
+        store.migration_step(after_cancel).await.unwrap(),
+        StepOutcome::Stopped
+    );
+    assert!(!store.complete_migration(m.id, "me").await.unwrap());
+    let got = store.get_migration(m.id).await.unwrap().unwrap();
+    assert_eq!(
+        got.status, "cancelled",
+        "completion does not override a cancel"
+    );
+}
+
+async fn a_migration_lease_is_taken_once_it_expires_or_is_given_up(db: Db) {
+    let (store, _svc, _stripe, _xero, _f) = setup(db).await;
+    let now = Utc::now();
+    let m = migration_record("create", now);
+    store.insert_migration(&m, audit_of(&m, now)).await.unwrap();
+    let soon = truncate(now + Duration::minutes(1));
+    assert!(store.claim_migration(m.id, "a", soon).await.unwrap());
+    assert!(!store.claim_migration(m.id, "b", soon).await.unwrap());
+    assert!(
+        store.claim_migration(m.id, "a", soon).await.unwrap(),
+        "its owner takes it back"
+    );
+    store.release_migration(m.id, "b").await.unwrap();
+    assert!(
+        !store.claim_migration(m.id, "b", soon).await.unwrap(),
+        "only the owner gives it up"
+    );
+    store.release_migration(m.id, "a").await.unwrap();
+    assert!(store.claim_migration(m.id, "b", soon).await.unwrap());
+    // b dies; once its lease has expired, a takes over.
+    assert!(store
+        .claim_migration(m.id, "b", truncate(now - Duration::seconds(1)))
+        .await
+        .unwrap());
+    assert!(store.claim_migration(m.id, "a", soon).await.unwrap());
+    assert!(store.complete_migration(m.id, "a").await.unwrap());
+    assert!(
+        !store.claim_migration(m.id, "b", soon).await.unwrap(),
+        "an ended migration is not taken"
+    );
+    assert!(store.running_migrations().await.unwrap().is_empty());
+}
+
+async fn a_created_item_is_one_trigger_even_when_its_record_was_lost(db: Db) {
+    let (store, _svc, stripe, _xero, fresh) = setup(db).await;
+    let now = Utc::now();
+    let m = migration_record("create", now);
+    store.insert_migration(&m, audit_of(&m, now)).await.unwrap();
+    let until = truncate(now + Duration::minutes(1));
+    assert!(store.claim_migration(m.id, "me", until).await.unwrap());
+    let create = |position: u64| {
+        let mut t = new_trigger(stripe, now);
+        t.idempotency = Some(Idempotency {
+            key: format!("migration:{}:{position}", m.id),
+            request_hash: "h".into(),
+        });
+        MigrationStep {
+            migration_id: m.id,
+            owner: "me".into(),
+            lease_until: until,
+            position,
+            work: MigrationWork::Create(Box::new(t)),
+        }
+    };
+    assert_eq!(
+        store.migration_step(create(0)).await.unwrap(),
+        StepOutcome::Done
+    );
+    assert_eq!(
+        store.migration_step(create(1)).await.unwrap(),
+        StepOutcome::Done
+    );
+    // As if the process had died after creating item 1 but before recording it.
+    common::exec_sql(
+        &fresh.url,
+        "DELETE FROM trigger_migration_items WHERE position = 1",
+    )
+    .await;
+    common::exec_sql(&fresh.url, "UPDATE trigger_migrations SET done = 1").await;
+    assert!(store.claim_migration(m.id, "me", until).await.unwrap());
+    assert_eq!(store.get_migration(m.id).await.unwrap().unwrap().done, 1);
+    assert_eq!(
+        store.migration_step(create(1)).await.unwrap(),
+        StepOutcome::Done
+    );
+    let triggers = store
+        .list_triggers(&StoreFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(triggers.len(), 2, "item 1 was not created twice");
+    assert_eq!(store.get_migration(m.id).await.unwrap().unwrap().done, 2);
+}
+
+fn migration_record(kind: &str, now: chrono::DateTime<Utc>) -> MigrationRecord {
+    MigrationRecord {
         id: Uuid::now_v7(),
         created_at: truncate(now),
         actor: "admin".into(),
         reason: "token renewed".into(),
-        kind: "rerun".into(),
+        kind: kind.into(),
         spec: serde_json::json!({"plugin": ["stripe"]}),
         status: "running".into(),
         total: 2,
@@ -725,38 +880,35 @@ async fn a_migration_counts_its_items_outcomes_and_a_cancel_is_final(db: Db) {
         finished_at: None,
         succeeded: 0,
         failed: 0,
-    };
-    let audit = AuditEntry {
+    }
+}
+
+fn audit_of(m: &MigrationRecord, now: chrono::DateTime<Utc>) -> AuditEntry {
+    AuditEntry {
         id: Uuid::now_v7(),
         at: truncate(now),
         actor: "admin".into(),
-        action: "migration.rerun".into(),
+        action: format!("migration.{}", m.kind),
         target: format!("migration:{}", m.id),
         reason: "token renewed".into(),
         details: serde_json::json!({}),
-    };
-    store.insert_migration(&m, audit).await.unwrap();
-    store.add_migration_item(m.id, a.id).await.unwrap();
-    store.add_migration_item(m.id, b.id).await.unwrap();
-    store
-        .update_migration(m.id, 2, "running", None)
-        .await
-        .unwrap();
-    store
-        .record_attempt(outcome(a.id, 1, Status::Finished, now))
-        .await
-        .unwrap();
-    let got = store.get_migration(m.id).await.unwrap().unwrap();
-    assert_eq!((got.done, got.succeeded, got.failed), (2, 1, 0));
-    assert!(store.cancel_migration(m.id, truncate(now)).await.unwrap());
-    assert!(!store.cancel_migration(m.id, truncate(now)).await.unwrap());
-    store
-        .update_migration(m.id, 2, "completed", Some(truncate(now)))
-        .await
-        .unwrap();
-    let got = store.get_migration(m.id).await.unwrap().unwrap();
-    assert_eq!(
-        got.status, "cancelled",
-        "completion does not override a cancel"
-    );
+    }
+}
+
+fn rerun_step(migration_id: Uuid, owner: &str, position: u64, trigger_id: Uuid) -> MigrationStep {
+    MigrationStep {
+        migration_id,
+        owner: owner.into(),
+        lease_until: truncate(Utc::now() + Duration::minutes(1)),
+        position,
+        work: MigrationWork::Rerun {
+            trigger_id,
+            run: PendingRun {
+                kind: StartedByKind::Migration,
+                actor: "admin (migration)".into(),
+                reason: "token renewed".into(),
+                resume_retries: false,
+            },
+        },
+    }
 }

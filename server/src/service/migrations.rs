@@ -2,9 +2,19 @@
 //! every trigger matching a filter, or create triggers that never existed. A dry
 //! run only counts; a real run is a background job at a bounded rate, with a
 //! reason, progress, cancel and an audit row. Admins only.
+//!
+//! A running job belongs to one instance under a lease (renewed with every item,
+//! given up on shutdown); `run_migrations` takes over jobs whose lease is free or
+//! expired, so a restart or another instance carries on. Each item is recorded by
+//! its position in the same transaction as the trigger it creates (under the key
+//! `migration:{id}:{position}`) or re-queues, so none is done twice. A rerun's set
+//! is fixed when it starts; a create's payloads are sealed like any trigger's.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,7 +23,55 @@ use uuid::Uuid;
 use app::domain::{EntityRef, Migration, StartedByKind, Trigger, TriggerFilter};
 
 use super::{now, ApiError, Principal, Role, Service, TriggerInput};
-use crate::storage::{AuditEntry, Cursor, MigrationRecord, PendingRun};
+use crate::storage::{
+    AuditEntry, MigrationRecord, MigrationStep, MigrationWork, PendingRun, StepOutcome,
+};
+
+/// This instance's part in running migrations: who it is, how long its leases
+/// last, which jobs it runs now, and the shutdown signal they stop on.
+pub(crate) struct Runner {
+    instance: String,
+    lease_ms: std::sync::atomic::AtomicU64,
+    running: Mutex<HashSet<Uuid>>,
+    shutdown: Mutex<watch::Receiver<bool>>,
+    /// Keeps the default shutdown signal (never sent) open.
+    _never: watch::Sender<bool>,
+}
+
+impl Runner {
+    pub(crate) fn new() -> Runner {
+        let (never, shutdown) = watch::channel(false);
+        Runner {
+            instance: format!("migrations-{}", Uuid::now_v7().simple()),
+            lease_ms: std::sync::atomic::AtomicU64::new(30_000),
+            running: Mutex::new(HashSet::new()),
+            shutdown: Mutex::new(shutdown),
+            _never: never,
+        }
+    }
+
+    fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn shutdown(&self) -> watch::Receiver<bool> {
+        self.shutdown.lock().expect("not poisoned").clone()
+    }
+}
+
+/// Shutdown was asked for (or whoever would ask is gone).
+fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
+    *shutdown.borrow() || shutdown.has_changed().is_err()
+}
+
+/// Removes a job from the running set however it ends.
+struct Running<'a>(&'a Runner, Uuid);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.lock().expect("not poisoned").remove(&self.1);
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MigrationCreateItem {
@@ -87,7 +145,7 @@ impl Service {
                 "from 1 to 1000 per second",
             ));
         }
-        let (kind, total, sample, spec) = match (&input.filter, &input.create) {
+        let (kind, total, sample, spec, rerun_set) = match (&input.filter, &input.create) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::invalid(
                     "create",
@@ -106,7 +164,7 @@ impl Service {
                 let sample = self.store.list_triggers(&store_filter, None, 10).await?;
                 let mut spec = serde_json::to_value(filter).expect("a filter serialises");
                 spec["rate_per_sec"] = rate.into();
-                ("rerun", total, sample, spec)
+                ("rerun", total, sample, spec, Some(store_filter))
             }
             (None, Some(items)) => {
                 if items.is_empty() || items.len() > MAX_CREATE {
@@ -133,9 +191,25 @@ impl Service {
                         ..e
                     })?;
                 }
+                // Stored like any trigger's payload: what a redaction rule covers is sealed.
+                let rules = self
+                    .cached_plugin(&plugin)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::invalid("plugin", format!("no plugin named {plugin:?}"))
+                    })?
+                    .plugin
+                    .redact;
+                let sealed: Vec<MigrationCreateItem> = items
+                    .iter()
+                    .map(|item| MigrationCreateItem {
+                        entity: item.entity.clone(),
+                        payload: self.secrets.seal_payload(&item.payload, &rules),
+                    })
+                    .collect();
                 let spec = serde_json::json!({"plugin": plugin, "event_type": event_type,
-                                              "create": items, "rate_per_sec": rate});
-                ("create", items.len() as u64, Vec::new(), spec)
+                                              "create": sealed, "rate_per_sec": rate});
+                ("create", items.len() as u64, Vec::new(), spec, None)
             }
         };
         if input.dry_run {
@@ -144,7 +218,7 @@ impl Service {
                 sample,
             }));
         }
-        let record = MigrationRecord {
+        let mut record = MigrationRecord {
             id: Uuid::now_v7(),
             created_at: now(),
             actor: who.name.clone(),
@@ -167,29 +241,117 @@ impl Service {
             reason,
             details: serde_json::json!({"total": total, "rate_per_sec": rate}),
         };
-        self.store.insert_migration(&record, audit).await?;
+        // The set a rerun re-executes is fixed here, with the migration itself.
+        record.total = self
+            .store
+            .begin_migration(&record, audit, rerun_set.as_ref())
+            .await?;
         self.spawn_migration(record.id);
         Ok(MigrationStart::Started(public(record)))
+    }
+
+    /// How long a migration's lease lasts without renewal (30 s by default). Another
+    /// instance takes a job over once its owner has not renewed it for this long.
+    pub fn set_migration_lease(&self, lease: Duration) {
+        let ms = lease.as_millis().clamp(100, 3_600_000) as u64;
+        self.migrations
+            .lease_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Run the job here if this instance can take its lease (free, expired or ours)
+    /// and does not run it already. True when it was started.
+    async fn take_migration(self: &Arc<Self>, id: Uuid) -> Result<bool, ApiError> {
+        let runner = &self.migrations;
+        if !runner.running.lock().expect("not poisoned").insert(id) {
+            return Ok(false);
+        }
+        let until = now() + runner.lease();
+        match self
+            .store
+            .claim_migration(id, &runner.instance, until)
+            .await
+        {
+            Ok(true) => {}
+            other => {
+                runner.running.lock().expect("not poisoned").remove(&id);
+                other?;
+                return Ok(false);
+            }
+        }
+        let job = self.clone();
+        tokio::spawn(async move {
+            let _running = Running(&job.migrations, id);
+            let shutdown = job.migrations.shutdown();
+            if let Err(e) = job.run_migration(id, shutdown).await {
+                tracing::error!(migration = %id, error = %e.message,
+                    "trigger migration stopped; it is resumed once its lease is free");
+                // Let another instance (or this one, on its next look) carry on.
+                let _ = job
+                    .store
+                    .release_migration(id, &job.migrations.instance)
+                    .await;
+            }
+        });
+        Ok(true)
     }
 
     fn spawn_migration(self: &Arc<Self>, id: Uuid) {
         let job = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = job.run_migration(id).await {
-                tracing::error!(migration = %id, error = %e.message, "trigger migration stopped");
+            if let Err(e) = job.take_migration(id).await {
+                tracing::warn!(migration = %id, error = %e.message, "starting a trigger migration");
             }
         });
     }
 
-    /// Carry on with the migrations that were running when the process stopped:
-    /// what they already queued or created is skipped.
+    /// Carry on with the running migrations whose lease is free or expired (a
+    /// stopped process's): what they already did is skipped. Returns how many
+    /// this instance took.
     pub async fn resume_migrations(self: &Arc<Self>) -> Result<usize, ApiError> {
-        let running = self.store.running_migrations().await?;
-        for id in &running {
-            tracing::info!(migration = %id, "resuming a trigger migration");
-            self.spawn_migration(*id);
+        let mut taken = 0;
+        for id in self.store.running_migrations().await? {
+            if self.take_migration(id).await? {
+                tracing::info!(migration = %id, "resuming a trigger migration");
+                taken += 1;
+            }
         }
-        Ok(running.len())
+        Ok(taken)
+    }
+
+    /// Until `shutdown` turns true: take over migrations whose lease is free or
+    /// expired, looking every third of a lease. On shutdown the jobs here stop
+    /// between two items and give their leases up; this returns once they have
+    /// (or after 10 s).
+    pub fn run_migrations(
+        self: Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        // Jobs started from now on (by a request too) stop on this signal.
+        *self.migrations.shutdown.lock().expect("not poisoned") = shutdown.clone();
+        async move {
+            while !stopping(&shutdown) {
+                if let Err(e) = self.resume_migrations().await {
+                    tracing::warn!(error = %e.message, "looking for trigger migrations to resume");
+                }
+                let look_again = self.migrations.lease() / 3;
+                tokio::select! {
+                    _ = tokio::time::sleep(look_again) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while !self
+                .migrations
+                .running
+                .lock()
+                .expect("not poisoned")
+                .is_empty()
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
     }
 
     fn migration_trigger(
@@ -210,9 +372,14 @@ impl Service {
         }
     }
 
-    /// The background job: one trigger at a time, at most `rate` per second,
-    /// stopping when cancelled.
-    async fn run_migration(&self, id: Uuid) -> Result<(), ApiError> {
+    /// The background job, under this instance's lease: one item at a time, at
+    /// most `rate` per second, stopping when cancelled, when the lease is lost, or
+    /// on shutdown (giving the lease up).
+    async fn run_migration(
+        &self,
+        id: Uuid,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ApiError> {
         let m = self
             .store
             .get_migration(id)
@@ -220,85 +387,41 @@ impl Service {
             .ok_or_else(ApiError::internal)?;
         let rate = m.spec["rate_per_sec"].as_u64().unwrap_or(50).clamp(1, 1000);
         let pause = Duration::from_secs_f64(1.0 / rate as f64);
+        let owner = self.migrations.instance.clone();
         let actor = format!("{} (migration {})", m.actor, id);
-        // Resuming after a restart: what is already done stays done.
-        let already: std::collections::HashSet<Uuid> = self
+        // Resuming: what is already done stays done.
+        let done: HashSet<u64> = self
             .store
-            .migration_item_ids(id)
+            .migration_done_positions(id)
             .await?
             .into_iter()
             .collect();
-        let mut done = already.len() as u64;
-        if m.kind == "rerun" {
-            let filter: TriggerFilter =
-                serde_json::from_value(m.spec.clone()).map_err(|_| ApiError::internal())?;
-            let store_filter = self.resolve_filter(filter).await?;
-            // The set is fixed by the moment the job starts: later triggers are not migrated.
-            let mut ids = Vec::new();
-            let mut after: Option<Cursor> = None;
-            loop {
-                let page = self.store.list_triggers(&store_filter, after, 500).await?;
-                let Some(last) = page.last() else { break };
-                after = Some(Cursor {
-                    scheduled_at: last.scheduled_at,
-                    id: last.id,
-                });
-                ids.extend(page.iter().map(|t| t.id));
+        let mut items = MigrationItems::new(&m, &actor)?;
+        while let Some((position, work)) = items.next(self, &done).await? {
+            if stopping(&shutdown) {
+                self.store.release_migration(id, &owner).await?;
+                tracing::info!(migration = %id, "trigger migration paused for shutdown");
+                return Ok(());
             }
-            for trigger_id in ids.into_iter().filter(|t| !already.contains(t)) {
-                if self.migration_cancelled(id).await {
-                    return Ok(());
-                }
-                let run = PendingRun {
-                    kind: StartedByKind::Migration,
-                    actor: actor.clone(),
-                    reason: m.reason.clone(),
-                    resume_retries: false,
-                };
-                // A trigger in flight is skipped; it was being executed anyway.
-                self.store.request_run(trigger_id, run, None).await?;
-                self.store.add_migration_item(id, trigger_id).await?;
-                done += 1;
-                self.store
-                    .update_migration(id, done, "running", None)
-                    .await?;
-                self.announce_due().await;
-                tokio::time::sleep(pause).await;
-            }
-        } else {
-            let plugin = m.spec["plugin"].as_str().unwrap_or_default().to_string();
-            let event_type = m.spec["event_type"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let items: Vec<MigrationCreateItem> = serde_json::from_value(m.spec["create"].clone())
-                .map_err(|_| ApiError::internal())?;
-            let creator = Principal {
-                name: actor.clone(),
-                role: Role::Admin,
+            let step = MigrationStep {
+                migration_id: id,
+                owner: owner.clone(),
+                lease_until: now() + self.migrations.lease(),
+                position,
+                work,
             };
-            for item in items.into_iter().skip(already.len()) {
-                if self.migration_cancelled(id).await {
-                    return Ok(());
-                }
-                let input = self.migration_trigger(&plugin, &event_type, &item);
-                let (trigger, _) = self.create_trigger(&creator, input, None).await?;
-                self.store.add_migration_item(id, trigger.id).await?;
-                done += 1;
-                self.store
-                    .update_migration(id, done, "running", None)
-                    .await?;
-                tokio::time::sleep(pause).await;
+            match self.store.migration_step(step).await? {
+                StepOutcome::Stopped => return Ok(()),
+                StepOutcome::AlreadyDone => continue,
+                StepOutcome::Done => self.announce_due().await,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
             }
         }
-        self.store
-            .update_migration(id, done, "completed", Some(now()))
-            .await?;
+        self.store.complete_migration(id, &owner).await?;
         Ok(())
-    }
-
-    async fn migration_cancelled(&self, id: Uuid) -> bool {
-        matches!(self.store.get_migration(id).await, Ok(Some(m)) if m.status == "cancelled")
     }
 
     pub async fn get_migration(&self, who: &Principal, id: &str) -> Result<Migration, ApiError> {
@@ -325,5 +448,122 @@ impl Service {
             )));
         }
         self.get_migration(who, id).await
+    }
+}
+
+/// The items of a job, in order, with what doing each means: the rerun's fixed
+/// set, read a page at a time, or the create list, opened one payload at a time.
+enum MigrationItems {
+    Rerun {
+        id: Uuid,
+        run: PendingRun,
+        page: std::vec::IntoIter<(u64, Uuid)>,
+        after: Option<u64>,
+        ended: bool,
+    },
+    Create {
+        creator: Principal,
+        plugin: String,
+        event_type: String,
+        items: std::iter::Enumerate<std::vec::IntoIter<MigrationCreateItem>>,
+        id: Uuid,
+    },
+}
+
+const SET_PAGE: u32 = 500;
+
+impl MigrationItems {
+    fn new(m: &MigrationRecord, actor: &str) -> Result<Self, ApiError> {
+        if m.kind == "rerun" {
+            return Ok(MigrationItems::Rerun {
+                id: m.id,
+                run: PendingRun {
+                    kind: StartedByKind::Migration,
+                    actor: actor.to_string(),
+                    reason: m.reason.clone(),
+                    resume_retries: false,
+                },
+                page: Vec::new().into_iter(),
+                after: None,
+                ended: false,
+            });
+        }
+        let items: Vec<MigrationCreateItem> =
+            serde_json::from_value(m.spec["create"].clone()).map_err(|_| ApiError::internal())?;
+        Ok(MigrationItems::Create {
+            creator: Principal {
+                name: actor.to_string(),
+                role: Role::Admin,
+            },
+            plugin: m.spec["plugin"].as_str().unwrap_or_default().to_string(),
+            event_type: m.spec["event_type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            items: items.into_iter().enumerate(),
+            id: m.id,
+        })
+    }
+
+    /// The next item not done yet.
+    async fn next(
+        &mut self,
+        service: &Service,
+        done: &HashSet<u64>,
+    ) -> Result<Option<(u64, MigrationWork)>, ApiError> {
+        match self {
+            MigrationItems::Rerun {
+                id,
+                run,
+                page,
+                after,
+                ended,
+            } => loop {
+                if let Some((position, trigger_id)) = page.next() {
+                    *after = Some(position);
+                    if done.contains(&position) {
+                        continue;
+                    }
+                    let run = run.clone();
+                    return Ok(Some((position, MigrationWork::Rerun { trigger_id, run })));
+                }
+                if *ended {
+                    return Ok(None);
+                }
+                let next = service.store.migration_set(*id, *after, SET_PAGE).await?;
+                *ended = next.len() < SET_PAGE as usize;
+                *page = next.into_iter();
+            },
+            MigrationItems::Create {
+                creator,
+                plugin,
+                event_type,
+                items,
+                id,
+            } => {
+                for (position, item) in items.by_ref() {
+                    let position = position as u64;
+                    if done.contains(&position) {
+                        continue;
+                    }
+                    // Opened only to be checked and sealed again as the trigger's payload.
+                    let opened = service
+                        .secrets
+                        .unseal_payload(&item.payload.to_string())
+                        .ok()
+                        .and_then(|p| serde_json::from_str(&p).ok())
+                        .ok_or_else(ApiError::internal)?;
+                    let item = MigrationCreateItem {
+                        entity: item.entity,
+                        payload: opened,
+                    };
+                    let input = service.migration_trigger(plugin, event_type, &item);
+                    let key = format!("migration:{id}:{position}");
+                    let (trigger, _) = service.prepare_trigger(creator, input, Some(&key)).await?;
+                    return Ok(Some((position, MigrationWork::Create(Box::new(trigger)))));
+                }
+                Ok(None)
+            }
+        }
     }
 }

@@ -68,6 +68,8 @@ pub struct Service {
     keys: cache::TtlCache<String, Principal>,
     /// Plugin name or id → plugin, for the ingest path.
     plugins: cache::TtlCache<String, crate::storage::PluginRecord>,
+    /// Which trigger migrations this instance runs, under what lease.
+    migrations: migrations::Runner,
 }
 
 impl Service {
@@ -82,6 +84,7 @@ impl Service {
             last_announce: std::sync::atomic::AtomicI64::new(0),
             keys: cache::TtlCache::new(std::time::Duration::from_secs(30)),
             plugins: cache::TtlCache::new(std::time::Duration::from_secs(2)),
+            migrations: migrations::Runner::new(),
         })
     }
 

@@ -211,7 +211,7 @@ impl Service {
     }
 
     /// Check a trigger to create and turn it into a row, writing nothing.
-    async fn prepare_trigger(
+    pub(super) async fn prepare_trigger(
         &self,
         who: &Principal,
         input: TriggerInput,

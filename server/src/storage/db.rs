@@ -140,7 +140,13 @@ pub trait Reads: Send + Sync {
     async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError>;
     async fn get_migration(&self, id: Uuid) -> Result<Option<super::MigrationRecord>, StoreError>;
     async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError>;
-    async fn migration_item_ids(&self, id: Uuid) -> Result<Vec<Uuid>, StoreError>;
+    async fn migration_done_positions(&self, id: Uuid) -> Result<Vec<u64>, StoreError>;
+    async fn migration_set(
+        &self,
+        id: Uuid,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<(u64, Uuid)>, StoreError>;
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
     async fn list_audit(&self, limit: u32) -> Result<Vec<super::AuditEntry>, StoreError>;
 }
@@ -161,6 +167,7 @@ where
     sql::MigrationRow: for<'r> FromRow<'r, DB::Row>,
     sql::StatusCountRow: for<'r> FromRow<'r, DB::Row>,
     sql::IdRow: for<'r> FromRow<'r, DB::Row>,
+    sql::SetRow: for<'r> FromRow<'r, DB::Row>,
     sql::AuditRow: for<'r> FromRow<'r, DB::Row>,
 {
     async fn list_triggers(
@@ -283,14 +290,32 @@ where
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    async fn migration_item_ids(&self, id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        let rows: Vec<sql::IdRow> = fetch_all(
+    async fn migration_done_positions(&self, id: Uuid) -> Result<Vec<u64>, StoreError> {
+        let rows: Vec<sql::CountRow> = fetch_all(
             &self.pool,
-            sql::select_migration_items(DB::DIALECT, id),
-            "listing a migration's items",
+            sql::select_done_positions(DB::DIALECT, id),
+            "listing what a migration has done",
         )
         .await?;
-        Ok(rows.into_iter().map(|r| r.id).collect())
+        Ok(rows.into_iter().map(|r| r.n as u64).collect())
+    }
+
+    async fn migration_set(
+        &self,
+        id: Uuid,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<(u64, Uuid)>, StoreError> {
+        let rows: Vec<sql::SetRow> = fetch_all(
+            &self.pool,
+            sql::select_migration_set(DB::DIALECT, id, after, limit),
+            "reading the set a migration re-executes",
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.position as u64, r.trigger_id))
+            .collect())
     }
 
     async fn list_audit(&self, limit: u32) -> Result<Vec<super::AuditEntry>, StoreError> {
@@ -479,6 +504,133 @@ where
     Ok(super::RunRequest::Queued)
 }
 
+/// A new migration, its audit row and (for a rerun) its fixed set, inside a
+/// transaction. Returns how many items it has.
+pub(crate) async fn begin_migration<DB>(
+    conn: &mut DB::Connection,
+    m: &super::MigrationRecord,
+    audit: &super::AuditEntry,
+    rerun_set: Option<&StoreFilter>,
+) -> Result<u64, StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+{
+    execute(
+        &mut *conn,
+        sql::insert_migration(DB::DIALECT, m),
+        "inserting a migration",
+    )
+    .await?;
+    execute(
+        &mut *conn,
+        sql::insert_audit(DB::DIALECT, audit),
+        "writing the audit trail",
+    )
+    .await?;
+    let Some(filter) = rerun_set else {
+        return Ok(m.total);
+    };
+    let total = execute(
+        &mut *conn,
+        sql::snapshot_migration_set(DB::DIALECT, m.id, filter),
+        "fixing the set a migration re-executes",
+    )
+    .await?;
+    execute(
+        &mut *conn,
+        sql::set_migration_total(DB::DIALECT, m.id, total),
+        "counting a migration's set",
+    )
+    .await?;
+    Ok(total)
+}
+
+/// One migration item, inside a transaction: the lease first (a lost lease or a
+/// cancel writes nothing), then whether this position is done already, then the
+/// trigger it creates or re-queues together with the row that records it.
+pub(crate) async fn migration_step<DB>(
+    conn: &mut DB::Connection,
+    step: &super::MigrationStep,
+) -> Result<super::StepOutcome, StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+    IdempotentRow: for<'r> FromRow<'r, DB::Row>,
+    sql::IdRow: for<'r> FromRow<'r, DB::Row>,
+{
+    let id = step.migration_id;
+    let renewed = execute(
+        &mut *conn,
+        sql::renew_migration(DB::DIALECT, id, &step.owner, step.lease_until),
+        "renewing a migration's lease",
+    )
+    .await?;
+    if renewed == 0 {
+        return Ok(super::StepOutcome::Stopped);
+    }
+    let done: Option<sql::IdRow> = fetch_optional(
+        &mut *conn,
+        sql::select_migration_item(DB::DIALECT, id, step.position),
+        "reading a migration item",
+    )
+    .await?;
+    if done.is_some() {
+        return Ok(super::StepOutcome::AlreadyDone);
+    }
+    let trigger_id = match &step.work {
+        super::MigrationWork::Rerun { trigger_id, run } => {
+            // Queued, in flight (it is being executed anyway) or gone: each is done.
+            queue_run::<DB>(&mut *conn, *trigger_id, run, None).await?;
+            *trigger_id
+        }
+        super::MigrationWork::Create(trigger) => {
+            let key = trigger
+                .idempotency
+                .as_ref()
+                .map(|i| i.key.clone())
+                .ok_or_else(|| StoreError::Corrupt("a migration trigger without a key".into()))?;
+            let earlier: Option<IdempotentRow> = fetch_optional(
+                &mut *conn,
+                sql::select_idempotent(DB::DIALECT, &key),
+                "checking a migration item's key",
+            )
+            .await?;
+            match earlier {
+                Some(row) => row.id,
+                None => {
+                    execute(
+                        &mut *conn,
+                        sql::insert_triggers(DB::DIALECT, std::slice::from_ref(trigger)),
+                        "creating a migration trigger",
+                    )
+                    .await?;
+                    let logs = trigger.logs.iter().map(|l| (trigger.id, l));
+                    if let Some(logs) = sql::insert_logs(DB::DIALECT, logs) {
+                        execute(&mut *conn, logs, "inserting logs").await?;
+                    }
+                    trigger.id
+                }
+            }
+        }
+    };
+    execute(
+        &mut *conn,
+        sql::insert_migration_item(DB::DIALECT, id, trigger_id, step.position),
+        "recording a migration item",
+    )
+    .await?;
+    execute(
+        &mut *conn,
+        sql::count_migration_progress(DB::DIALECT, id),
+        "counting a migration's progress",
+    )
+    .await?;
+    Ok(super::StepOutcome::Done)
+}
+
 /// Writes that are one statement, identical on both databases (each store hands
 /// out a `Writer` on the pool it writes through).
 #[async_trait::async_trait]
@@ -489,23 +641,19 @@ pub trait Writes: Send + Sync {
         &self,
         claim: &super::Claim,
     ) -> Result<Vec<super::ClaimedTrigger>, StoreError>;
-    async fn update_migration(
+    async fn claim_migration(
         &self,
         id: Uuid,
-        done: u64,
-        status: &str,
-        finished_at: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<(), StoreError>;
+        owner: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn release_migration(&self, id: Uuid, owner: &str) -> Result<(), StoreError>;
+    async fn complete_migration(&self, id: Uuid, owner: &str) -> Result<bool, StoreError>;
     async fn cancel_migration(
         &self,
         id: Uuid,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError>;
-    async fn add_migration_item(
-        &self,
-        migration_id: Uuid,
-        trigger_id: Uuid,
-    ) -> Result<(), StoreError>;
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
 }
 
@@ -548,17 +696,27 @@ where
         Ok(rows.into_iter().map(super::ClaimedTrigger::from).collect())
     }
 
-    async fn update_migration(
+    async fn claim_migration(
         &self,
         id: Uuid,
-        done: u64,
-        status: &str,
-        finished_at: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<(), StoreError> {
-        let sql = sql::update_migration(DB::DIALECT, id, done, status, finished_at);
-        execute(&self.pool, sql, "updating a migration")
+        owner: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = crate::service::now();
+        let sql = sql::claim_migration(DB::DIALECT, id, owner, until, now);
+        Ok(execute(&self.pool, sql, "claiming a migration").await? > 0)
+    }
+
+    async fn release_migration(&self, id: Uuid, owner: &str) -> Result<(), StoreError> {
+        let sql = sql::release_migration(DB::DIALECT, id, owner);
+        execute(&self.pool, sql, "releasing a migration")
             .await
             .map(drop)
+    }
+
+    async fn complete_migration(&self, id: Uuid, owner: &str) -> Result<bool, StoreError> {
+        let sql = sql::complete_migration(DB::DIALECT, id, owner, crate::service::now());
+        Ok(execute(&self.pool, sql, "completing a migration").await? > 0)
     }
 
     async fn cancel_migration(
@@ -568,17 +726,6 @@ where
     ) -> Result<bool, StoreError> {
         let sql = sql::cancel_migration(DB::DIALECT, id, at);
         Ok(execute(&self.pool, sql, "cancelling a migration").await? > 0)
-    }
-
-    async fn add_migration_item(
-        &self,
-        migration_id: Uuid,
-        trigger_id: Uuid,
-    ) -> Result<(), StoreError> {
-        let sql = sql::insert_migration_item(DB::DIALECT, migration_id, trigger_id);
-        execute(&self.pool, sql, "recording a migration item")
-            .await
-            .map(drop)
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {

@@ -160,21 +160,21 @@ pub trait Store: Send + Sync + 'static {
         &self,
         migration: &MigrationRecord,
         audit: AuditEntry,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.begin_migration(migration, audit, None).await.map(drop)
+    }
+    /// A new trigger migration, its audit row and, for a rerun, the set of triggers
+    /// it will re-execute (what `rerun_set` matches now, fixed), together. Returns
+    /// how many items it has (for a rerun, the size of that set).
+    async fn begin_migration(
+        &self,
+        migration: &MigrationRecord,
+        audit: AuditEntry,
+        rerun_set: Option<&StoreFilter>,
+    ) -> Result<u64, StoreError>;
     /// With `succeeded`/`failed` counted from its triggers' statuses now.
     async fn get_migration(&self, id: Uuid) -> Result<Option<MigrationRecord>, StoreError> {
         self.reads().get_migration(id).await
-    }
-    async fn update_migration(
-        &self,
-        id: Uuid,
-        done: u64,
-        status: &str,
-        finished_at: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<(), StoreError> {
-        self.writes()
-            .update_migration(id, done, status, finished_at)
-            .await
     }
     /// False when it had already ended.
     async fn cancel_migration(
@@ -184,23 +184,43 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError> {
         self.writes().cancel_migration(id, at).await
     }
-    /// Migrations that were running when the process stopped.
+    /// Migrations still running (whoever holds them).
     async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
         self.reads().running_migrations().await
     }
-    /// Triggers a migration has already queued or created.
-    async fn migration_item_ids(&self, migration_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        self.reads().migration_item_ids(migration_id).await
-    }
-    async fn add_migration_item(
+    /// Take a running migration's lease until `until`: true when it was free, had
+    /// expired or was already `owner`'s. Its `done` is recounted from its items.
+    async fn claim_migration(
         &self,
-        migration_id: Uuid,
-        trigger_id: Uuid,
-    ) -> Result<(), StoreError> {
-        self.writes()
-            .add_migration_item(migration_id, trigger_id)
-            .await
+        id: Uuid,
+        owner: &str,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        self.writes().claim_migration(id, owner, until).await
     }
+    /// Give the lease up (shutdown): another instance may take it at once.
+    async fn release_migration(&self, id: Uuid, owner: &str) -> Result<(), StoreError> {
+        self.writes().release_migration(id, owner).await
+    }
+    /// Mark it completed, if `owner` still holds it and nobody cancelled it.
+    async fn complete_migration(&self, id: Uuid, owner: &str) -> Result<bool, StoreError> {
+        self.writes().complete_migration(id, owner).await
+    }
+    /// Positions of the items a migration has done.
+    async fn migration_done_positions(&self, id: Uuid) -> Result<Vec<u64>, StoreError> {
+        self.reads().migration_done_positions(id).await
+    }
+    /// A page of the set a rerun migration re-executes: (position, trigger id).
+    async fn migration_set(
+        &self,
+        id: Uuid,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<(u64, Uuid)>, StoreError> {
+        self.reads().migration_set(id, after, limit).await
+    }
+    /// Do one item under the lease, recorded with it in one transaction.
+    async fn migration_step(&self, step: MigrationStep) -> Result<StepOutcome, StoreError>;
 
     /// Tell every instance sharing this database that work became due
     /// (PostgreSQL `NOTIFY`; a no-op on SQLite, which has one instance).

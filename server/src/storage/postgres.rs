@@ -11,13 +11,13 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::db::{
-    execute, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow, Reader,
-    Writer,
+    begin_migration, execute, fetch_optional, migration_step, queue_run, write_outcome,
+    write_outcomes, IdempotentRow, Reader, Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
-    AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, NewTrigger, PendingRun,
-    RunRequest, Store, StoreError,
+    AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, MigrationStep, NewTrigger,
+    PendingRun, RunRequest, StepOutcome, Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -249,25 +249,28 @@ impl Store for PgStore {
         Ok(queued)
     }
 
-    async fn insert_migration(
+    async fn begin_migration(
         &self,
         migration: &MigrationRecord,
         audit: AuditEntry,
-    ) -> Result<(), StoreError> {
+        rerun_set: Option<&StoreFilter>,
+    ) -> Result<u64, StoreError> {
         let mut tx = self.pool().begin().await.context("starting a migration")?;
-        execute(
-            &mut *tx,
-            sql::insert_migration(D, migration),
-            "inserting a migration",
-        )
-        .await?;
-        execute(
-            &mut *tx,
-            sql::insert_audit(D, &audit),
-            "writing the audit trail",
-        )
-        .await?;
-        tx.commit().await.context("committing a migration")
+        let total =
+            begin_migration::<sqlx::Postgres>(&mut tx, migration, &audit, rerun_set).await?;
+        tx.commit().await.context("committing a migration")?;
+        Ok(total)
+    }
+
+    async fn migration_step(&self, step: MigrationStep) -> Result<StepOutcome, StoreError> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .context("starting a migration step")?;
+        let outcome = migration_step::<sqlx::Postgres>(&mut tx, &step).await?;
+        tx.commit().await.context("committing a migration step")?;
+        Ok(outcome)
     }
 
     async fn announce_due(&self) -> Result<(), StoreError> {

@@ -191,3 +191,34 @@ pub struct MigrationRecord {
     pub succeeded: u64,
     pub failed: u64,
 }
+
+/// One item of a trigger migration, done under the migration's lease in one
+/// transaction with the row that records it (by `position`), so it is done once.
+#[derive(Debug, Clone)]
+pub struct MigrationStep {
+    pub migration_id: Uuid,
+    /// The instance holding the lease; the step is refused if it no longer does.
+    pub owner: String,
+    /// The lease is renewed to this.
+    pub lease_until: DateTime<Utc>,
+    pub position: u64,
+    pub work: MigrationWork,
+}
+
+#[derive(Debug, Clone)]
+pub enum MigrationWork {
+    /// Queue a run of this trigger (a trigger in flight is left to finish).
+    Rerun { trigger_id: Uuid, run: PendingRun },
+    /// Create this trigger; its idempotency key (`migration:{id}:{position}`) makes
+    /// a second creation return the first.
+    Create(Box<NewTrigger>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    Done,
+    /// Recorded before (by an earlier run of this job): nothing was written.
+    AlreadyDone,
+    /// The lease was lost or the migration cancelled: nothing was written; stop.
+    Stopped,
+}

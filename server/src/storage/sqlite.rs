@@ -19,13 +19,13 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::db::{
-    execute, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow, Reader,
-    Writer,
+    begin_migration, execute, fetch_optional, migration_step, queue_run, write_outcome,
+    write_outcomes, IdempotentRow, Reader, Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
-    AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, NewTrigger, PendingRun,
-    RunRequest, Store, StoreError,
+    AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, MigrationStep, NewTrigger,
+    PendingRun, RunRequest, StepOutcome, Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Sqlite;
@@ -317,28 +317,24 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_migration(
+    async fn begin_migration(
         &self,
         migration: &MigrationRecord,
         audit: AuditEntry,
-    ) -> Result<(), StoreError> {
+        rerun_set: Option<&StoreFilter>,
+    ) -> Result<u64, StoreError> {
+        let (m, f) = (migration.clone(), rerun_set.cloned());
         self.write_tx("starting a migration", |c| {
-            let m = migration.clone();
-            Box::pin(async move {
-                execute(
-                    &mut *c,
-                    sql::insert_migration(D, &m),
-                    "inserting a migration",
-                )
-                .await?;
-                execute(
-                    &mut *c,
-                    sql::insert_audit(D, &audit),
-                    "writing the audit trail",
-                )
-                .await?;
-                Ok(())
-            })
+            Box::pin(
+                async move { begin_migration::<sqlx::Sqlite>(c, &m, &audit, f.as_ref()).await },
+            )
+        })
+        .await
+    }
+
+    async fn migration_step(&self, step: MigrationStep) -> Result<StepOutcome, StoreError> {
+        self.write_tx("a migration step", |c| {
+            Box::pin(async move { migration_step::<sqlx::Sqlite>(c, &step).await })
         })
         .await
     }

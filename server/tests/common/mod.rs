@@ -223,3 +223,132 @@ pub async fn get_json(http: &reqwest::Client, url: impl reqwest::IntoUrl, key: &
         .await
         .unwrap()
 }
+
+/// What `calltrail serve` prints on stdout, alone on its line, once it listens.
+pub const LISTENING: &str = "Calltrail listening on ";
+
+/// Start `calltrail serve` (built as `cmd`, without `--listen`) on a port of its own
+/// choosing (`CALLTRAIL_LISTEN=127.0.0.1:0`) and return it with the base URL it
+/// printed. Its stdout is read (and drained) here; set its stderr as you like.
+pub async fn serve_binary(cmd: &mut std::process::Command) -> (KillOnDrop, String) {
+    use std::io::{BufRead, BufReader};
+    cmd.env("CALLTRAIL_LISTEN", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped());
+    let mut server = KillOnDrop(cmd.spawn().expect("the binary starts"));
+    let stdout = server.0.stdout.take().expect("stdout is piped");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        // Read to the end, so the server never blocks on a full pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(base) = line.strip_prefix(LISTENING) {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(base.trim().to_string());
+                }
+            }
+        }
+    });
+    let base = tokio::time::timeout(std::time::Duration::from_secs(30), rx)
+        .await
+        .expect("the server says where it listens within 30 s")
+        .expect("the server exited before it said where it listens");
+    (server, base)
+}
+
+/// Poll `check` until it holds, failing the test after `within`.
+pub async fn wait_until<F, Fut>(within: std::time::Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    wait_for(within, what, || {
+        let fut = check();
+        async move { fut.await.then_some(()) }
+    })
+    .await
+}
+
+/// Poll `check` until it gives a value, failing the test after `within`.
+pub async fn wait_for<T, F, Fut>(within: std::time::Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Wait (bounded) for a process to exit, without blocking the runtime.
+pub async fn wait_for_exit(
+    child: &mut std::process::Child,
+    within: std::time::Duration,
+) -> std::process::ExitStatus {
+    wait_for(within, "the process to exit", || {
+        let status = child.try_wait().expect("the process can be waited on");
+        async move { status }
+    })
+    .await
+}
+
+/// Run one SQL statement on a test database (to plant a state a crash would leave).
+pub async fn exec_sql(db_url: &str, statement: &str) -> u64 {
+    use sqlx::Connection;
+    if db_url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(db_url).await.unwrap();
+        sqlx::Executor::execute(&mut c, statement)
+            .await
+            .unwrap()
+            .rows_affected()
+    } else {
+        let mut c = sqlx::PgConnection::connect(db_url).await.unwrap();
+        sqlx::Executor::execute(&mut c, statement)
+            .await
+            .unwrap()
+            .rows_affected()
+    }
+}
+
+/// One number from a test database (`SELECT COUNT(*) …`).
+pub async fn query_i64(db_url: &str, statement: &str) -> i64 {
+    use sqlx::Connection;
+    if db_url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(db_url).await.unwrap();
+        sqlx::query_scalar(statement)
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(db_url).await.unwrap();
+        sqlx::query_scalar(statement)
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    }
+}
+
+/// One optional text from a test database.
+pub async fn query_text(db_url: &str, statement: &str) -> Option<String> {
+    use sqlx::Connection;
+    if db_url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(db_url).await.unwrap();
+        sqlx::query_scalar(statement)
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(db_url).await.unwrap();
+        sqlx::query_scalar(statement)
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    }
+}

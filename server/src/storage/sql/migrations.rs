@@ -22,22 +22,103 @@ pub(crate) fn insert_migration(d: Dialect, m: &crate::storage::MigrationRecord) 
     sql
 }
 
-/// Progress, and the end state — which never overrides a cancel that came first.
-pub(crate) fn update_migration(
+/// Fix the set a rerun migration re-executes: every trigger the filter matches now,
+/// numbered in the list's order (newest first).
+pub(crate) fn snapshot_migration_set(d: Dialect, id: Uuid, f: &StoreFilter) -> Sql {
+    let mut sql = select_triggers(d, f, None, 0);
+    let from = sql.text.find(" FROM ").expect("select has FROM");
+    let order = sql.text.rfind(" ORDER BY ").expect("select has ORDER BY");
+    // The id is inlined (hex only) so the filter's placeholders keep their numbers.
+    let id = match d {
+        Dialect::Sqlite => format!("X'{}'", id.simple()),
+        Dialect::Postgres => format!("'{id}'::uuid"),
+    };
+    sql.text = format!(
+        "INSERT INTO trigger_migration_set (migration_id, position, trigger_id) \
+         SELECT {id}, ROW_NUMBER() OVER (ORDER BY t.scheduled_at DESC, t.id DESC) - 1, t.id{}",
+        &sql.text[from..order]
+    );
+    sql.args.pop(); // the LIMIT
+    sql
+}
+
+pub(crate) fn set_migration_total(d: Dialect, id: Uuid, total: u64) -> Sql {
+    let mut sql = Sql::new(d, "UPDATE trigger_migrations SET total = ");
+    sql.bind(total as i64).push(" WHERE id = ").bind(id);
+    sql
+}
+
+/// Take (or take back) a running migration whose lease is free or expired; its
+/// progress is recounted from its items, whatever the last writer left.
+pub(crate) fn claim_migration(
     d: Dialect,
     id: Uuid,
-    done: u64,
-    status: &str,
-    finished_at: Option<DateTime<Utc>>,
+    owner: &str,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Sql {
-    let mut sql = Sql::new(d, "UPDATE trigger_migrations SET done = ");
-    sql.bind(done as i64)
-        .push(", status = CASE WHEN status = 'running' THEN ")
-        .bind(status)
-        .push(" ELSE status END, finished_at = CASE WHEN status = 'running' THEN ")
-        .bind(finished_at.map(micros))
-        .push(" ELSE finished_at END WHERE id = ")
-        .bind(id);
+    let mut sql = Sql::new(d, "UPDATE trigger_migrations SET owner = ");
+    sql.bind(owner)
+        .push(", lease_expires_at = ")
+        .bind(micros(until))
+        .push(", done = (SELECT COUNT(*) FROM trigger_migration_items WHERE migration_id = ")
+        .bind(id)
+        .push(") WHERE id = ")
+        .bind(id)
+        .push(" AND status = 'running' AND (owner IS NULL OR owner = ")
+        .bind(owner)
+        .push(" OR lease_expires_at IS NULL OR lease_expires_at < ")
+        .bind(micros(now))
+        .push(")");
+    sql
+}
+
+/// Renew the lease, only while `owner` holds it and the migration still runs.
+pub(crate) fn renew_migration(d: Dialect, id: Uuid, owner: &str, until: DateTime<Utc>) -> Sql {
+    let mut sql = Sql::new(d, "UPDATE trigger_migrations SET lease_expires_at = ");
+    sql.bind(micros(until))
+        .push(" WHERE id = ")
+        .bind(id)
+        .push(" AND owner = ")
+        .bind(owner)
+        .push(" AND status = 'running'");
+    sql
+}
+
+/// Let go of the lease (shutdown, an error), so another instance takes it at once.
+pub(crate) fn release_migration(d: Dialect, id: Uuid, owner: &str) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "UPDATE trigger_migrations SET owner = NULL, lease_expires_at = NULL WHERE id = ",
+    );
+    sql.bind(id).push(" AND owner = ").bind(owner);
+    sql
+}
+
+/// The end of a migration its owner ran through; never overrides a cancel.
+pub(crate) fn complete_migration(d: Dialect, id: Uuid, owner: &str, at: DateTime<Utc>) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "UPDATE trigger_migrations SET status = 'completed', owner = NULL, \
+         lease_expires_at = NULL, finished_at = ",
+    );
+    sql.bind(micros(at))
+        .push(", done = (SELECT COUNT(*) FROM trigger_migration_items WHERE migration_id = ")
+        .bind(id)
+        .push(") WHERE id = ")
+        .bind(id)
+        .push(" AND owner = ")
+        .bind(owner)
+        .push(" AND status = 'running'");
+    sql
+}
+
+pub(crate) fn count_migration_progress(d: Dialect, id: Uuid) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "UPDATE trigger_migrations SET done = done + 1 WHERE id = ",
+    );
+    sql.bind(id);
     sql
 }
 
@@ -53,12 +134,32 @@ pub(crate) fn cancel_migration(d: Dialect, id: Uuid, at: DateTime<Utc>) -> Sql {
     sql
 }
 
-pub(crate) fn insert_migration_item(d: Dialect, migration_id: Uuid, trigger_id: Uuid) -> Sql {
+pub(crate) fn insert_migration_item(
+    d: Dialect,
+    migration_id: Uuid,
+    trigger_id: Uuid,
+    position: u64,
+) -> Sql {
     let mut sql = Sql::new(
         d,
-        "INSERT INTO trigger_migration_items (migration_id, trigger_id) VALUES ",
+        "INSERT INTO trigger_migration_items (migration_id, trigger_id, position) VALUES ",
     );
-    sql.bind_row(vec![migration_id.into(), trigger_id.into()]);
+    sql.bind_row(vec![
+        migration_id.into(),
+        trigger_id.into(),
+        (position as i64).into(),
+    ]);
+    sql
+}
+
+pub(crate) fn select_migration_item(d: Dialect, migration_id: Uuid, position: u64) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT trigger_id AS id FROM trigger_migration_items WHERE migration_id = ",
+    );
+    sql.bind(migration_id)
+        .push(" AND position = ")
+        .bind(position as i64);
     sql
 }
 
@@ -146,13 +247,35 @@ pub(crate) fn select_running_migrations(d: Dialect) -> Sql {
     )
 }
 
-pub(crate) fn select_migration_items(d: Dialect, id: Uuid) -> Sql {
+/// The positions of a migration's items that are done.
+pub(crate) fn select_done_positions(d: Dialect, id: Uuid) -> Sql {
     let mut sql = Sql::new(
         d,
-        "SELECT trigger_id AS id FROM trigger_migration_items WHERE migration_id = ",
+        "SELECT position AS n FROM trigger_migration_items WHERE position IS NOT NULL \
+         AND migration_id = ",
     );
     sql.bind(id);
     sql
+}
+
+/// A page of the set a rerun migration re-executes, after `after` (exclusive).
+pub(crate) fn select_migration_set(d: Dialect, id: Uuid, after: Option<u64>, limit: u32) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT position, trigger_id FROM trigger_migration_set WHERE migration_id = ",
+    );
+    sql.bind(id)
+        .push(" AND position > ")
+        .bind(after.map(|a| a as i64).unwrap_or(-1))
+        .push(" ORDER BY position LIMIT ")
+        .bind(limit as i64);
+    sql
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SetRow {
+    pub position: i64,
+    pub trigger_id: Uuid,
 }
 
 #[derive(sqlx::FromRow)]
