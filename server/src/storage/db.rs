@@ -513,6 +513,19 @@ pub(crate) struct Writer<DB: Database> {
     pub pool: Pool<DB>,
 }
 
+impl<DB> Writer<DB>
+where
+    DB: SqlDatabase,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+{
+    /// One statement, run to its end on a task of its own (see `detached`).
+    async fn run(&self, sql: Sql, context: &'static str) -> Result<u64, StoreError> {
+        let pool = self.pool.clone();
+        super::detached(async move { execute(&pool, sql, context).await }).await
+    }
+}
+
 #[async_trait::async_trait]
 impl<DB> Writes for Writer<DB>
 where
@@ -523,16 +536,12 @@ where
 {
     async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
         let sql = sql::insert_plugin(DB::DIALECT, plugin);
-        execute(&self.pool, sql, "inserting a plugin")
-            .await
-            .map(drop)
+        self.run(sql, "inserting a plugin").await.map(drop)
     }
 
     async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
         let sql = sql::update_plugin(DB::DIALECT, plugin);
-        execute(&self.pool, sql, "updating a plugin")
-            .await
-            .map(drop)
+        self.run(sql, "updating a plugin").await.map(drop)
     }
 
     async fn claim_due_triggers(
@@ -556,9 +565,7 @@ where
         finished_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<(), StoreError> {
         let sql = sql::update_migration(DB::DIALECT, id, done, status, finished_at);
-        execute(&self.pool, sql, "updating a migration")
-            .await
-            .map(drop)
+        self.run(sql, "updating a migration").await.map(drop)
     }
 
     async fn cancel_migration(
@@ -567,7 +574,7 @@ where
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError> {
         let sql = sql::cancel_migration(DB::DIALECT, id, at);
-        Ok(execute(&self.pool, sql, "cancelling a migration").await? > 0)
+        Ok(self.run(sql, "cancelling a migration").await? > 0)
     }
 
     async fn add_migration_item(
@@ -576,16 +583,12 @@ where
         trigger_id: Uuid,
     ) -> Result<(), StoreError> {
         let sql = sql::insert_migration_item(DB::DIALECT, migration_id, trigger_id);
-        execute(&self.pool, sql, "recording a migration item")
-            .await
-            .map(drop)
+        self.run(sql, "recording a migration item").await.map(drop)
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let sql = sql::insert_api_key(DB::DIALECT, key);
-        execute(&self.pool, sql, "inserting an api key")
-            .await
-            .map(drop)
+        self.run(sql, "inserting an api key").await.map(drop)
     }
 }
 
