@@ -114,7 +114,7 @@ where
         .begin_with("BEGIN IMMEDIATE")
         .await
         .context("starting a write")?;
-    match f(&mut *tx).await {
+    match f(&mut tx).await {
         Ok(value) => {
             tx.commit().await.context("committing")?;
             Ok(value)
