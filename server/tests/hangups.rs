@@ -20,14 +20,14 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Requests whose clients hang up, per test.
 const HANGUPS: usize = 300;
+/// How many of them are on the wire at once.
+const AT_ONCE: usize = 50;
 /// Each kind of write is dropped at each of its await points this many times over.
 const ROUNDS: usize = 20;
 /// Most writes the busy writer makes (it stops when the drops are done).
 const BUSY_WRITES: usize = 100_000;
 /// More await points than any one write has.
 const MAX_AWAITS: usize = 500;
-/// How many of them are on the wire at once.
-const AT_ONCE: usize = 50;
 /// How long a write may take once the hang-ups are over: "at once", with room for a slow CI.
 const PROMPTLY: Duration = Duration::from_secs(20);
 
@@ -320,6 +320,23 @@ async fn writes_dropped_at_any_await_point_leave_every_write_working(db: Db) {
         .await;
     }
     busy.stop().await;
+
+    // Each reported call that was dropped is there whole (its trigger with its one
+    // attempt) or not at all.
+    let (s, page) = app.get("/api/v1/triggers?limit=500").await;
+    assert_eq!(s, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert!(items.len() < 500, "one page holds them all");
+    for t in items {
+        let entity = t["entity"]["id"].as_str().unwrap();
+        if entity.starts_with('C') && t["id"].as_str() != Some(target.as_str()) {
+            assert_eq!(t["status"], "finished", "{t}");
+            let (_, d) = app
+                .get(&format!("/api/v1/triggers/{}", t["id"].as_str().unwrap()))
+                .await;
+            assert_eq!(d["attempts"].as_array().unwrap().len(), 1, "{d}");
+        }
+    }
 
     every_kind_of_write_succeeds(&app, "stripe", "after").await;
 }
