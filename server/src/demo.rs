@@ -332,6 +332,7 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
                             "application/json".to_string(),
                         )]),
                         body: Some(body),
+                        body_encoding: None,
                         truncated: false,
                     }),
                     class,

@@ -384,6 +384,7 @@ fn outcome(
                 status: code,
                 headers: BTreeMap::new(),
                 body: Some(if ok { r#"{"id":"ext_1"}"# } else { "down" }.into()),
+                body_encoding: None,
                 truncated: false,
             }),
             class,

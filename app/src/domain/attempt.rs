@@ -62,10 +62,36 @@ pub struct AttemptResponse {
     pub status: u16,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The body as text when it is UTF-8 text (NUL characters included); otherwise
+    /// (a PDF, gzip, invalid UTF-8) its bytes in base64, and `body_encoding` says so.
     #[serde(default)]
     pub body: Option<String>,
+    /// Present only when `body` is not the text itself: `"base64"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_encoding: Option<BodyEncoding>,
     #[serde(default)]
     pub truncated: bool,
+}
+
+/// How a body that is not text is written into a JSON string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BodyEncoding {
+    Base64,
+}
+
+impl AttemptResponse {
+    /// How many bytes a base64 body holds; `None` for a text body.
+    pub fn binary_len(&self) -> Option<usize> {
+        let body = self.body.as_deref()?;
+        match self.body_encoding? {
+            BodyEncoding::Base64 => {
+                let padding = body.bytes().rev().take_while(|b| *b == b'=').count();
+                Some((body.len() / 4 * 3).saturating_sub(padding))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,4 +144,38 @@ pub struct Attempt {
     pub response: Option<AttemptResponse>,
     pub class: FailureClass,
     pub decision: Decision,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(body: &str, encoding: Option<BodyEncoding>) -> AttemptResponse {
+        AttemptResponse {
+            status: 200,
+            headers: BTreeMap::new(),
+            body: Some(body.into()),
+            body_encoding: encoding,
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn a_base64_body_tells_how_many_bytes_it_holds_and_a_text_body_does_not() {
+        let b64 = Some(BodyEncoding::Base64);
+        assert_eq!(response("JVBERi0xLjQA/w==", b64).binary_len(), Some(10));
+        assert_eq!(response("AAECAw==", b64).binary_len(), Some(4));
+        assert_eq!(response("AAEC", b64).binary_len(), Some(3));
+        assert_eq!(response("", b64).binary_len(), Some(0));
+        assert_eq!(response("AAEC", None).binary_len(), None);
+    }
+
+    #[test]
+    fn a_text_body_serialises_without_an_encoding_and_a_binary_one_with_it() {
+        let text = serde_json::to_value(response("hi", None)).unwrap();
+        assert!(text.get("body_encoding").is_none(), "{text}");
+        let binary = serde_json::to_value(response("AAEC", Some(BodyEncoding::Base64))).unwrap();
+        assert_eq!(binary["body_encoding"], "base64");
+        assert_eq!(binary["body"], "AAEC");
+    }
 }

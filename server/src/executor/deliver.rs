@@ -200,13 +200,14 @@ pub async fn send(
             }
         }
     }
-    let text = String::from_utf8_lossy(&body).into_owned();
-    let (text, cut) = redact::cap(redact::body_text(&text, rules), max_recorded);
+    // Bytes as they came: text stays text, anything else is recorded in base64.
+    let (body, body_encoding, cut) = redact::body_bytes(body, rules, max_recorded, truncated);
     Exchange {
         response: Some(AttemptResponse {
             status,
             headers: redact::headers(&headers, rules),
-            body: Some(text),
+            body: Some(body),
+            body_encoding,
             truncated: truncated || cut,
         }),
         class: FailureClass::from_status_code(status),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use app::domain::RedactRules;
+use app::domain::{BodyEncoding, RedactRules};
 use serde_json::Value;
 
 pub const REDACTED: &str = "[redacted]";
@@ -141,9 +141,92 @@ pub fn cap(body: String, max: usize) -> (String, bool) {
     (body[..end].to_string(), true)
 }
 
+/// A body received as bytes, as recorded: UTF-8 text goes through `body_text` and
+/// `cap`; any other bytes (a PDF, gzip, one invalid byte) are kept as they are,
+/// capped at `max`, in base64 with `BodyEncoding::Base64`. When `cut_short`, the
+/// bytes are a prefix of a longer body, so a last character that was cut in two
+/// is dropped rather than turning a text body into a binary one. Says whether the
+/// recorded body was cut.
+pub fn body_bytes(
+    mut bytes: Vec<u8>,
+    rules: &RedactRules,
+    max: usize,
+    cut_short: bool,
+) -> (String, Option<BodyEncoding>, bool) {
+    if cut_short {
+        if let Err(e) = std::str::from_utf8(&bytes) {
+            if e.error_len().is_none() {
+                bytes.truncate(e.valid_up_to());
+            }
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let (text, cut) = cap(body_text(&text, rules), max);
+            (text, None, cut)
+        }
+        Err(not_text) => {
+            use base64::Engine;
+            let mut raw = not_text.into_bytes();
+            let cut = raw.len() > max;
+            raw.truncate(max);
+            let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+            (encoded, Some(BodyEncoding::Base64), cut)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_of_text_stays_text_nul_included_and_json_is_still_redacted() {
+        let rules = RedactRules::default();
+        let (body, encoding, cut) = body_bytes(b"a\0b".to_vec(), &rules, 100, false);
+        assert_eq!((body.as_str(), encoding, cut), ("a\0b", None, false));
+        let (body, encoding, _) = body_bytes(
+            br#"{"token":"sk_1","n":"\u0000"}"#.to_vec(),
+            &rules,
+            100,
+            false,
+        );
+        assert_eq!(encoding, None);
+        assert_eq!(body, r#"{"n":"\u0000","token":"[redacted]"}"#);
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_kept_byte_for_byte_in_base64_and_capped() {
+        use base64::Engine;
+        let pdf = b"%PDF-1.4\0\xff\xfe".to_vec();
+        let (body, encoding, cut) = body_bytes(pdf.clone(), &RedactRules::default(), 100, false);
+        assert_eq!(encoding, Some(BodyEncoding::Base64));
+        assert!(!cut);
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(&body)
+            .unwrap();
+        assert_eq!(decoded, pdf);
+        let (body, _, cut) = body_bytes(pdf.clone(), &RedactRules::default(), 4, false);
+        assert!(cut);
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(&body)
+            .unwrap();
+        assert_eq!(decoded, b"%PDF");
+    }
+
+    #[test]
+    fn a_text_body_cut_inside_a_character_stays_text() {
+        let cut_in_two = "prix: 12 €".as_bytes()[..11].to_vec();
+        let (body, encoding, _) =
+            body_bytes(cut_in_two.clone(), &RedactRules::default(), 100, true);
+        assert_eq!((body.as_str(), encoding), ("prix: 12 ", None));
+        let (_, encoding, _) = body_bytes(cut_in_two, &RedactRules::default(), 100, false);
+        assert_eq!(
+            encoding,
+            Some(BodyEncoding::Base64),
+            "a whole body that ends mid-character is not text"
+        );
+    }
     use serde_json::json;
 
     #[test]

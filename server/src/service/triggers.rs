@@ -413,6 +413,7 @@ impl Service {
                 status: r.status,
                 headers: redact::headers(&r.headers, rules),
                 body,
+                body_encoding: None,
                 truncated,
             }
         });

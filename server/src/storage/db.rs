@@ -661,6 +661,19 @@ pub(crate) struct Writer<DB: Database> {
     pub pool: Pool<DB>,
 }
 
+impl<DB> Writer<DB>
+where
+    DB: SqlDatabase,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+{
+    /// One statement, run to its end on a task of its own (see `detached`).
+    async fn run(&self, sql: Sql, context: &'static str) -> Result<u64, StoreError> {
+        let pool = self.pool.clone();
+        super::detached(async move { execute(&pool, sql, context).await }).await
+    }
+}
+
 #[async_trait::async_trait]
 impl<DB> Writes for Writer<DB>
 where
@@ -671,16 +684,12 @@ where
 {
     async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
         let sql = sql::insert_plugin(DB::DIALECT, plugin);
-        execute(&self.pool, sql, "inserting a plugin")
-            .await
-            .map(drop)
+        self.run(sql, "inserting a plugin").await.map(drop)
     }
 
     async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
         let sql = sql::update_plugin(DB::DIALECT, plugin);
-        execute(&self.pool, sql, "updating a plugin")
-            .await
-            .map(drop)
+        self.run(sql, "updating a plugin").await.map(drop)
     }
 
     async fn claim_due_triggers(
@@ -704,19 +713,17 @@ where
     ) -> Result<bool, StoreError> {
         let now = crate::service::now();
         let sql = sql::claim_migration(DB::DIALECT, id, owner, until, now);
-        Ok(execute(&self.pool, sql, "claiming a migration").await? > 0)
+        Ok(self.run(sql, "claiming a migration").await? > 0)
     }
 
     async fn release_migration(&self, id: Uuid, owner: &str) -> Result<(), StoreError> {
         let sql = sql::release_migration(DB::DIALECT, id, owner);
-        execute(&self.pool, sql, "releasing a migration")
-            .await
-            .map(drop)
+        self.run(sql, "releasing a migration").await.map(drop)
     }
 
     async fn complete_migration(&self, id: Uuid, owner: &str) -> Result<bool, StoreError> {
         let sql = sql::complete_migration(DB::DIALECT, id, owner, crate::service::now());
-        Ok(execute(&self.pool, sql, "completing a migration").await? > 0)
+        Ok(self.run(sql, "completing a migration").await? > 0)
     }
 
     async fn cancel_migration(
@@ -725,14 +732,12 @@ where
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError> {
         let sql = sql::cancel_migration(DB::DIALECT, id, at);
-        Ok(execute(&self.pool, sql, "cancelling a migration").await? > 0)
+        Ok(self.run(sql, "cancelling a migration").await? > 0)
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let sql = sql::insert_api_key(DB::DIALECT, key);
-        execute(&self.pool, sql, "inserting an api key")
-            .await
-            .map(drop)
+        self.run(sql, "inserting an api key").await.map(drop)
     }
 }
 

@@ -60,6 +60,23 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
     }
 }
 
+/// Run a write to its end on a task of its own. A request whose client hangs up
+/// is dropped at whatever `.await` it reached; the write it started is not: it
+/// commits, or its transaction rolls back, as one unit either way. A panic in the
+/// write is the caller's panic.
+pub(crate) async fn detached<T, W>(write: W) -> Result<T, StoreError>
+where
+    W: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::spawn(write).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime shutting down cancels the task.
+        Err(_) => Err(StoreError::WriterGone),
+    }
+}
+
 fn unique_what(message: &str) -> &'static str {
     if message.contains("idempotency_key") {
         "trigger with this idempotency key"

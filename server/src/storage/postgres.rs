@@ -16,8 +16,8 @@ use super::db::{
 };
 use super::sql::{self, Dialect};
 use super::{
-    AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, MigrationStep, NewTrigger,
-    PendingRun, RunRequest, StepOutcome, Store, StoreError, StoreFilter,
+    detached, AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, MigrationStep,
+    NewTrigger, PendingRun, RunRequest, StepOutcome, Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -67,6 +67,28 @@ impl PgStore {
 
     fn pool(&self) -> &PgPool {
         &self.reader.pool
+    }
+
+    /// Run `f` in a transaction on a task of its own: a request dropped half-way
+    /// (its client hung up) does not stop the write, and a transaction that does
+    /// not reach COMMIT rolls back (sqlx's `Transaction` on drop).
+    async fn write_tx<T, F>(&self, context: &'static str, f: F) -> Result<T, StoreError>
+    where
+        F: for<'c> FnOnce(
+                &'c mut PgConnection,
+            ) -> futures::future::BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool().clone();
+        detached(async move {
+            let mut tx = pool.begin().await.context(context)?;
+            let value = f(&mut tx).await?;
+            tx.commit().await.context(context)?;
+            Ok(value)
+        })
+        .await
     }
 }
 
@@ -193,13 +215,10 @@ impl Store for PgStore {
     }
 
     async fn insert_triggers(&self, triggers: Vec<NewTrigger>) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .context("starting a bulk insert")?;
-        insert_rows(&mut tx, &triggers).await?;
-        tx.commit().await.context("committing a bulk insert")
+        self.write_tx("inserting triggers in bulk", |c| {
+            Box::pin(async move { insert_rows(c, &triggers).await })
+        })
+        .await
     }
 
     async fn insert_reported_call(
@@ -207,30 +226,30 @@ impl Store for PgStore {
         trigger: NewTrigger,
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .context("starting a reported call")?;
-        insert_rows(&mut tx, std::slice::from_ref(&trigger)).await?;
-        write_outcome::<sqlx::Postgres>(&mut tx, &outcome).await?;
-        tx.commit().await.context("committing a reported call")
+        self.write_tx("recording a reported call", |c| {
+            Box::pin(async move {
+                insert_rows(c, std::slice::from_ref(&trigger)).await?;
+                write_outcome::<sqlx::Postgres>(c, &outcome).await
+            })
+        })
+        .await
     }
 
     async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await.context("starting an attempt")?;
-        write_outcome::<sqlx::Postgres>(&mut tx, &outcome).await?;
-        tx.commit().await.context("committing an attempt")
+        self.write_tx("recording an attempt", |c| {
+            Box::pin(async move { write_outcome::<sqlx::Postgres>(c, &outcome).await })
+        })
+        .await
     }
 
     async fn record_attempts(
         &self,
         outcomes: Vec<AttemptOutcome>,
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-        let mut tx = self.pool().begin().await.context("starting attempts")?;
-        let results = write_outcomes::<sqlx::Postgres>(&mut tx, &outcomes).await?;
-        tx.commit().await.context("committing attempts")?;
-        Ok(results)
+        self.write_tx("recording attempts", |c| {
+            Box::pin(async move { write_outcomes::<sqlx::Postgres>(c, &outcomes).await })
+        })
+        .await
     }
 
     async fn request_run(
@@ -239,14 +258,12 @@ impl Store for PgStore {
         run: PendingRun,
         audit: Option<AuditEntry>,
     ) -> Result<RunRequest, StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .context("starting a run request")?;
-        let queued = queue_run::<sqlx::Postgres>(&mut tx, trigger_id, &run, audit.as_ref()).await?;
-        tx.commit().await.context("committing a run request")?;
-        Ok(queued)
+        self.write_tx("queueing a run", move |c| {
+            Box::pin(async move {
+                queue_run::<sqlx::Postgres>(c, trigger_id, &run, audit.as_ref()).await
+            })
+        })
+        .await
     }
 
     async fn begin_migration(
@@ -255,22 +272,20 @@ impl Store for PgStore {
         audit: AuditEntry,
         rerun_set: Option<&StoreFilter>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool().begin().await.context("starting a migration")?;
-        let total =
-            begin_migration::<sqlx::Postgres>(&mut tx, migration, &audit, rerun_set).await?;
-        tx.commit().await.context("committing a migration")?;
-        Ok(total)
+        let (m, f) = (migration.clone(), rerun_set.cloned());
+        self.write_tx("starting a migration", move |c| {
+            Box::pin(
+                async move { begin_migration::<sqlx::Postgres>(c, &m, &audit, f.as_ref()).await },
+            )
+        })
+        .await
     }
 
     async fn migration_step(&self, step: MigrationStep) -> Result<StepOutcome, StoreError> {
-        let mut tx = self
-            .pool()
-            .begin()
-            .await
-            .context("starting a migration step")?;
-        let outcome = migration_step::<sqlx::Postgres>(&mut tx, &step).await?;
-        tx.commit().await.context("committing a migration step")?;
-        Ok(outcome)
+        self.write_tx("a migration step", move |c| {
+            Box::pin(async move { migration_step::<sqlx::Postgres>(c, &step).await })
+        })
+        .await
     }
 
     async fn announce_due(&self) -> Result<(), StoreError> {

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::Executor;
+use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -24,8 +24,8 @@ use super::db::{
 };
 use super::sql::{self, Dialect};
 use super::{
-    AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, MigrationStep, NewTrigger,
-    PendingRun, RunRequest, StepOutcome, Store, StoreError, StoreFilter,
+    detached, AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, MigrationStep,
+    NewTrigger, PendingRun, RunRequest, StepOutcome, Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Sqlite;
@@ -79,38 +79,48 @@ impl SqliteStore {
         })
     }
 
-    /// Run `f` in an immediate transaction on the write connection.
+    /// Run `f` in an immediate transaction on the write connection, on a task of
+    /// its own: a request dropped half-way (its client hung up) neither stops the
+    /// write nor leaves the one write connection inside an open transaction.
     async fn write_tx<T, F>(&self, context: &'static str, f: F) -> Result<T, StoreError>
     where
         F: for<'c> FnOnce(
                 &'c mut SqliteConnection,
             ) -> futures::future::BoxFuture<'c, Result<T, StoreError>>
-            + Send,
-        T: Send,
+            + Send
+            + 'static,
+        T: Send + 'static,
     {
-        let mut conn = self.write.acquire().await.context(context)?;
-        immediate(&mut conn, f).await
+        let pool = self.write.clone();
+        detached(async move {
+            let mut conn = pool.acquire().await.context(context)?;
+            immediate(&mut conn, f).await
+        })
+        .await
     }
 }
 
 /// BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
-/// before it writes can never fail half-way with SQLITE_BUSY.
+/// before it writes can never fail half-way with SQLITE_BUSY. The transaction is
+/// sqlx's: if anything drops it before `commit` (an error, a failed COMMIT, a
+/// cancelled future), it rolls back before the connection is used again.
 async fn immediate<T, F>(conn: &mut SqliteConnection, f: F) -> Result<T, StoreError>
 where
     F: for<'c> FnOnce(
         &'c mut SqliteConnection,
     ) -> futures::future::BoxFuture<'c, Result<T, StoreError>>,
 {
-    conn.execute("BEGIN IMMEDIATE")
+    let mut tx = conn
+        .begin_with("BEGIN IMMEDIATE")
         .await
         .context("starting a write")?;
-    match f(conn).await {
+    match f(&mut tx).await {
         Ok(value) => {
-            conn.execute("COMMIT").await.context("committing")?;
+            tx.commit().await.context("committing")?;
             Ok(value)
         }
         Err(e) => {
-            let _ = conn.execute("ROLLBACK").await;
+            let _ = tx.rollback().await;
             Err(e)
         }
     }
@@ -309,7 +319,7 @@ impl Store for SqliteStore {
         run: PendingRun,
         audit: Option<AuditEntry>,
     ) -> Result<RunRequest, StoreError> {
-        self.write_tx("queueing a run", |c| {
+        self.write_tx("queueing a run", move |c| {
             Box::pin(
                 async move { queue_run::<sqlx::Sqlite>(c, trigger_id, &run, audit.as_ref()).await },
             )

@@ -115,11 +115,14 @@ fn AttemptView(a: Attempt) -> impl IntoView {
         .as_ref()
         .map(|r| r.status.to_string())
         .unwrap_or_else(|| "no response".into());
-    let response_body = a
-        .response
-        .as_ref()
-        .and_then(|r| r.body.clone())
-        .unwrap_or_default();
+    let response_body = match &a.response {
+        // Bytes that are not text would show as garbage: say what they are instead.
+        Some(r) => match r.binary_len() {
+            Some(n) => format!("binary body, {n} bytes (base64)"),
+            None => r.body.clone().unwrap_or_default(),
+        },
+        None => String::new(),
+    };
     let truncated = a.response.as_ref().is_some_and(|r| r.truncated);
     let request = format!("{} {}", a.request.method, a.request.url);
     let request_body = a.request.body.clone().unwrap_or_default();

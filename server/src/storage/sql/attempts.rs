@@ -14,9 +14,11 @@ pub(crate) struct AttemptRow {
     request_url: String,
     request_headers: String,
     request_body: Option<String>,
+    request_body_bytes: Option<Vec<u8>>,
     response_status: Option<i64>,
     response_headers: Option<String>,
     response_body: Option<String>,
+    response_body_bytes: Option<Vec<u8>>,
     response_truncated: bool,
     class: String,
     decision_action: String,
@@ -26,24 +28,39 @@ pub(crate) struct AttemptRow {
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, number, started_at, duration_ms, \
     started_by_kind, started_by_actor, request_method, request_url, request_headers, \
-    request_body, response_status, response_headers, response_body, response_truncated, \
-    class, decision_action, decision_at, decision_reason";
+    request_body, request_body_bytes, response_status, response_headers, response_body, \
+    response_body_bytes, response_truncated, class, decision_action, decision_at, decision_reason";
 
 impl TryFrom<AttemptRow> for Attempt {
     type Error = StoreError;
 
     fn try_from(r: AttemptRow) -> Result<Self, StoreError> {
         let response = match r.response_status {
-            Some(status) => Some(AttemptResponse {
-                status: status as u16,
-                headers: json(
-                    "response headers",
-                    r.response_headers.as_deref().unwrap_or("{}"),
-                )?,
-                body: r.response_body,
-                truncated: r.response_truncated,
-            }),
+            Some(status) => {
+                let (body, body_encoding) = match r.response_body_bytes {
+                    Some(bytes) => {
+                        let (body, encoding) = body_from_bytes(bytes);
+                        (Some(body), encoding)
+                    }
+                    None => (r.response_body, None),
+                };
+                Some(AttemptResponse {
+                    status: status as u16,
+                    headers: json(
+                        "response headers",
+                        r.response_headers.as_deref().unwrap_or("{}"),
+                    )?,
+                    body,
+                    body_encoding,
+                    truncated: r.response_truncated,
+                })
+            }
             None => None,
+        };
+        let request_body = match r.request_body_bytes {
+            // Request bodies are always text; one that held NUL is kept as bytes.
+            Some(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            None => r.request_body,
         };
         Ok(Attempt {
             id: r.id,
@@ -59,7 +76,7 @@ impl TryFrom<AttemptRow> for Attempt {
                 method: r.request_method,
                 url: r.request_url,
                 headers: json("request headers", &r.request_headers)?,
-                body: r.request_body,
+                body: request_body,
             },
             response,
             class: FailureClass::parse(&r.class).ok_or_else(|| corrupt("class", &r.class))?,
@@ -73,8 +90,47 @@ impl TryFrom<AttemptRow> for Attempt {
     }
 }
 
+/// Where a body goes: UTF-8 text without NUL into the text column (as every row
+/// before migration 0004), anything else byte for byte into the bytes column
+/// (PostgreSQL's TEXT cannot hold NUL; a PDF is not text at all).
+fn body_columns(body: Option<&str>, encoding: Option<BodyEncoding>) -> (Arg, Arg) {
+    let Some(body) = body else {
+        return (Arg::Text(None), Arg::Bytes(None));
+    };
+    match encoding {
+        None if !body.contains('\0') => (Arg::Text(Some(body.to_string())), Arg::Bytes(None)),
+        None => (Arg::Text(None), Arg::Bytes(Some(body.as_bytes().to_vec()))),
+        Some(BodyEncoding::Base64) => {
+            use base64::Engine;
+            // Only `redact::body_bytes` writes base64 bodies, so they always decode;
+            // were one not to, its text is still kept rather than lost.
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap_or_else(|_| body.as_bytes().to_vec());
+            (Arg::Text(None), Arg::Bytes(Some(bytes)))
+        }
+    }
+}
+
+/// A body read from the bytes column: text when it is UTF-8, base64 otherwise.
+fn body_from_bytes(bytes: Vec<u8>) -> (String, Option<BodyEncoding>) {
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(not_text) => {
+            use base64::Engine;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(not_text.as_bytes());
+            (encoded, Some(BodyEncoding::Base64))
+        }
+    }
+}
+
 pub(crate) fn insert_attempt(d: Dialect, o: &AttemptOutcome) -> Sql {
     let a = &o.attempt;
+    let (request_body, request_body_bytes) = body_columns(a.request.body.as_deref(), None);
+    let (response_body, response_body_bytes) = match &a.response {
+        Some(r) => body_columns(r.body.as_deref(), r.body_encoding),
+        None => body_columns(None, None),
+    };
     let mut sql = Sql::new(
         d,
         format!("INSERT INTO attempts (trigger_id, {ATTEMPT_COLUMNS}) VALUES "),
@@ -90,10 +146,12 @@ pub(crate) fn insert_attempt(d: Dialect, o: &AttemptOutcome) -> Sql {
         a.request.method.clone().into(),
         a.request.url.clone().into(),
         to_json(&a.request.headers).into(),
-        a.request.body.clone().into(),
+        request_body,
+        request_body_bytes,
         a.response.as_ref().map(|r| r.status as i64).into(),
         a.response.as_ref().map(|r| to_json(&r.headers)).into(),
-        a.response.as_ref().and_then(|r| r.body.clone()).into(),
+        response_body,
+        response_body_bytes,
         a.response.as_ref().is_some_and(|r| r.truncated).into(),
         a.class.as_str().into(),
         a.decision.action.as_str().into(),

@@ -6,9 +6,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
 use app::domain::{
-    Attempt, AttemptRequest, AttemptResponse, Decision, DecisionAction, EntityRef, FailureClass,
-    Initiator, InitiatorKind, LastError, LogEntry, Plugin, StartedBy, StartedByKind, Status,
-    Trigger,
+    Attempt, AttemptRequest, AttemptResponse, BodyEncoding, Decision, DecisionAction, EntityRef,
+    FailureClass, Initiator, InitiatorKind, LastError, LogEntry, Plugin, StartedBy, StartedByKind,
+    Status, Trigger,
 };
 
 use super::{
