@@ -11,13 +11,13 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::db::{
-    execute, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow, Reader,
-    Writer,
+    claim, execute, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow,
+    Reader, Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
-    AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, NewTrigger, PendingRun,
-    RunRequest, Store, StoreError,
+    AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Inserted, MigrationRecord,
+    NewTrigger, PendingRun, RunRequest, Store, StoreError,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -231,6 +231,13 @@ impl Store for PgStore {
         let results = write_outcomes::<sqlx::Postgres>(&mut tx, &outcomes).await?;
         tx.commit().await.context("committing attempts")?;
         Ok(results)
+    }
+
+    async fn claim_due_triggers(&self, c: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
+        let mut tx = self.pool().begin().await.context("starting a claim")?;
+        let claimed = claim::<sqlx::Postgres>(&mut tx, c).await?;
+        tx.commit().await.context("committing a claim")?;
+        Ok(claimed)
     }
 
     async fn request_run(

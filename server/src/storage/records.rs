@@ -115,6 +115,8 @@ pub struct ClaimedTrigger {
     pub number: u32,
     pub run: Option<PendingRun>,
     pub lease: String,
+    /// When the lease ends: a call must finish (and be recorded) before then.
+    pub lease_until: DateTime<Utc>,
 }
 
 /// Who did what, to what, and why. Written with the action it records; never edited.

@@ -19,13 +19,13 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::db::{
-    execute, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow, Reader,
-    Writer,
+    claim, execute, fetch_optional, queue_run, write_outcome, write_outcomes, IdempotentRow,
+    Reader, Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
-    AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, NewTrigger, PendingRun,
-    RunRequest, Store, StoreError,
+    AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Inserted, MigrationRecord,
+    NewTrigger, PendingRun, RunRequest, Store, StoreError,
 };
 
 const D: Dialect = Dialect::Sqlite;
@@ -299,6 +299,14 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         self.write_tx("recording attempts", |c| {
             Box::pin(async move { write_outcomes::<sqlx::Sqlite>(c, &outcomes).await })
+        })
+        .await
+    }
+
+    async fn claim_due_triggers(&self, c: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
+        let c = c.clone();
+        self.write_tx("claiming due triggers", |conn| {
+            Box::pin(async move { claim::<sqlx::Sqlite>(conn, &c).await })
         })
         .await
     }
