@@ -809,12 +809,19 @@ async fn a_claim_takes_at_most_its_limit_of_due_triggers_and_expired_leases_toge
         .unwrap();
     assert_eq!(rest.len(), n as usize, "the others wait for the next claim");
     let all: HashSet<Uuid> = first.iter().chain(&due).map(|t| t.id).collect();
-    assert_eq!(&ids(&claimed) | &ids(&rest), all, "each trigger exactly once");
+    assert_eq!(
+        &ids(&claimed) | &ids(&rest),
+        all,
+        "each trigger exactly once"
+    );
     for t in &first {
         let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
         assert_eq!(d.attempts.len(), 1, "the interrupted claim has its row");
         assert!(d.attempts[0].decision.reason.starts_with("interrupted"));
-        assert_eq!(d.trigger.trigger.attempts, 2, "and the new claim is attempt 2");
+        assert_eq!(
+            d.trigger.trigger.attempts, 2,
+            "and the new claim is attempt 2"
+        );
     }
 }
 
@@ -835,7 +842,10 @@ async fn an_expired_lease_whose_retries_are_spent_ends_erroneous_with_the_interr
         at += Duration::seconds(31);
     }
     let none = store.claim_due_triggers(&claim_at(at, 10)).await.unwrap();
-    assert!(none.is_empty(), "the last allowed attempt is not made again");
+    assert!(
+        none.is_empty(),
+        "the last allowed attempt is not made again"
+    );
 
     let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
     assert_eq!(d.trigger.trigger.status, Status::Erroneous);
@@ -852,7 +862,13 @@ async fn an_expired_lease_whose_retries_are_spent_ends_erroneous_with_the_interr
     let steps: Vec<&str> = d.logs.iter().map(|l| l.step.as_str()).collect();
     assert_eq!(
         steps,
-        ["queued", "interrupted", "retry scheduled", "interrupted", "failed"]
+        [
+            "queued",
+            "interrupted",
+            "retry scheduled",
+            "interrupted",
+            "failed"
+        ]
     );
     assert!(store
         .claim_due_triggers(&claim_at(at + Duration::hours(1), 10))
@@ -867,13 +883,21 @@ async fn an_expired_lease_of_an_inactive_plugin_waits_until_the_plugin_is_active
     let t = new_trigger(stripe, now - Duration::minutes(1));
     store.insert_trigger(t.clone()).await.unwrap();
     assert_eq!(
-        store.claim_due_triggers(&claim_at(now, 10)).await.unwrap().len(),
+        store
+            .claim_due_triggers(&claim_at(now, 10))
+            .await
+            .unwrap()
+            .len(),
         1
     );
     set_max_attempts(&store, stripe, 7, false).await;
     let later = now + Duration::seconds(31);
     assert!(
-        store.claim_due_triggers(&claim_at(later, 10)).await.unwrap().is_empty(),
+        store
+            .claim_due_triggers(&claim_at(later, 10))
+            .await
+            .unwrap()
+            .is_empty(),
         "an inactive plugin's trigger is not called, even after its lease expired"
     );
     let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
@@ -883,7 +907,10 @@ async fn an_expired_lease_of_an_inactive_plugin_waits_until_the_plugin_is_active
         "it waits in the queue"
     );
     set_max_attempts(&store, stripe, 7, true).await;
-    let woke = store.claim_due_triggers(&claim_at(later, 10)).await.unwrap();
+    let woke = store
+        .claim_due_triggers(&claim_at(later, 10))
+        .await
+        .unwrap();
     assert_eq!(ids(&woke), HashSet::from([t.id]), "runs once activated");
     assert_eq!(woke[0].number, 2);
 }
@@ -894,14 +921,20 @@ async fn a_released_claim_is_due_again_uncounted_unless_its_lease_was_lost(db: D
     let t = new_trigger(stripe, now - Duration::minutes(1));
     store.insert_trigger(t.clone()).await.unwrap();
     let claimed = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();
-    assert_eq!(claimed[0].lease_until, truncate(now + Duration::seconds(30)));
+    assert_eq!(
+        claimed[0].lease_until,
+        truncate(now + Duration::seconds(30))
+    );
     assert!(store
         .release_claim(t.id, &claimed[0].lease, truncate(now))
         .await
         .unwrap());
     let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
     assert_eq!(d.trigger.trigger.status, Status::NotYetStarted);
-    assert_eq!(d.trigger.trigger.attempts, 0, "nothing was sent, nothing counts");
+    assert_eq!(
+        d.trigger.trigger.attempts, 0,
+        "nothing was sent, nothing counts"
+    );
     assert!(d.attempts.is_empty());
 
     let again = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();

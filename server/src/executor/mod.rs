@@ -326,7 +326,8 @@ impl Executor {
         };
         let (request, exchange) = match prepared {
             Ok((prepared, timeout)) => {
-                let Some(timeout) = self.deadline(timeout, t.lease_until) else {
+                let Some(timeout) = deadline(self.config.lease, timeout, t.lease_until, now())
+                else {
                     return Done::Release {
                         trigger_id: t.id,
                         lease: t.lease.clone(),
@@ -442,25 +443,6 @@ impl Executor {
         Ok((prepared, Duration::from_millis(p.0.plugin.timeout_ms)))
     }
 
-    /// How long the call may take, from what is left of the lease now: the plugin's
-    /// timeout must fit before the lease ends, with a margin to record the result,
-    /// or another worker could claim the trigger while the call is in flight. None
-    /// when it does not fit (the batch waited too long): the call is not sent and
-    /// the claim is released uncounted, because nothing happened that a user would
-    /// call an attempt.
-    fn deadline(&self, timeout: Duration, lease_until: chrono::DateTime<Utc>) -> Option<Duration> {
-        let lease = self.config.lease;
-        let margin = (lease / 10).min(Duration::from_secs(5));
-        // A plugin's timeout may have been raised after start-up past the lease.
-        let timeout = timeout.min(lease.saturating_sub(margin));
-        // Never more margin than half the slack a fresh claim has, so a call
-        // claimed a moment ago always fits.
-        let margin = margin.min(lease.saturating_sub(timeout) / 2);
-        let left = (lease_until - now()).to_std().unwrap_or_default();
-        let usable = left.saturating_sub(margin);
-        (usable >= timeout && !timeout.is_zero()).then(|| timeout.min(usable))
-    }
-
     /// Run until `shutdown` turns true. Calls run side by side up to `concurrency`;
     /// a slow provider holds only its own slot. Outcomes go to one recorder that
     /// commits whatever has arrived in one transaction. Without work it waits for a
@@ -540,6 +522,31 @@ impl Executor {
         drop(done_tx);
         let _ = recorder.await;
     }
+}
+
+/// How long a call may take, from what is left of its lease at `at`: the plugin's
+/// timeout must fit before the lease ends, with a margin to record the result, or
+/// another worker could claim the trigger while the call is in flight. None when
+/// it does not fit (the batch waited too long for a slot): the call is not sent and
+/// the claim is released uncounted, because nothing happened that a user would
+/// call an attempt.
+fn deadline(
+    lease: Duration,
+    timeout: Duration,
+    lease_until: chrono::DateTime<Utc>,
+    at: chrono::DateTime<Utc>,
+) -> Option<Duration> {
+    let margin = (lease / 10).min(Duration::from_secs(5));
+    // A plugin's timeout may have been raised past the lease after start-up.
+    let timeout = timeout.min(lease.saturating_sub(margin));
+    // Never more margin than half the slack a fresh claim has, so a call claimed a
+    // moment ago always fits.
+    let margin = margin.min(lease.saturating_sub(timeout) / 2);
+    let usable = (lease_until - at)
+        .to_std()
+        .unwrap_or_default()
+        .saturating_sub(margin);
+    (!timeout.is_zero() && usable >= timeout).then_some(timeout)
 }
 
 /// What one attempt did, before it is decided.
@@ -753,5 +760,49 @@ fn log(step: &str, message: impl Into<String>) -> LogEntry {
         at: now(),
         step: step.into(),
         message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    /// The deadline of a call sent `elapsed_secs` after its claim.
+    fn left(lease_secs: f64, timeout_secs: f64, elapsed_secs: f64) -> Option<Duration> {
+        let claimed = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let lease = secs(lease_secs);
+        let until = claimed + chrono::Duration::from_std(lease).unwrap();
+        let at = claimed + chrono::Duration::from_std(secs(elapsed_secs)).unwrap();
+        deadline(lease, secs(timeout_secs), until, at)
+    }
+
+    #[test]
+    fn a_fresh_claim_gets_the_plugins_whole_timeout() {
+        assert_eq!(left(120.0, 30.0, 0.01), Some(secs(30.0)));
+        assert_eq!(left(4.0, 3.5, 0.01), Some(secs(3.5)));
+        assert_eq!(
+            left(4.0, 3.9, 0.01),
+            Some(secs(3.6)),
+            "capped below the lease"
+        );
+    }
+
+    #[test]
+    fn a_call_that_cannot_finish_inside_what_is_left_of_its_lease_is_not_sent() {
+        // 4 s lease, 3.5 s timeout: 0.25 s margin, so 0.25 s of waiting is the most.
+        assert_eq!(left(4.0, 3.5, 0.2), Some(secs(3.5)));
+        assert_eq!(left(4.0, 3.5, 0.3), None);
+        assert_eq!(left(120.0, 30.0, 80.0), Some(secs(30.0)));
+        assert_eq!(
+            left(120.0, 30.0, 90.0),
+            None,
+            "only 25 s left after the margin"
+        );
+        assert_eq!(left(4.0, 3.5, 5.0), None, "the lease already ended");
     }
 }
