@@ -73,6 +73,32 @@ enum PluginState {
     Broken(Option<Arc<PluginRecord>>, String),
 }
 
+impl PluginState {
+    /// The plugin with its secrets, or why no request can be built.
+    fn ready(&self) -> Result<&(PluginRecord, PluginSecrets), NotSent> {
+        match self {
+            PluginState::Ready(p) => Ok(p),
+            PluginState::Broken(_, why) | PluginState::Unreadable(why) => Err(NotSent {
+                class: FailureClass::Internal,
+                why: why.clone(),
+            }),
+            PluginState::Gone => Err(NotSent {
+                class: FailureClass::Permanent,
+                why: "the plugin is gone".into(),
+            }),
+        }
+    }
+
+    /// The retry policy that decides this trigger's next attempt.
+    fn policy(&self) -> RetryPolicy {
+        match self {
+            PluginState::Ready(p) => p.0.plugin.retry_policy.clone(),
+            PluginState::Broken(Some(record), _) => record.plugin.retry_policy.clone(),
+            _ => RetryPolicy::default(),
+        }
+    }
+}
+
 type PluginCache = HashMap<Uuid, PluginState>;
 
 /// How a worker finished with one claimed trigger.
@@ -287,77 +313,53 @@ impl Executor {
         }
     }
 
-    /// Make the call and decide; the caller records the attempt (or releases the
-    /// claim when nothing was sent and nothing should count).
+    /// Prepare the call, send it if it fits in the lease, and decide; the caller
+    /// records the attempt (or releases the claim when nothing was sent and nothing
+    /// should count).
     async fn execute(&self, t: ClaimedTrigger, plugin: PluginState) -> Done {
         let started_at = now();
+        if let PluginState::Unreadable(why) = &plugin {
+            let later = chrono::Duration::from_std(self.config.transient_retry).unwrap_or_default();
+            return release(
+                &t,
+                started_at + later,
+                format!("its plugin could not be read: {why}"),
+            );
+        }
         let (mut logs, started_by, automatic) = self.opening(&t);
-        let (ready, policy) = match &plugin {
-            PluginState::Ready(p) => (Some(p.clone()), p.0.plugin.retry_policy.clone()),
-            PluginState::Unreadable(why) => {
-                return Done::Release {
-                    trigger_id: t.id,
-                    lease: t.lease.clone(),
-                    at: started_at
-                        + chrono::Duration::from_std(self.config.transient_retry)
-                            .unwrap_or_default(),
-                    why: format!("its plugin could not be read: {why}"),
-                }
-            }
-            PluginState::Broken(record, _) => (
-                None,
-                record
-                    .as_ref()
-                    .map(|r| r.plugin.retry_policy.clone())
-                    .unwrap_or_default(),
-            ),
-            PluginState::Gone => (None, RetryPolicy::default()),
-        };
-        let prepared = match (&plugin, &ready) {
-            (_, Some(p)) => self.prepare(&t, p, started_at),
-            (PluginState::Broken(_, why), None) => Err(NotSent {
-                class: FailureClass::Internal,
-                why: why.clone(),
-            }),
-            _ => Err(NotSent {
-                class: FailureClass::Permanent,
-                why: "the plugin is gone".into(),
-            }),
-        };
+        let prepared = plugin.ready().and_then(|p| {
+            let (request, timeout) = self.prepare(&t, p, started_at)?;
+            Ok((request, timeout, &p.0.plugin.redact))
+        });
         let (request, exchange) = match prepared {
-            Ok((prepared, timeout)) => {
+            Ok((prepared, timeout, redact)) => {
                 let Some(timeout) = deadline(self.config.lease, timeout, t.lease_until, now())
                 else {
-                    return Done::Release {
-                        trigger_id: t.id,
-                        lease: t.lease.clone(),
-                        at: started_at,
-                        why: format!(
-                            "too little of its lease was left (until {}) for a call of up to {} ms",
-                            t.lease_until.to_rfc3339(),
-                            timeout.as_millis()
-                        ),
-                    };
+                    let why = format!(
+                        "too little of its lease was left (until {}) for a call of up to {} ms",
+                        t.lease_until.to_rfc3339(),
+                        timeout.as_millis()
+                    );
+                    return release(&t, started_at, why);
                 };
                 logs.push(log(
                     "request sent",
                     format!("{} {}", prepared.method, prepared.recorded.url),
                 ));
-                let p = ready.as_ref().expect("prepared with a plugin");
                 let exchange = deliver::send(
                     &self.client,
                     &self.config.allow,
                     &prepared,
                     timeout,
                     self.config.max_recorded_body,
-                    &p.0.plugin.redact,
+                    redact,
                 )
                 .await;
                 (prepared.recorded, exchange)
             }
             Err(not_sent) => (nothing_sent(), not_sent.into_exchange()),
         };
-        let external_id = ready.as_ref().and_then(|p| {
+        let external_id = plugin.ready().ok().and_then(|p| {
             let pointer = p.0.plugin.external_id_pointer.as_deref()?;
             let body = exchange.response.as_ref()?.body.as_deref()?;
             external_id(body, pointer)
@@ -370,6 +372,7 @@ impl Executor {
             exchange,
             external_id,
         };
+        let policy = plugin.policy();
         let outcome = attempt.decide(&policy, automatic, logs, t.id, t.lease.clone());
         Done::Attempt(Recorded {
             outcome,
@@ -521,6 +524,16 @@ impl Executor {
         let _ = slots.acquire_many(self.config.concurrency as u32).await;
         drop(done_tx);
         let _ = recorder.await;
+    }
+}
+
+/// Give the claim back: due again at `at`, its attempt not counted.
+fn release(t: &ClaimedTrigger, at: chrono::DateTime<Utc>, why: String) -> Done {
+    Done::Release {
+        trigger_id: t.id,
+        lease: t.lease.clone(),
+        at,
+        why,
     }
 }
 
