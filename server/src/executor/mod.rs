@@ -104,7 +104,7 @@ type PluginCache = HashMap<Uuid, PluginState>;
 /// How a worker finished with one claimed trigger.
 enum Done {
     /// An attempt to record (a call, or a failure to make one).
-    Attempt(Recorded),
+    Attempt(Box<Recorded>),
     /// Nothing was sent: the trigger goes back to the queue, its claim uncounted.
     Release {
         trigger_id: Uuid,
@@ -187,7 +187,7 @@ impl Executor {
         let mut attempts = Vec::with_capacity(n);
         for d in done {
             match d {
-                Done::Attempt(r) => attempts.push(r),
+                Done::Attempt(r) => attempts.push(*r),
                 release => self.settle(release).await,
             }
         }
@@ -198,7 +198,7 @@ impl Executor {
     /// Give back a claim that was not sent; anything else is recorded.
     async fn settle(&self, done: Done) {
         match done {
-            Done::Attempt(r) => self.record(vec![r]).await,
+            Done::Attempt(r) => self.record(vec![*r]).await,
             Done::Release {
                 trigger_id,
                 lease,
@@ -374,11 +374,11 @@ impl Executor {
         };
         let policy = plugin.policy();
         let outcome = attempt.decide(&policy, automatic, logs, t.id, t.lease.clone());
-        Done::Attempt(Recorded {
+        Done::Attempt(Box::new(Recorded {
             outcome,
             policy,
             automatic,
-        })
+        }))
     }
 
     /// The first log lines, and who started this attempt.
@@ -498,7 +498,7 @@ impl Executor {
                     tokio::spawn(async move {
                         match me.execute(t, plugin).await {
                             Done::Attempt(r) => {
-                                let _ = done.send(r).await;
+                                let _ = done.send(*r).await;
                             }
                             release => me.settle(release).await,
                         }
