@@ -106,12 +106,16 @@ enum Done {
     /// An attempt to record (a call, or a failure to make one).
     Attempt(Box<Recorded>),
     /// Nothing was sent: the trigger goes back to the queue, its claim uncounted.
-    Release {
-        trigger_id: Uuid,
-        lease: String,
-        at: chrono::DateTime<Utc>,
-        why: String,
-    },
+    Release(Release),
+}
+
+/// A claim given back without a call.
+struct Release {
+    trigger_id: Uuid,
+    lease: String,
+    /// When it is due again.
+    at: chrono::DateTime<Utc>,
+    why: String,
 }
 
 /// An attempt to store, with what deciding a fallback needs if it cannot be stored.
@@ -188,34 +192,20 @@ impl Executor {
         for d in done {
             match d {
                 Done::Attempt(r) => attempts.push(*r),
-                release => self.settle(release).await,
+                Done::Release(r) => self.give_back(r).await,
             }
         }
         self.record(attempts).await;
         Ok(n)
     }
 
-    /// Give back a claim that was not sent; anything else is recorded.
-    async fn settle(&self, done: Done) {
-        match done {
-            Done::Attempt(r) => self.record(vec![*r]).await,
-            Done::Release {
-                trigger_id,
-                lease,
-                at,
-                why,
-            } => {
-                tracing::warn!(trigger = %trigger_id, "not sent, released for later: {why}");
-                if let Err(e) = self
-                    .service
-                    .store()
-                    .release_claim(trigger_id, &lease, at)
-                    .await
-                {
-                    // The lease expires and the rescue takes the trigger back.
-                    tracing::error!(trigger = %trigger_id, error = %e, "releasing a claim");
-                }
-            }
+    /// Give back a claim that was not sent.
+    async fn give_back(&self, r: Release) {
+        tracing::warn!(trigger = %r.trigger_id, "not sent, released for later: {}", r.why);
+        let store = self.service.store();
+        if let Err(e) = store.release_claim(r.trigger_id, &r.lease, r.at).await {
+            // The lease expires and the rescue takes the trigger back.
+            tracing::error!(trigger = %r.trigger_id, error = %e, "releasing a claim");
         }
     }
 
@@ -500,7 +490,7 @@ impl Executor {
                             Done::Attempt(r) => {
                                 let _ = done.send(*r).await;
                             }
-                            release => me.settle(release).await,
+                            Done::Release(r) => me.give_back(r).await,
                         }
                         drop(permit);
                     });
@@ -529,12 +519,12 @@ impl Executor {
 
 /// Give the claim back: due again at `at`, its attempt not counted.
 fn release(t: &ClaimedTrigger, at: chrono::DateTime<Utc>, why: String) -> Done {
-    Done::Release {
+    Done::Release(Release {
         trigger_id: t.id,
         lease: t.lease.clone(),
         at,
         why,
-    }
+    })
 }
 
 /// How long a call may take, from what is left of its lease at `at`: the plugin's
