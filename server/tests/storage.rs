@@ -47,6 +47,10 @@ conformance!(
     a_migration_counts_its_items_outcomes_and_a_cancel_is_final,
     a_migration_lease_is_taken_once_it_expires_or_is_given_up,
     a_created_item_is_one_trigger_even_when_its_record_was_lost,
+    a_claim_takes_at_most_its_limit_of_due_triggers_and_expired_leases_together,
+    an_expired_lease_whose_retries_are_spent_ends_erroneous_with_the_interrupted_attempt,
+    an_expired_lease_of_an_inactive_plugin_waits_until_the_plugin_is_active,
+    a_released_claim_is_due_again_uncounted_unless_its_lease_was_lost,
 );
 
 fn new_trigger(plugin_id: Uuid, at: chrono::DateTime<Utc>) -> NewTrigger {
@@ -912,4 +916,189 @@ fn rerun_step(migration_id: Uuid, owner: &str, position: u64, trigger_id: Uuid) 
             },
         },
     }
+}
+
+fn ids(claimed: &[calltrail::storage::ClaimedTrigger]) -> HashSet<Uuid> {
+    claimed.iter().map(|c| c.id).collect()
+}
+
+async fn set_max_attempts(store: &SharedStore, plugin: Uuid, max: u32, active: bool) {
+    let mut p = store
+        .get_plugin(&PluginKey::Id(plugin))
+        .await
+        .unwrap()
+        .unwrap();
+    p.plugin.retry_policy.max_attempts = max;
+    p.plugin.active = active;
+    store.update_plugin(&p).await.unwrap();
+}
+
+async fn a_claim_takes_at_most_its_limit_of_due_triggers_and_expired_leases_together(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let n: u32 = 3;
+    let now = Utc::now();
+    let first: Vec<NewTrigger> = (0..n)
+        .map(|i| new_trigger(stripe, now - Duration::minutes(20 - i64::from(i))))
+        .collect();
+    store.insert_triggers(first.clone()).await.unwrap();
+    let hung = store.claim_due_triggers(&claim_at(now, n)).await.unwrap();
+    assert_eq!(hung.len(), n as usize);
+    let due: Vec<NewTrigger> = (0..n)
+        .map(|i| new_trigger(stripe, now - Duration::minutes(10 - i64::from(i))))
+        .collect();
+    store.insert_triggers(due.clone()).await.unwrap();
+
+    // The first claims' worker died: their leases expired while n more fell due.
+    let later = now + Duration::seconds(31);
+    let claimed = store.claim_due_triggers(&claim_at(later, n)).await.unwrap();
+    assert_eq!(
+        claimed.len(),
+        n as usize,
+        "{n} free slots take {n} triggers, not {n} due plus {n} expired"
+    );
+    let rest = store
+        .claim_due_triggers(&claim_at(later, 10 * n))
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), n as usize, "the others wait for the next claim");
+    let all: HashSet<Uuid> = first.iter().chain(&due).map(|t| t.id).collect();
+    assert_eq!(
+        &ids(&claimed) | &ids(&rest),
+        all,
+        "each trigger exactly once"
+    );
+    for t in &first {
+        let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+        assert_eq!(d.attempts.len(), 1, "the interrupted claim has its row");
+        assert!(d.attempts[0].decision.reason.starts_with("interrupted"));
+        assert_eq!(
+            d.trigger.trigger.attempts, 2,
+            "and the new claim is attempt 2"
+        );
+    }
+}
+
+async fn an_expired_lease_whose_retries_are_spent_ends_erroneous_with_the_interrupted_attempt(
+    db: Db,
+) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    set_max_attempts(&store, stripe, 2, true).await;
+    let now = Utc::now();
+    let t = new_trigger(stripe, now - Duration::minutes(1));
+    store.insert_trigger(t.clone()).await.unwrap();
+    // Two claims, each lost with its worker.
+    let mut at = now;
+    for number in 1..=2 {
+        let claimed = store.claim_due_triggers(&claim_at(at, 10)).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].number, number);
+        at += Duration::seconds(31);
+    }
+    let none = store.claim_due_triggers(&claim_at(at, 10)).await.unwrap();
+    assert!(
+        none.is_empty(),
+        "the last allowed attempt is not made again"
+    );
+
+    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    assert_eq!(d.trigger.trigger.status, Status::Erroneous);
+    assert!(d.trigger.trigger.finished_at.is_some());
+    let numbers: Vec<u32> = d.attempts.iter().map(|a| a.number).collect();
+    assert_eq!(numbers, [1, 2], "both interrupted calls are in the history");
+    let last = &d.attempts[1].decision;
+    assert_eq!(last.action, DecisionAction::Stop);
+    assert!(
+        last.reason.contains("retries exhausted (attempt 2 of 2)"),
+        "{}",
+        last.reason
+    );
+    let steps: Vec<&str> = d.logs.iter().map(|l| l.step.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "queued",
+            "interrupted",
+            "retry scheduled",
+            "interrupted",
+            "failed"
+        ]
+    );
+    assert!(store
+        .claim_due_triggers(&claim_at(at + Duration::hours(1), 10))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn an_expired_lease_of_an_inactive_plugin_waits_until_the_plugin_is_active(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let now = Utc::now();
+    let t = new_trigger(stripe, now - Duration::minutes(1));
+    store.insert_trigger(t.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .claim_due_triggers(&claim_at(now, 10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    set_max_attempts(&store, stripe, 7, false).await;
+    let later = now + Duration::seconds(31);
+    assert!(
+        store
+            .claim_due_triggers(&claim_at(later, 10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "an inactive plugin's trigger is not called, even after its lease expired"
+    );
+    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        d.trigger.trigger.status,
+        Status::Retrying,
+        "it waits in the queue"
+    );
+    set_max_attempts(&store, stripe, 7, true).await;
+    let woke = store
+        .claim_due_triggers(&claim_at(later, 10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&woke), HashSet::from([t.id]), "runs once activated");
+    assert_eq!(woke[0].number, 2);
+}
+
+async fn a_released_claim_is_due_again_uncounted_unless_its_lease_was_lost(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let now = Utc::now();
+    let t = new_trigger(stripe, now - Duration::minutes(1));
+    store.insert_trigger(t.clone()).await.unwrap();
+    let claimed = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();
+    assert_eq!(
+        claimed[0].lease_until,
+        truncate(now + Duration::seconds(30))
+    );
+    assert!(store
+        .release_claim(t.id, &claimed[0].lease, truncate(now))
+        .await
+        .unwrap());
+    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    assert_eq!(d.trigger.trigger.status, Status::NotYetStarted);
+    assert_eq!(
+        d.trigger.trigger.attempts, 0,
+        "nothing was sent, nothing counts"
+    );
+    assert!(d.attempts.is_empty());
+
+    let again = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();
+    assert_eq!(again[0].number, 1, "the next claim is still attempt 1");
+    assert!(
+        !store
+            .release_claim(t.id, &claimed[0].lease, truncate(now))
+            .await
+            .unwrap(),
+        "a stale lease releases nothing"
+    );
+    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    assert_eq!(d.trigger.trigger.status, Status::Running);
 }

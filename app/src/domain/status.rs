@@ -73,10 +73,13 @@ pub enum FailureClass {
     Server,
     Network,
     Permanent,
+    /// Calltrail itself failed around the call (it could not record or prepare it):
+    /// retried by the policy like a network failure, never silently dropped.
+    Internal,
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 9] = [
+    pub const ALL: [FailureClass; 10] = [
         FailureClass::Success,
         FailureClass::Auth,
         FailureClass::NotFound,
@@ -86,6 +89,7 @@ impl FailureClass {
         FailureClass::Server,
         FailureClass::Network,
         FailureClass::Permanent,
+        FailureClass::Internal,
     ];
 
     /// Classify an HTTP response status code.
@@ -109,6 +113,7 @@ impl FailureClass {
                 | FailureClass::Timeout
                 | FailureClass::Server
                 | FailureClass::Network
+                | FailureClass::Internal
         )
     }
 
@@ -123,6 +128,7 @@ impl FailureClass {
             FailureClass::Server => "server",
             FailureClass::Network => "network",
             FailureClass::Permanent => "permanent",
+            FailureClass::Internal => "internal",
         }
     }
 
@@ -148,6 +154,9 @@ impl FailureClass {
             FailureClass::Server => "provider outage; queued for retry",
             FailureClass::Network => "unreachable; retried",
             FailureClass::Permanent => "the provider refused the call",
+            FailureClass::Internal => {
+                "Calltrail could not record or prepare this call; retried automatically"
+            }
         }
     }
 }
@@ -190,5 +199,18 @@ mod tests {
         }
         assert!(!Auth.is_retryable() && !Validation.is_retryable() && !NotFound.is_retryable());
         assert!(RateLimited.is_retryable() && Server.is_retryable() && Network.is_retryable());
+    }
+
+    #[test]
+    fn every_class_round_trips_and_internal_is_retried() {
+        for c in FailureClass::ALL {
+            assert_eq!(FailureClass::parse(c.as_str()), Some(c));
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+        assert_eq!(
+            serde_json::to_value(FailureClass::Internal).unwrap(),
+            "internal"
+        );
+        assert!(FailureClass::Internal.is_retryable());
     }
 }

@@ -22,8 +22,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use app::domain::{
-    Attempt, Decision, DecisionAction, FailureClass, LastError, LogEntry, StartedBy, StartedByKind,
-    Status,
+    Attempt, AttemptRequest, Decision, DecisionAction, FailureClass, LastError, LogEntry,
+    RetryPolicy, StartedBy, StartedByKind, Status,
 };
 
 use crate::service::{now, PluginSecrets, Service};
@@ -43,6 +43,9 @@ pub struct ExecutorConfig {
     pub proxy: Option<url::Url>,
     /// Recorded bodies are cut here (flagged truncated).
     pub max_recorded_body: usize,
+    /// How long a trigger waits after its plugin could not be read (a database
+    /// error) before it is claimed again.
+    pub transient_retry: Duration,
 }
 
 impl Default for ExecutorConfig {
@@ -54,11 +57,82 @@ impl Default for ExecutorConfig {
             allow: Arc::new(AllowList::default()),
             proxy: None,
             max_recorded_body: 64 * 1024,
+            transient_retry: Duration::from_secs(5),
         }
     }
 }
 
-type PluginCache = HashMap<Uuid, Option<Arc<(PluginRecord, PluginSecrets)>>>;
+/// A claimed trigger's plugin, as far as it could be loaded.
+#[derive(Clone)]
+enum PluginState {
+    Ready(Arc<(PluginRecord, PluginSecrets)>),
+    /// The plugin does not exist: the trigger stops.
+    Gone,
+    /// Reading it failed (a database error): the trigger is released uncounted and
+    /// claimed again after `transient_retry`.
+    Unreadable(String),
+    /// It was read but cannot be used (its secrets do not unseal with this key, or the
+    /// row is unreadable): an attempt of class `internal`, retried by the policy.
+    Broken(Option<Arc<PluginRecord>>, String),
+}
+
+impl PluginState {
+    /// The plugin with its secrets, or why no request can be built.
+    fn ready(&self) -> Result<&(PluginRecord, PluginSecrets), NotSent> {
+        match self {
+            PluginState::Ready(p) => Ok(p),
+            PluginState::Broken(_, why) | PluginState::Unreadable(why) => Err(NotSent {
+                class: FailureClass::Internal,
+                why: why.clone(),
+            }),
+            PluginState::Gone => Err(NotSent {
+                class: FailureClass::Permanent,
+                why: "the plugin is gone".into(),
+            }),
+        }
+    }
+
+    /// The retry policy that decides this trigger's next attempt.
+    fn policy(&self) -> RetryPolicy {
+        match self {
+            PluginState::Ready(p) => p.0.plugin.retry_policy.clone(),
+            PluginState::Broken(Some(record), _) => record.plugin.retry_policy.clone(),
+            _ => RetryPolicy::default(),
+        }
+    }
+}
+
+type PluginCache = HashMap<Uuid, PluginState>;
+
+/// How a worker finished with one claimed trigger.
+enum Done {
+    /// An attempt to record (a call, or a failure to make one).
+    Attempt(Box<Recorded>),
+    /// Nothing was sent: the trigger goes back to the queue, its claim uncounted.
+    Release(Release),
+}
+
+/// A claim given back without a call.
+struct Release {
+    trigger_id: Uuid,
+    lease: String,
+    /// When it is due again.
+    at: chrono::DateTime<Utc>,
+    why: String,
+}
+
+/// An attempt to store, with what deciding a fallback needs if it cannot be stored.
+struct Recorded {
+    outcome: AttemptOutcome,
+    policy: RetryPolicy,
+    automatic: bool,
+}
+
+/// A request that could not be built, or a call that was not allowed to start.
+struct NotSent {
+    class: FailureClass,
+    why: String,
+}
 
 pub struct Executor {
     service: Arc<Service>,
@@ -101,7 +175,7 @@ impl Executor {
     }
 
     /// Claim one batch of due triggers, execute them side by side, and record the
-    /// outcomes together; says how many ran.
+    /// outcomes together; says how many were claimed.
     pub async fn step(&self) -> Result<usize, StoreError> {
         let claimed = self.claim(self.config.concurrency as u32).await?;
         let n = claimed.len();
@@ -110,34 +184,72 @@ impl Executor {
         }
         let plugins = self.plugins_for(&claimed).await;
         let work = claimed.into_iter().map(|t| {
-            let plugin = plugins.get(&t.plugin_id).cloned().flatten();
+            let plugin = plugins
+                .get(&t.plugin_id)
+                .cloned()
+                .unwrap_or(PluginState::Gone);
             self.execute(t, plugin)
         });
-        let outcomes = futures::future::join_all(work).await;
-        self.record(outcomes).await;
+        let done = futures::future::join_all(work).await;
+        let mut attempts = Vec::with_capacity(n);
+        for d in done {
+            match d {
+                Done::Attempt(r) => attempts.push(*r),
+                Done::Release(r) => self.give_back(r).await,
+            }
+        }
+        self.record(attempts).await;
         Ok(n)
     }
 
+    /// Give back a claim that was not sent.
+    async fn give_back(&self, r: Release) {
+        tracing::warn!(trigger = %r.trigger_id, "not sent, released for later: {}", r.why);
+        let store = self.service.store();
+        if let Err(e) = store.release_claim(r.trigger_id, &r.lease, r.at).await {
+            // The lease expires and the rescue takes the trigger back.
+            tracing::error!(trigger = %r.trigger_id, error = %e, "releasing a claim");
+        }
+    }
+
     /// Store outcomes in one transaction; a lost lease drops only its own result.
-    async fn record(&self, outcomes: Vec<AttemptOutcome>) {
-        let ids: Vec<Uuid> = outcomes.iter().map(|o| o.trigger_id).collect();
-        match self.service.store().record_attempts(outcomes).await {
-            Ok(results) => {
-                for (id, r) in ids.into_iter().zip(results) {
-                    match r {
-                        Ok(()) => {}
-                        Err(StoreError::LeaseLost) => tracing::warn!(
-                            trigger = %id,
-                            "lease lost before the result was stored; dropped"
-                        ),
-                        Err(e) => {
-                            tracing::error!(trigger = %id, error = %e, "recording an attempt")
-                        }
+    /// When the batch cannot be written, each outcome is tried on its own; one that
+    /// still cannot be written is replaced by an attempt of class `internal` that
+    /// says why (see `internal_outcome`).
+    async fn record(&self, done: Vec<Recorded>) {
+        if done.is_empty() {
+            return;
+        }
+        let store = self.service.store();
+        let outcomes = done.iter().map(|d| d.outcome.clone()).collect();
+        let results = match store.record_attempts(outcomes).await {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::error!(error = %e, "recording a batch of attempts; trying each alone");
+                let mut results = Vec::with_capacity(done.len());
+                for d in &done {
+                    results.push(store.record_attempt(d.outcome.clone()).await);
+                }
+                results
+            }
+        };
+        for (d, r) in done.iter().zip(results) {
+            let id = d.outcome.trigger_id;
+            match r {
+                Ok(()) => {}
+                Err(StoreError::LeaseLost) => tracing::warn!(
+                    trigger = %id,
+                    "lease lost before the result was stored; dropped"
+                ),
+                Err(e) => {
+                    tracing::error!(trigger = %id, error = %e, "recording an attempt");
+                    // If even this fails, the lease expires and the rescue records the
+                    // claim as interrupted, bounded by the retry policy.
+                    if let Err(e) = store.record_attempt(internal_outcome(d, &e)).await {
+                        tracing::error!(trigger = %id, error = %e, "recording an internal failure");
                     }
                 }
             }
-            // The leases expire and the triggers are claimed again: nothing is lost.
-            Err(e) => tracing::error!(error = %e, "recording a batch of attempts"),
         }
     }
 
@@ -157,41 +269,116 @@ impl Executor {
         let mut plugins: PluginCache = HashMap::new();
         for t in claimed {
             if let std::collections::hash_map::Entry::Vacant(slot) = plugins.entry(t.plugin_id) {
-                slot.insert(self.load_plugin(t.plugin_id).await.map(Arc::new));
+                slot.insert(self.load_plugin(t.plugin_id).await);
             }
         }
         plugins
     }
 
-    async fn load_plugin(&self, id: Uuid) -> Option<(PluginRecord, PluginSecrets)> {
+    /// Only a plugin that does not exist is gone; a database error is passing.
+    async fn load_plugin(&self, id: Uuid) -> PluginState {
         let record = match self.service.store().get_plugin(&PluginKey::Id(id)).await {
             Ok(Some(r)) => r,
-            Ok(None) => return None,
+            Ok(None) => return PluginState::Gone,
+            Err(StoreError::Corrupt(why)) => {
+                tracing::error!(plugin = %id, "the stored plugin is unreadable: {why}");
+                return PluginState::Broken(
+                    None,
+                    format!("the stored plugin is unreadable: {why}"),
+                );
+            }
             Err(e) => {
-                tracing::error!(error = %e, "loading a plugin");
-                return None;
+                tracing::warn!(plugin = %id, error = %e, "loading a plugin; its triggers wait");
+                return PluginState::Unreadable(e.to_string());
             }
         };
         match self.service.unseal(&record) {
-            Ok(secrets) => Some((record, secrets)),
+            Ok(secrets) => PluginState::Ready(Arc::new((record, secrets))),
             Err(e) => {
-                tracing::error!(plugin = %record.plugin.name, error = %e, "unsealing plugin secrets");
-                None
+                let why = format!(
+                    "the secrets of plugin {} cannot be unsealed ({e}): \
+                     is CALLTRAIL_SECRET_KEY the key they were sealed with?",
+                    record.plugin.name
+                );
+                tracing::error!("{why}");
+                PluginState::Broken(Some(Arc::new(record)), why)
             }
         }
     }
 
-    /// Make the call and decide; the caller records the outcome.
-    async fn execute(
-        &self,
-        t: ClaimedTrigger,
-        plugin: Option<Arc<(PluginRecord, PluginSecrets)>>,
-    ) -> AttemptOutcome {
-        let number = t.number;
+    /// Prepare the call, send it if it fits in the lease, and decide; the caller
+    /// records the attempt (or releases the claim when nothing was sent and nothing
+    /// should count).
+    async fn execute(&self, t: ClaimedTrigger, plugin: PluginState) -> Done {
         let started_at = now();
+        if let PluginState::Unreadable(why) = &plugin {
+            let later = chrono::Duration::from_std(self.config.transient_retry).unwrap_or_default();
+            return release(
+                &t,
+                started_at + later,
+                format!("its plugin could not be read: {why}"),
+            );
+        }
+        let (mut logs, started_by, automatic) = self.opening(&t);
+        let prepared = plugin.ready().and_then(|p| {
+            let (request, timeout) = self.prepare(&t, p, started_at)?;
+            Ok((request, timeout, &p.0.plugin.redact))
+        });
+        let (request, exchange) = match prepared {
+            Ok((prepared, timeout, redact)) => {
+                let Some(timeout) = deadline(self.config.lease, timeout, t.lease_until, now())
+                else {
+                    let why = format!(
+                        "too little of its lease was left (until {}) for a call of up to {} ms",
+                        t.lease_until.to_rfc3339(),
+                        timeout.as_millis()
+                    );
+                    return release(&t, started_at, why);
+                };
+                logs.push(log(
+                    "request sent",
+                    format!("{} {}", prepared.method, prepared.recorded.url),
+                ));
+                let exchange = deliver::send(
+                    &self.client,
+                    &self.config.allow,
+                    &prepared,
+                    timeout,
+                    self.config.max_recorded_body,
+                    redact,
+                )
+                .await;
+                (prepared.recorded, exchange)
+            }
+            Err(not_sent) => (nothing_sent(), not_sent.into_exchange()),
+        };
+        let external_id = plugin.ready().ok().and_then(|p| {
+            let pointer = p.0.plugin.external_id_pointer.as_deref()?;
+            let body = exchange.response.as_ref()?.body.as_deref()?;
+            external_id(body, pointer)
+        });
+        let attempt = Attempted {
+            number: t.number,
+            started_at,
+            started_by,
+            request,
+            exchange,
+            external_id,
+        };
+        let policy = plugin.policy();
+        let outcome = attempt.decide(&policy, automatic, logs, t.id, t.lease.clone());
+        Done::Attempt(Box::new(Recorded {
+            outcome,
+            policy,
+            automatic,
+        }))
+    }
+
+    /// The first log lines, and who started this attempt.
+    fn opening(&self, t: &ClaimedTrigger) -> (Vec<LogEntry>, StartedBy, bool) {
         let mut logs = vec![log(
             "claimed",
-            format!("claimed by {}, attempt {number}", self.owner),
+            format!("claimed by {}, attempt {}", self.owner, t.number),
         )];
         let (started_by, automatic) = match &t.run {
             Some(run) => {
@@ -215,163 +402,41 @@ impl Executor {
                 true,
             ),
         };
-        let max = self.config.max_recorded_body;
-        let prepared = match &plugin {
-            Some(p) => self
-                .service
-                .unseal_payload(&t.payload)
-                .map_err(|e| e.to_string())
-                .and_then(|payload| {
-                    let plain = ClaimedTrigger {
-                        payload,
-                        ..t.clone()
-                    };
-                    deliver::prepare(&p.0.plugin, &p.1, &plain, started_at, max)
-                })
-                .map(|r| (r, p)),
-            None => Err("the plugin is gone or its secrets cannot be read".to_string()),
+        (logs, started_by, automatic)
+    }
+
+    /// The request to send and the plugin's timeout. A payload that cannot be
+    /// unsealed is Calltrail's failure (`internal`, retried); a request the plugin's
+    /// definition cannot build is permanent.
+    fn prepare(
+        &self,
+        t: &ClaimedTrigger,
+        p: &(PluginRecord, PluginSecrets),
+        started_at: chrono::DateTime<Utc>,
+    ) -> Result<(deliver::Prepared, Duration), NotSent> {
+        let payload = self
+            .service
+            .unseal_payload(&t.payload)
+            .map_err(|e| NotSent {
+                class: FailureClass::Internal,
+                why: format!("the payload cannot be unsealed: {e}"),
+            })?;
+        let plain = ClaimedTrigger {
+            payload,
+            ..t.clone()
         };
-        let (request, exchange) = match prepared {
-            Ok((prepared, p)) => {
-                logs.push(log(
-                    "request sent",
-                    format!("{} {}", prepared.method, prepared.recorded.url),
-                ));
-                // A call never outlives its lease (a plugin's timeout may have been raised
-                // after start-up), or another worker could claim the trigger meanwhile.
-                let margin = (self.config.lease / 10).min(Duration::from_secs(5));
-                let ceiling = self.config.lease.saturating_sub(margin);
-                let timeout = Duration::from_millis(p.0.plugin.timeout_ms).min(ceiling);
-                let exchange = deliver::send(
-                    &self.client,
-                    &self.config.allow,
-                    &prepared,
-                    timeout,
-                    max,
-                    &p.0.plugin.redact,
-                )
-                .await;
-                (prepared.recorded, exchange)
-            }
-            // Nothing was sent: the request could not even be built.
-            Err(why) => (
-                app::domain::AttemptRequest {
-                    method: "-".into(),
-                    url: "-".into(),
-                    headers: Default::default(),
-                    body: None,
-                },
-                deliver::Exchange {
-                    response: None,
-                    class: FailureClass::Permanent,
-                    error: Some(why),
-                    blocked: true,
-                    retry_after: None,
-                    duration_ms: 0,
-                },
-            ),
-        };
-        let policy = plugin
-            .as_ref()
-            .map(|p| p.0.plugin.retry_policy.clone())
-            .unwrap_or_default();
-        let decided_at = now();
-        let next = if exchange.blocked {
-            policy::Next {
-                action: DecisionAction::Stop,
-                at: None,
-            }
-        } else {
-            let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
-            policy::decide(
-                &policy,
-                number,
-                exchange.class,
-                exchange.retry_after,
-                decided_at,
-                jitter,
-                automatic,
-            )
-        };
-        let code = exchange.response.as_ref().map(|r| r.status);
-        let what = match (code, &exchange.error) {
-            (Some(code), _) => format!("{code} {}", exchange.class.as_str().replace('_', " ")),
-            (None, Some(e)) => e.clone(),
-            (None, None) => "no response".into(),
-        };
-        logs.push(log(
-            "response classified",
-            format!("{what}: {}", exchange.class.hint()),
-        ));
-        let external_id = plugin.as_ref().and_then(|p| {
-            let pointer = p.0.plugin.external_id_pointer.as_deref()?;
-            let body = exchange.response.as_ref()?.body.as_deref()?;
-            external_id(body, pointer)
-        });
-        let (status, reason) = match next.action {
-            DecisionAction::Finish => (
-                Status::Finished,
-                match &external_id {
-                    Some(x) => format!("finished: external id {x}"),
-                    None => "finished".to_string(),
-                },
-            ),
-            DecisionAction::Retry => (
-                Status::Retrying,
-                format!(
-                    "retry at {}: {what}: {}",
-                    next.at.map(|a| a.to_rfc3339()).unwrap_or_default(),
-                    exchange.class.hint()
-                ),
-            ),
-            DecisionAction::Stop => {
-                let why = if exchange.class.is_retryable() && !exchange.blocked {
-                    if automatic {
-                        "retries exhausted".to_string()
-                    } else {
-                        "manual run failed; automatic retries not resumed".to_string()
-                    }
-                } else {
-                    exchange.class.hint().to_string()
-                };
-                (Status::Erroneous, format!("stop: {what}: {why}"))
-            }
-        };
-        let step = match status {
-            Status::Finished => "finished",
-            Status::Retrying => "retry scheduled",
-            _ => "failed",
-        };
-        logs.push(log(step, reason.clone()));
-        AttemptOutcome {
-            trigger_id: t.id,
-            attempt: Attempt {
-                id: Uuid::now_v7(),
-                number,
-                started_at,
-                duration_ms: exchange.duration_ms,
-                started_by,
-                request,
-                response: exchange.response,
-                class: exchange.class,
-                decision: Decision {
-                    action: next.action,
-                    at: next.at,
-                    reason,
-                },
-            },
-            status,
-            next_attempt_at: next.at,
-            finished_at: status.is_final().then_some(decided_at),
-            external_id,
-            last_error: (exchange.class != FailureClass::Success).then(|| LastError {
-                class: exchange.class,
-                message: what.clone(),
-                status_code: code,
-            }),
-            logs,
-            lease: Some(t.lease.clone()),
-        }
+        let prepared = deliver::prepare(
+            &p.0.plugin,
+            &p.1,
+            &plain,
+            started_at,
+            self.config.max_recorded_body,
+        )
+        .map_err(|why| NotSent {
+            class: FailureClass::Permanent,
+            why,
+        })?;
+        Ok((prepared, Duration::from_millis(p.0.plugin.timeout_ms)))
     }
 
     /// Run until `shutdown` turns true. Calls run side by side up to `concurrency`;
@@ -382,7 +447,7 @@ impl Executor {
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let wake = self.service.wake();
         let slots = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency));
-        let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<AttemptOutcome>(4096);
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<Recorded>(4096);
         let recorder = {
             let me = self.clone();
             tokio::spawn(async move {
@@ -418,11 +483,18 @@ impl Executor {
                 let plugins = self.plugins_for(&claimed).await;
                 for t in claimed {
                     let permit = slots.clone().acquire_owned().await.expect("never closed");
-                    let plugin = plugins.get(&t.plugin_id).cloned().flatten();
+                    let plugin = plugins
+                        .get(&t.plugin_id)
+                        .cloned()
+                        .unwrap_or(PluginState::Gone);
                     let (me, done) = (self.clone(), done_tx.clone());
                     tokio::spawn(async move {
-                        let outcome = me.execute(t, plugin).await;
-                        let _ = done.send(outcome).await;
+                        match me.execute(t, plugin).await {
+                            Done::Attempt(r) => {
+                                let _ = done.send(*r).await;
+                            }
+                            Done::Release(r) => me.give_back(r).await,
+                        }
                         drop(permit);
                     });
                 }
@@ -448,6 +520,238 @@ impl Executor {
     }
 }
 
+/// Give the claim back: due again at `at`, its attempt not counted.
+fn release(t: &ClaimedTrigger, at: chrono::DateTime<Utc>, why: String) -> Done {
+    Done::Release(Release {
+        trigger_id: t.id,
+        lease: t.lease.clone(),
+        at,
+        why,
+    })
+}
+
+/// How long a call may take, from what is left of its lease at `at`: the plugin's
+/// timeout must fit before the lease ends, with a margin to record the result, or
+/// another worker could claim the trigger while the call is in flight. None when
+/// it does not fit (the batch waited too long for a slot): the call is not sent and
+/// the claim is released uncounted, because nothing happened that a user would
+/// call an attempt.
+fn deadline(
+    lease: Duration,
+    timeout: Duration,
+    lease_until: chrono::DateTime<Utc>,
+    at: chrono::DateTime<Utc>,
+) -> Option<Duration> {
+    let margin = (lease / 10).min(Duration::from_secs(5));
+    // A plugin's timeout may have been raised past the lease after start-up.
+    let timeout = timeout.min(lease.saturating_sub(margin));
+    // Never more margin than half the slack a fresh claim has, so a call claimed a
+    // moment ago always fits.
+    let margin = margin.min(lease.saturating_sub(timeout) / 2);
+    let usable = (lease_until - at)
+        .to_std()
+        .unwrap_or_default()
+        .saturating_sub(margin);
+    (!timeout.is_zero() && usable >= timeout).then_some(timeout)
+}
+
+/// What one attempt did, before it is decided.
+struct Attempted {
+    number: u32,
+    started_at: chrono::DateTime<Utc>,
+    started_by: StartedBy,
+    request: AttemptRequest,
+    exchange: deliver::Exchange,
+    external_id: Option<String>,
+}
+
+impl Attempted {
+    /// Decide what happens next (per the policy) and write it as an outcome.
+    fn decide(
+        self,
+        policy: &RetryPolicy,
+        automatic: bool,
+        mut logs: Vec<LogEntry>,
+        trigger_id: Uuid,
+        lease: String,
+    ) -> AttemptOutcome {
+        let exchange = self.exchange;
+        let decided_at = now();
+        let next = if exchange.blocked {
+            policy::Next {
+                action: DecisionAction::Stop,
+                at: None,
+            }
+        } else {
+            let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
+            policy::decide(
+                policy,
+                self.number,
+                exchange.class,
+                exchange.retry_after,
+                decided_at,
+                jitter,
+                automatic,
+            )
+        };
+        let code = exchange.response.as_ref().map(|r| r.status);
+        let what = match (code, &exchange.error) {
+            (Some(code), _) => format!("{code} {}", exchange.class.as_str().replace('_', " ")),
+            (None, Some(e)) => e.clone(),
+            (None, None) => "no response".into(),
+        };
+        logs.push(log(
+            "response classified",
+            format!("{what}: {}", exchange.class.hint()),
+        ));
+        let retryable = exchange.class.is_retryable() && !exchange.blocked;
+        let (status, reason, step) = conclude(
+            &next,
+            exchange.class,
+            &what,
+            retryable,
+            automatic,
+            self.external_id.as_deref(),
+        );
+        logs.push(log(step, reason.clone()));
+        AttemptOutcome {
+            trigger_id,
+            attempt: Attempt {
+                id: Uuid::now_v7(),
+                number: self.number,
+                started_at: self.started_at,
+                duration_ms: exchange.duration_ms,
+                started_by: self.started_by,
+                request: self.request,
+                response: exchange.response,
+                class: exchange.class,
+                decision: Decision {
+                    action: next.action,
+                    at: next.at,
+                    reason,
+                },
+            },
+            status,
+            next_attempt_at: next.at,
+            finished_at: status.is_final().then_some(decided_at),
+            external_id: self.external_id,
+            last_error: (exchange.class != FailureClass::Success).then(|| LastError {
+                class: exchange.class,
+                message: what.clone(),
+                status_code: code,
+            }),
+            logs,
+            lease: Some(lease),
+        }
+    }
+}
+
+/// Where a decision leaves the trigger: its status, the reason, and the log step.
+fn conclude(
+    next: &policy::Next,
+    class: FailureClass,
+    what: &str,
+    retryable: bool,
+    automatic: bool,
+    external_id: Option<&str>,
+) -> (Status, String, &'static str) {
+    match next.action {
+        DecisionAction::Finish => (
+            Status::Finished,
+            match external_id {
+                Some(x) => format!("finished: external id {x}"),
+                None => "finished".to_string(),
+            },
+            "finished",
+        ),
+        DecisionAction::Retry => (
+            Status::Retrying,
+            format!(
+                "retry at {}: {what}: {}",
+                next.at.map(|a| a.to_rfc3339()).unwrap_or_default(),
+                class.hint()
+            ),
+            "retry scheduled",
+        ),
+        DecisionAction::Stop => {
+            let why = if retryable {
+                if automatic {
+                    "retries exhausted".to_string()
+                } else {
+                    "manual run failed; automatic retries not resumed".to_string()
+                }
+            } else {
+                class.hint().to_string()
+            };
+            (Status::Erroneous, format!("stop: {what}: {why}"), "failed")
+        }
+    }
+}
+
+/// The stand-in for an outcome that could not be stored: the same attempt number,
+/// only the method and URL of its request, class `internal` with the database's
+/// reason, decided by the retry policy like any retryable failure.
+fn internal_outcome(d: &Recorded, error: &StoreError) -> AttemptOutcome {
+    let o = &d.outcome;
+    let class = match o.attempt.response.as_ref() {
+        Some(r) => format!("{} {}", r.status, o.attempt.class.as_str()),
+        None => o.attempt.class.as_str().to_string(),
+    };
+    let what = format!("the outcome ({class}) could not be recorded: {error}");
+    let attempted = Attempted {
+        number: o.attempt.number,
+        started_at: o.attempt.started_at,
+        started_by: o.attempt.started_by.clone(),
+        request: AttemptRequest {
+            method: o.attempt.request.method.clone(),
+            url: o.attempt.request.url.clone(),
+            headers: Default::default(),
+            body: None,
+        },
+        exchange: NotSent {
+            class: FailureClass::Internal,
+            why: what,
+        }
+        .into_exchange(),
+        external_id: None,
+    };
+    let mut outcome = attempted.decide(
+        &d.policy,
+        d.automatic,
+        Vec::new(),
+        o.trigger_id,
+        o.lease.clone().unwrap_or_default(),
+    );
+    outcome.attempt.duration_ms = o.attempt.duration_ms;
+    outcome.lease = o.lease.clone();
+    outcome
+}
+
+impl NotSent {
+    fn into_exchange(self) -> deliver::Exchange {
+        deliver::Exchange {
+            response: None,
+            // Internal failures are retried by the policy; any other refusal to
+            // build the request would fail the same way again.
+            blocked: self.class != FailureClass::Internal,
+            class: self.class,
+            error: Some(self.why),
+            retry_after: None,
+            duration_ms: 0,
+        }
+    }
+}
+
+/// The request of an attempt that sent nothing.
+fn nothing_sent() -> AttemptRequest {
+    AttemptRequest {
+        method: "-".into(),
+        url: "-".into(),
+        headers: Default::default(),
+        body: None,
+    }
+}
+
 fn external_id(body: &str, pointer: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
     match v.pointer(pointer)? {
@@ -462,5 +766,49 @@ fn log(step: &str, message: impl Into<String>) -> LogEntry {
         at: now(),
         step: step.into(),
         message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    /// The deadline of a call sent `elapsed_secs` after its claim.
+    fn left(lease_secs: f64, timeout_secs: f64, elapsed_secs: f64) -> Option<Duration> {
+        let claimed = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let lease = secs(lease_secs);
+        let until = claimed + chrono::Duration::from_std(lease).unwrap();
+        let at = claimed + chrono::Duration::from_std(secs(elapsed_secs)).unwrap();
+        deadline(lease, secs(timeout_secs), until, at)
+    }
+
+    #[test]
+    fn a_fresh_claim_gets_the_plugins_whole_timeout() {
+        assert_eq!(left(120.0, 30.0, 0.01), Some(secs(30.0)));
+        assert_eq!(left(4.0, 3.5, 0.01), Some(secs(3.5)));
+        assert_eq!(
+            left(4.0, 3.9, 0.01),
+            Some(secs(3.6)),
+            "capped below the lease"
+        );
+    }
+
+    #[test]
+    fn a_call_that_cannot_finish_inside_what_is_left_of_its_lease_is_not_sent() {
+        // 4 s lease, 3.5 s timeout: 0.25 s margin, so 0.25 s of waiting is the most.
+        assert_eq!(left(4.0, 3.5, 0.2), Some(secs(3.5)));
+        assert_eq!(left(4.0, 3.5, 0.3), None);
+        assert_eq!(left(120.0, 30.0, 80.0), Some(secs(30.0)));
+        assert_eq!(
+            left(120.0, 30.0, 90.0),
+            None,
+            "only 25 s left after the margin"
+        );
+        assert_eq!(left(4.0, 3.5, 5.0), None, "the lease already ended");
     }
 }

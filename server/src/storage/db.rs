@@ -409,7 +409,8 @@ where
 
 /// Claims whose worker died before recording anything still made (or may have made)
 /// a call: give each its own attempt row, so the history never shows fewer attempts
-/// than the provider saw.
+/// than the provider saw. (The rescue of expired leases records them first; this
+/// fills whatever gap is left.)
 async fn fill_interrupted<DB>(
     conn: &mut DB::Connection,
     o: &super::AttemptOutcome,
@@ -420,41 +421,77 @@ where
     <DB as Database>::QueryResult: HasRowsAffected,
     sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
 {
+    let retry = app::domain::Decision {
+        action: app::domain::DecisionAction::Retry,
+        at: Some(o.attempt.started_at),
+        reason: INTERRUPTED.into(),
+    };
+    insert_interrupted::<DB>(
+        conn,
+        o.trigger_id,
+        o.attempt.number.saturating_sub(1),
+        o.attempt.started_at,
+        &o.attempt.request,
+        &retry,
+    )
+    .await
+}
+
+const INTERRUPTED: &str = "interrupted: the worker stopped before it recorded a result \
+                           (its lease expired); the call may have reached the provider";
+
+/// Attempt rows for every number after the last recorded one up to `through`,
+/// each an interrupted call deciding `decision`.
+async fn insert_interrupted<DB>(
+    conn: &mut DB::Connection,
+    trigger_id: Uuid,
+    through: u32,
+    at: chrono::DateTime<chrono::Utc>,
+    request: &app::domain::AttemptRequest,
+    decision: &app::domain::Decision,
+) -> Result<(), StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+{
     let last: Option<sql::NextDueRow> = fetch_optional(
         &mut *conn,
-        sql::select_last_attempt_number(DB::DIALECT, o.trigger_id),
+        sql::select_last_attempt_number(DB::DIALECT, trigger_id),
         "reading attempt numbers",
     )
     .await?;
     let last = last.and_then(|r| r.at).unwrap_or(0) as u32;
-    for number in last + 1..o.attempt.number {
+    for number in last + 1..=through {
         let gap = super::AttemptOutcome {
+            trigger_id,
             attempt: app::domain::Attempt {
                 id: Uuid::now_v7(),
                 number,
-                started_at: o.attempt.started_at,
+                started_at: at,
                 duration_ms: 0,
                 started_by: app::domain::StartedBy {
                     kind: app::domain::StartedByKind::Automatic,
                     actor: None,
                 },
                 request: app::domain::AttemptRequest {
-                    method: o.attempt.request.method.clone(),
-                    url: o.attempt.request.url.clone(),
+                    method: request.method.clone(),
+                    url: request.url.clone(),
                     headers: Default::default(),
                     body: None,
                 },
                 response: None,
                 class: app::domain::FailureClass::Network,
-                decision: app::domain::Decision {
-                    action: app::domain::DecisionAction::Retry,
-                    at: Some(o.attempt.started_at),
-                    reason: "interrupted: the worker stopped before it recorded a result \
-                             (its lease expired); the call may have reached the provider"
-                        .into(),
-                },
+                decision: decision.clone(),
             },
-            ..o.clone()
+            status: app::domain::Status::Retrying,
+            next_attempt_at: None,
+            finished_at: None,
+            external_id: None,
+            last_error: None,
+            logs: Vec::new(),
+            lease: None,
         };
         execute(
             &mut *conn,
@@ -462,6 +499,123 @@ where
             "recording an interrupted attempt",
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// Expired leases settled per claim at most; the rest wait for the next claim.
+const RESCUE_BATCH: u32 = 100;
+
+/// Claim a batch inside a transaction: first settle expired leases, then take at
+/// most `limit` due triggers (see `sql::claim`).
+pub(crate) async fn claim<DB>(
+    conn: &mut DB::Connection,
+    c: &super::Claim,
+) -> Result<Vec<super::ClaimedTrigger>, StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::ExpiredRow: for<'r> FromRow<'r, DB::Row>,
+    sql::ClaimedRow: for<'r> FromRow<'r, DB::Row>,
+{
+    settle_expired::<DB>(conn, c.now).await?;
+    let rows: Vec<sql::ClaimedRow> = fetch_all(
+        &mut *conn,
+        sql::claim(DB::DIALECT, c),
+        "claiming due triggers",
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.into_claimed(c.lease_until))
+        .collect())
+}
+
+/// The rescue of expired leases, bounded like any claim. The interrupted claim
+/// counted as an attempt (numbers are taken at claim time) and gets its row now.
+/// If it was the last attempt the plugin's retry policy allows, the trigger ends
+/// `erroneous` and the log says why; otherwise it is due again at once, and waits
+/// like every due trigger while its plugin is inactive. Nothing is called here.
+async fn settle_expired<DB>(
+    conn: &mut DB::Connection,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::ExpiredRow: for<'r> FromRow<'r, DB::Row>,
+{
+    use app::domain::{Decision, DecisionAction, LogEntry, RetryPolicy};
+    let expired: Vec<sql::ExpiredRow> = fetch_all(
+        &mut *conn,
+        sql::select_expired_leases(DB::DIALECT, now, RESCUE_BATCH),
+        "finding expired leases",
+    )
+    .await?;
+    for e in expired {
+        let max = serde_json::from_str::<RetryPolicy>(&e.retry_policy)
+            .unwrap_or_default()
+            .max_attempts;
+        let number = e.attempts.max(0) as u32;
+        let ended = number >= max;
+        let (decision, step) = if ended {
+            (
+                Decision {
+                    action: DecisionAction::Stop,
+                    at: None,
+                    reason: format!(
+                        "{INTERRUPTED}; retries exhausted (attempt {number} of {max}): stopped"
+                    ),
+                },
+                "failed",
+            )
+        } else {
+            (
+                Decision {
+                    action: DecisionAction::Retry,
+                    at: Some(now),
+                    reason: format!("{INTERRUPTED}; tried again now"),
+                },
+                "retry scheduled",
+            )
+        };
+        let moved = execute(
+            &mut *conn,
+            sql::settle_expired(DB::DIALECT, e.id, ended, &decision.reason, now),
+            "settling an expired lease",
+        )
+        .await?;
+        if moved == 0 {
+            continue;
+        }
+        let unknown = app::domain::AttemptRequest {
+            method: "-".into(),
+            url: "-".into(),
+            headers: Default::default(),
+            body: None,
+        };
+        insert_interrupted::<DB>(conn, e.id, number, now, &unknown, &decision).await?;
+        let logs = [
+            LogEntry {
+                at: now,
+                step: "interrupted".into(),
+                message: format!(
+                    "lease expired: attempt {number} was interrupted before its result was recorded"
+                ),
+            },
+            LogEntry {
+                at: now,
+                step: step.into(),
+                message: decision.reason.clone(),
+            },
+        ];
+        if let Some(sql) = sql::insert_logs(DB::DIALECT, logs.iter().map(|l| (e.id, l))) {
+            execute(&mut *conn, sql, "logging an expired lease").await?;
+        }
     }
     Ok(())
 }
@@ -637,10 +791,13 @@ where
 pub trait Writes: Send + Sync {
     async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError>;
     async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError>;
-    async fn claim_due_triggers(
+    /// Give a claim back uncounted (see `sql::release_claim`); false when the lease was lost.
+    async fn release_claim(
         &self,
-        claim: &super::Claim,
-    ) -> Result<Vec<super::ClaimedTrigger>, StoreError>;
+        trigger_id: Uuid,
+        lease: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
     async fn claim_migration(
         &self,
         id: Uuid,
@@ -680,7 +837,6 @@ where
     DB: SqlDatabase,
     for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
-    sql::ClaimedRow: for<'r> FromRow<'r, DB::Row>,
 {
     async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
         let sql = sql::insert_plugin(DB::DIALECT, plugin);
@@ -692,17 +848,14 @@ where
         self.run(sql, "updating a plugin").await.map(drop)
     }
 
-    async fn claim_due_triggers(
+    async fn release_claim(
         &self,
-        claim: &super::Claim,
-    ) -> Result<Vec<super::ClaimedTrigger>, StoreError> {
-        let rows: Vec<sql::ClaimedRow> = fetch_all(
-            &self.pool,
-            sql::claim(DB::DIALECT, claim),
-            "claiming due triggers",
-        )
-        .await?;
-        Ok(rows.into_iter().map(super::ClaimedTrigger::from).collect())
+        trigger_id: Uuid,
+        lease: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = sql::release_claim(DB::DIALECT, trigger_id, lease, at);
+        Ok(self.run(sql, "releasing a claim").await? > 0)
     }
 
     async fn claim_migration(

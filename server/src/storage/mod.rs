@@ -153,10 +153,21 @@ pub trait Store: Send + Sync + 'static {
         self.reads().get_trigger_detail(id).await
     }
 
-    /// Mark due triggers (and running ones with an expired lease) as running under a
-    /// new lease, in one statement, oldest due first. Triggers of inactive plugins wait.
-    async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
-        self.writes().claim_due_triggers(claim).await
+    /// Mark at most `claim.limit` due triggers as running under a new lease, oldest
+    /// due first; triggers of inactive plugins wait. In the same transaction, running
+    /// triggers whose lease expired are settled first: due again, or `erroneous` when
+    /// the interrupted claim was their last allowed attempt.
+    async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError>;
+
+    /// Give a claim back without counting it: the trigger is due again at `at`.
+    /// False when the lease was already lost.
+    async fn release_claim(
+        &self,
+        trigger_id: Uuid,
+        lease: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        self.writes().release_claim(trigger_id, lease, at).await
     }
 
     /// Queue a manual or migration run of a trigger now, with its audit row, together.

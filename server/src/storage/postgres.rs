@@ -11,13 +11,14 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::db::{
-    begin_migration, execute, fetch_optional, migration_step, queue_run, write_outcome,
+    begin_migration, claim, execute, fetch_optional, migration_step, queue_run, write_outcome,
     write_outcomes, IdempotentRow, Reader, Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
-    detached, AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, MigrationStep,
-    NewTrigger, PendingRun, RunRequest, StepOutcome, Store, StoreError, StoreFilter,
+    detached, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Inserted,
+    MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome, Store,
+    StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -250,6 +251,13 @@ impl Store for PgStore {
             Box::pin(async move { write_outcomes::<sqlx::Postgres>(c, &outcomes).await })
         })
         .await
+    }
+
+    async fn claim_due_triggers(&self, c: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
+        let mut tx = self.pool().begin().await.context("starting a claim")?;
+        let claimed = claim::<sqlx::Postgres>(&mut tx, c).await?;
+        tx.commit().await.context("committing a claim")?;
+        Ok(claimed)
     }
 
     async fn request_run(

@@ -118,6 +118,8 @@ pub struct ClaimedTrigger {
     /// Reruns asked for so far: 0 sends the trigger's own idempotency key,
     /// n sends `{id}.r{n}` (kept by that rerun's retries and re-claims).
     pub reruns: u32,
+    /// When the lease ends: a call must finish (and be recorded) before then.
+    pub lease_until: DateTime<Utc>,
 }
 
 /// Who did what, to what, and why. Written with the action it records; never edited.

@@ -19,13 +19,14 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::db::{
-    begin_migration, execute, fetch_optional, migration_step, queue_run, write_outcome,
+    begin_migration, claim, execute, fetch_optional, migration_step, queue_run, write_outcome,
     write_outcomes, IdempotentRow, Reader, Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
-    detached, AttemptOutcome, AuditEntry, Context, Inserted, MigrationRecord, MigrationStep,
-    NewTrigger, PendingRun, RunRequest, StepOutcome, Store, StoreError, StoreFilter,
+    detached, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Inserted,
+    MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome, Store,
+    StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Sqlite;
@@ -309,6 +310,14 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         self.write_tx("recording attempts", |c| {
             Box::pin(async move { write_outcomes::<sqlx::Sqlite>(c, &outcomes).await })
+        })
+        .await
+    }
+
+    async fn claim_due_triggers(&self, c: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
+        let c = c.clone();
+        self.write_tx("claiming due triggers", |conn| {
+            Box::pin(async move { claim::<sqlx::Sqlite>(conn, &c).await })
         })
         .await
     }

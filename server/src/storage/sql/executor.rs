@@ -2,9 +2,11 @@
 
 use super::*;
 
-/// One statement claims a batch: due triggers of active plugins, oldest first, and
-/// running triggers whose lease expired. PostgreSQL skips rows another instance is
-/// claiming at this moment, so instances never take the same trigger.
+/// One statement claims a batch: at most `limit` due triggers of active plugins,
+/// oldest first. Expired leases are not claimed here: `settle_expired` first makes
+/// them due again (or ends them), so they share the same limit as every other due
+/// trigger. PostgreSQL skips rows another instance is claiming at this moment, so
+/// instances never take the same trigger.
 pub(crate) fn claim(d: Dialect, c: &crate::storage::Claim) -> Sql {
     let (lock, due_index) = match d {
         // Without statistics SQLite would walk the status index and sort every due
@@ -13,7 +15,7 @@ pub(crate) fn claim(d: Dialect, c: &crate::storage::Claim) -> Sql {
         Dialect::Postgres => (" FOR UPDATE OF t SKIP LOCKED", ""),
     };
     // The attempt number is taken at claim time, so a claim whose worker dies still
-    // counts: the next claim records it as interrupted (see `fill_interrupted`).
+    // counts: the rescue records it as interrupted (see `settle_expired`).
     let mut sql = Sql::new(d, "UPDATE triggers SET attempts = attempts + 1, status = ");
     sql.bind("running")
         .push(", lease_owner = ")
@@ -30,17 +32,95 @@ pub(crate) fn claim(d: Dialect, c: &crate::storage::Claim) -> Sql {
         .bind(c.limit as i64)
         .push(lock)
         .push(
-            ") OR id IN (SELECT t.id FROM triggers t WHERE t.status = 'running' \
-             AND (t.lease_expires_at IS NULL OR t.lease_expires_at < ",
-        )
-        .bind(micros(c.now))
-        .push(") LIMIT ")
-        .bind(c.limit as i64)
-        .push(lock)
-        .push(
             ") RETURNING id, plugin_id, event_type, entity_id, payload, attempts, run_kind, \
              run_actor, run_reason, resume_retries, lease_owner, reruns",
         );
+    sql
+}
+
+/// Running triggers whose lease expired (their worker died or lost track), with
+/// their plugin's retry policy. PostgreSQL locks them, skipping those another
+/// instance is settling.
+pub(crate) fn select_expired_leases(d: Dialect, now: DateTime<Utc>, limit: u32) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT t.id, t.attempts, p.retry_policy FROM triggers t \
+         JOIN plugins p ON p.id = t.plugin_id WHERE t.status = 'running' \
+         AND (t.lease_expires_at IS NULL OR t.lease_expires_at < ",
+    );
+    sql.bind(micros(now))
+        .push(") ORDER BY t.lease_expires_at LIMIT ")
+        .bind(limit as i64);
+    if d == Dialect::Postgres {
+        sql.push(" FOR UPDATE OF t SKIP LOCKED");
+    }
+    sql
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ExpiredRow {
+    pub id: Uuid,
+    pub attempts: i64,
+    pub retry_policy: String,
+}
+
+/// Take an expired lease back: the trigger is due again now (`retrying`, its pending
+/// run kept), or, when the interrupted claim was its last allowed attempt, it ends
+/// `erroneous`. Only while the lease is still expired: a worker that recorded its
+/// result meanwhile wins.
+pub(crate) fn settle_expired(
+    d: Dialect,
+    trigger_id: Uuid,
+    ended: bool,
+    message: &str,
+    now: DateTime<Utc>,
+) -> Sql {
+    let (status, next, finished) = if ended {
+        (Status::Erroneous, None, Some(micros(now)))
+    } else {
+        (Status::Retrying, Some(micros(now)), None)
+    };
+    let mut sql = Sql::new(d, "UPDATE triggers SET ");
+    push_sets(
+        &mut sql,
+        vec![
+            ("status", status.as_str().into()),
+            ("next_attempt_at", next.into()),
+            ("finished_at", finished.into()),
+            ("last_error_class", FailureClass::Network.as_str().into()),
+            ("last_error_message", message.into()),
+            ("last_error_status", None::<i64>.into()),
+        ],
+    );
+    sql.push(", triggered_at = COALESCE(triggered_at, ")
+        .bind(micros(now))
+        .push("), lease_owner = NULL, lease_expires_at = NULL");
+    if ended {
+        sql.push(", run_kind = NULL, run_actor = NULL, run_reason = NULL, resume_retries = ")
+            .bind(false);
+    }
+    sql.push(" WHERE id = ")
+        .bind(trigger_id)
+        .push(" AND status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ")
+        .bind(micros(now))
+        .push(")");
+    sql
+}
+
+/// Give a claim back without a call: the trigger is due again at `at` and the
+/// claim's attempt number is returned, so nothing is counted. Only under its own lease.
+pub(crate) fn release_claim(d: Dialect, trigger_id: Uuid, lease: &str, at: DateTime<Utc>) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "UPDATE triggers SET status = CASE WHEN run_kind IS NOT NULL OR attempts <= 1 \
+         THEN 'not_yet_started' ELSE 'retrying' END, attempts = attempts - 1, \
+         lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ",
+    );
+    sql.bind(micros(at))
+        .push(" WHERE id = ")
+        .bind(trigger_id)
+        .push(" AND status = 'running' AND lease_owner = ")
+        .bind(lease.to_string());
     sql
 }
 
@@ -60,8 +140,9 @@ pub(crate) struct ClaimedRow {
     reruns: i64,
 }
 
-impl From<ClaimedRow> for crate::storage::ClaimedTrigger {
-    fn from(r: ClaimedRow) -> Self {
+impl ClaimedRow {
+    pub(crate) fn into_claimed(self, lease_until: DateTime<Utc>) -> crate::storage::ClaimedTrigger {
+        let r = self;
         let run = r
             .run_kind
             .as_deref()
@@ -82,6 +163,7 @@ impl From<ClaimedRow> for crate::storage::ClaimedTrigger {
             run,
             lease: r.lease_owner.unwrap_or_default(),
             reruns: u32::try_from(r.reruns).unwrap_or(u32::MAX),
+            lease_until,
         }
     }
 }
