@@ -93,12 +93,34 @@ impl SqliteStore {
         T: Send + 'static,
     {
         let pool = self.write.clone();
-        detached(async move {
-            let mut conn = pool.acquire().await.context(context)?;
-            immediate(&mut conn, f).await
-        })
-        .await
+        detached(async move { write_once(&pool, context, f).await }).await
     }
+}
+
+/// One immediate transaction on the write connection. sqlx counts transactions
+/// itself; when SQLite has already ended one on its own (a `RAISE(ROLLBACK)` in a
+/// database trigger, a failed COMMIT), sqlx's ROLLBACK fails and its count stays
+/// up, so the next BEGIN would silently become a SAVEPOINT inside nothing. Such a
+/// connection is closed instead of going back to the pool; the pool opens a fresh one.
+async fn write_once<T, F>(pool: &SqlitePool, context: &'static str, f: F) -> Result<T, StoreError>
+where
+    F: for<'c> FnOnce(
+        &'c mut SqliteConnection,
+    ) -> futures::future::BoxFuture<'c, Result<T, StoreError>>,
+{
+    let mut conn = pool.acquire().await.context(context)?;
+    let result = immediate(&mut conn, f).await;
+    if result.is_err() {
+        // A statement runs after any rollback sqlx queued, so the count is settled.
+        let settled = sqlx::Executor::execute(&mut *conn, "SELECT 1")
+            .await
+            .is_ok();
+        if !settled || sqlx::Connection::is_in_transaction(&*conn) {
+            tracing::warn!("closing the write connection: its transaction state is unknown");
+            conn.close_on_drop();
+        }
+    }
+    result
 }
 
 /// BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
@@ -132,21 +154,12 @@ async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<IngestOp>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let ops = std::mem::take(&mut batch);
-        let mut conn = match pool.acquire().await {
-            Ok(conn) => conn,
-            Err(e) => {
-                let msg = e.to_string();
-                for op in ops {
-                    let _ = op.reply.send(Err(StoreError::Database {
-                        context: "acquiring the write connection",
-                        source: sqlx::Error::Protocol(msg.clone()),
-                    }));
-                }
-                continue;
-            }
-        };
         let triggers: Vec<NewTrigger> = ops.iter().map(|op| op.trigger.clone()).collect();
-        match immediate(&mut conn, |c| Box::pin(insert_batch(c, triggers))).await {
+        match write_once(&pool, "inserting triggers", |c| {
+            Box::pin(insert_batch(c, triggers))
+        })
+        .await
+        {
             Ok(results) => {
                 for (op, result) in ops.into_iter().zip(results) {
                     let _ = op.reply.send(Ok(result));
@@ -155,7 +168,7 @@ async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<IngestOp>) {
             // One bad row must not fail its neighbours: retry each on its own.
             Err(_) => {
                 for op in ops {
-                    let result = immediate(&mut conn, |c| {
+                    let result = write_once(&pool, "inserting a trigger", |c| {
                         Box::pin(async move {
                             let mut r = insert_batch(c, vec![op.trigger]).await?;
                             Ok(r.remove(0))
