@@ -51,7 +51,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if let Some(field) = nul_outside_payload(bytes) {
         return Err(ApiError::invalid(
             field,
-            "this text may not contain a NUL character (\\u0000); only a payload may",
+            "this text may not contain a NUL character (\\u0000); only a payload or a body may",
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
@@ -85,11 +85,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// Where a NUL character (`\u0000`) sits in a JSON body outside a `payload`, if
-/// anywhere. A payload is stored as JSON text, where NUL stays an escape and is kept
-/// faithfully; every other string is stored as text, which on PostgreSQL cannot hold
-/// NUL, so it is refused on both databases alike, naming the field. The scan for the
+/// Where a NUL character (`\u0000`) sits in a JSON body outside a `payload` or a
+/// reported call's `request.body`/`response.body`, if anywhere. A payload is stored as
+/// JSON text, where NUL stays an escape, and bodies are stored as bytes, so both keep
+/// it faithfully; every other string is stored as text, which on PostgreSQL cannot
+/// hold NUL, so it is refused on both databases alike, naming the field. The scan for the
 /// escape is cheap; only a body that has one is parsed twice.
+const REPORTED_BODIES: [&str; 2] = ["request.body", "response.body"];
+
 fn nul_outside_payload(bytes: &[u8]) -> Option<String> {
     if !bytes.windows(6).any(|w| w == b"\\u0000") {
         return None;
@@ -115,7 +118,7 @@ fn find_nul(value: &serde_json::Value, path: &str) -> Option<String> {
             };
             if key.contains('\0') {
                 Some(here)
-            } else if key == "payload" {
+            } else if key == "payload" || REPORTED_BODIES.contains(&here.as_str()) {
                 None
             } else {
                 find_nul(item, &here)
