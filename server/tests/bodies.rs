@@ -32,6 +32,7 @@ on_both_databases!(
     json_with_a_nul_escape_and_text_with_a_raw_nul_byte_are_recorded_as_text,
     a_nul_laden_500_then_a_success_records_both_attempts_and_finishes,
     a_reported_call_whose_bodies_hold_nul_is_recorded_faithfully,
+    an_external_id_holding_nul_is_not_taken_and_the_trigger_still_finishes,
 );
 
 const PDF: &[u8] = b"%PDF-1.4\0\x01\x02 binary \xff\xfe\x80 %%EOF\xff";
@@ -213,4 +214,25 @@ async fn the_openapi_document_describes_the_body_encoding() {
         json!(["base64"]),
         "{schemas}"
     );
+}
+
+async fn an_external_id_holding_nul_is_not_taken_and_the_trigger_still_finishes(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let provider = MockServer::start().await;
+    answer(&provider, "EXT", 200, br#"{"id": "ext\u0000_1"}"#).await;
+    provider_plugin(&app, &provider.uri()).await;
+    let (status, out) = app
+        .patch(
+            "/api/v1/plugins/stripe",
+            &json!({"external_id_pointer": "/id"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    let id = trigger(&app, "EXT").await;
+
+    let d = run_until_final(&app, &id).await;
+    assert_eq!(d["trigger"]["status"], "finished", "{d}");
+    assert_eq!(d["attempts"].as_array().unwrap().len(), 1, "{d}");
+    // An id that cannot be shown as text (PostgreSQL text holds no NUL) is left out.
+    assert_eq!(d["trigger"]["external_id"], Value::Null, "{d}");
 }

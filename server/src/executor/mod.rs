@@ -752,10 +752,13 @@ fn nothing_sent() -> AttemptRequest {
     }
 }
 
+/// The provider's id for what the call created. One holding a NUL is left out: it
+/// is shown and searched as text, which on PostgreSQL cannot hold NUL (the body
+/// that carried it is still recorded byte for byte).
 fn external_id(body: &str, pointer: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
     match v.pointer(pointer)? {
-        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::String(s) if !s.contains('\0') => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
