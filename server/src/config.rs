@@ -50,6 +50,10 @@ pub struct DbArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CALLTRAIL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
+    /// PostgreSQL connections per instance (SQLite ignores it).
+    #[arg(long, env = "CALLTRAIL_DB_POOL", default_value_t = storage::DEFAULT_PG_POOL,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub db_pool: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +71,9 @@ pub enum Command {
         /// it; once it lapses (a crash), another instance or a restart carries on.
         #[arg(long, env = "CALLTRAIL_MIGRATION_LEASE_SECS", default_value_t = 30)]
         migration_lease_secs: u64,
+        /// Serve the demo's fake provider at /_sandbox.
+        #[arg(long, env = "CALLTRAIL_SANDBOX", default_value = "off", value_parser = ["on", "off"])]
+        sandbox: String,
     },
     /// Run database migrations and exit.
     Migrate,
@@ -79,6 +86,14 @@ pub enum Command {
     Demo {
         #[arg(long, default_value_t = 600)]
         triggers: usize,
+        /// Where the sandbox plugin sends its calls: the /_sandbox of a server run
+        /// with CALLTRAIL_SANDBOX=on.
+        #[arg(
+            long,
+            env = "CALLTRAIL_SANDBOX_URL",
+            default_value = "http://127.0.0.1:3000/_sandbox"
+        )]
+        sandbox_url: String,
     },
 }
 
@@ -142,7 +157,7 @@ pub enum ApiKeyCommand {
 impl DbArgs {
     /// Open the database, run migrations, and build the service.
     pub async fn service(&self) -> anyhow::Result<Arc<Service>> {
-        let store = storage::connect(&self.database_url).await?;
+        let store = storage::open(&self.database_url, self.db_pool).await?;
         store.migrate().await?;
         let secrets = match &self.secret_key {
             Some(hex) => SecretBox::from_hex(hex)?,

@@ -106,7 +106,8 @@ const PLUGINS: [DemoPlugin; 5] = [
     },
 ];
 
-pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
+/// Seed `count` triggers; the sandbox plugin calls `sandbox_url` (a server's `/_sandbox`).
+pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow::Result<usize> {
     let admin = Principal {
         name: "demo".into(),
         role: Role::Admin,
@@ -120,8 +121,6 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
         tracing::info!("demo data already present");
         return Ok(0);
     }
-    let sandbox_url = std::env::var("CALLTRAIL_SANDBOX_URL")
-        .unwrap_or_else(|_| "http://127.0.0.1:3000/_sandbox".to_string());
     let mut plugins = Vec::new();
     for p in &PLUGINS {
         let routes: BTreeMap<String, Route> = p
@@ -141,7 +140,7 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
         // here, so they stay inactive and their triggers wait.
         let sandbox = p.base_url.is_empty();
         let base_url = if sandbox {
-            sandbox_url.clone()
+            sandbox_url.to_string()
         } else {
             p.base_url.to_string()
         };

@@ -1,10 +1,12 @@
 //! Calltrail's server: configuration, storage, the service layer, the REST API,
-//! the pages, and (later) the executor and retention.
+//! the pages, the executor, and the demo with its sandbox provider.
 //!
 //! Where things happen:
 //! - a request enters in `api` (REST) or `web` (pages and server functions);
 //! - it is checked and decided in `service`;
-//! - rows are written in `storage` (`sqlite` or `postgres`).
+//! - a call is made and its retry decided in `executor`, beside the service;
+//! - rows are written in `storage` (`sqlite` or `postgres`);
+//! - settings are read once, in `config`, and handed down from `main`.
 
 pub mod api;
 pub mod config;
@@ -27,9 +29,15 @@ use crate::service::{ApiError, Service};
 
 /// The whole HTTP application: API, pages, static files.
 pub fn app(service: Arc<Service>, options: LeptosOptions) -> Router {
+    app_with_sandbox(service, options, false)
+}
+
+/// `app`, and with `sandbox` the demo's fake provider at `/_sandbox`
+/// (`CALLTRAIL_SANDBOX=on`).
+pub fn app_with_sandbox(service: Arc<Service>, options: LeptosOptions, sandbox: bool) -> Router {
     let (api, _doc) = api::router();
     let mut router = web::router(service.clone(), options).merge(api.with_state(service));
-    if std::env::var("CALLTRAIL_SANDBOX").as_deref() == Ok("on") {
+    if sandbox {
         router = router.merge(sandbox::router());
     }
     router
@@ -40,14 +48,23 @@ pub fn app(service: Arc<Service>, options: LeptosOptions) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// Start serving on an already-bound listener until `shutdown` resolves.
+/// Serve `app` on an already-bound listener until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     service: Arc<Service>,
     options: LeptosOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(service, options))
+    serve_router(listener, app(service, options), shutdown).await
+}
+
+/// Serve a router built by `app` or `app_with_sandbox` until `shutdown` resolves.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -27,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
             site_root,
             executor,
             migration_lease_secs,
+            sandbox,
         } => {
             let service = cli.db.service().await?;
             service
@@ -48,7 +49,8 @@ async fn main() -> anyhow::Result<()> {
             // Also on stdout, alone on its line, for whoever started us with port 0.
             println!("Calltrail listening on http://{addr}");
             let options = config::leptos_options(&site_root, addr);
-            calltrail::serve(listener, service, options, async move {
+            let app = calltrail::app_with_sandbox(service, options, sandbox == "on");
+            calltrail::serve_router(listener, app, async move {
                 shutdown_signal().await;
                 // Stop claiming; in-flight calls get the grace period below.
                 let _ = stop.send(true);
@@ -85,9 +87,12 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("{key}");
         }
-        Command::Demo { triggers } => {
+        Command::Demo {
+            triggers,
+            sandbox_url,
+        } => {
             let service = cli.db.service().await?;
-            let n = calltrail::demo::seed(&service, triggers).await?;
+            let n = calltrail::demo::seed(&service, triggers, &sandbox_url).await?;
             println!("demo data: {n} triggers");
         }
     }

@@ -1,6 +1,6 @@
 //! A sandbox provider for the demo: a fake CRM served by Calltrail itself, so a
 //! newcomer on a machine without internet sees calls succeed, fail and re-run.
-//! Off unless `CALLTRAIL_SANDBOX=on`. A payload with `"simulate": 503` (any status)
+//! Served only with `CALLTRAIL_SANDBOX=on` (`config`, then `app_with_sandbox`). A payload with `"simulate": 503` (any status)
 //! gets that status back; anything else is created with a new id.
 
 use axum::extract::Path;

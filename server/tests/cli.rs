@@ -240,3 +240,39 @@ async fn the_demo_executes_against_its_sandbox_and_a_rerun_turns_a_failure_green
     send_sigterm(server.0.id());
     common::wait_for_exit(&mut server.0, Duration::from_secs(15)).await;
 }
+
+/// A switch or a number the binary cannot use stops it before it opens anything,
+/// naming the value, as every other `CALLTRAIL_*` setting does.
+#[tokio::test]
+async fn a_sandbox_or_pool_setting_it_cannot_use_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for (setting, value, command) in [
+        ("CALLTRAIL_SANDBOX", "yes", "serve"),
+        ("CALLTRAIL_DB_POOL", "many", "migrate"),
+        ("CALLTRAIL_DB_POOL", "0", "migrate"),
+    ] {
+        let mut cmd = Command::new(BIN);
+        cmd.arg(command)
+            .env(
+                "CALLTRAIL_DATABASE_URL",
+                format!("sqlite://{}/ct.db?mode=rwc", dir.path().display()),
+            )
+            .env(
+                "CALLTRAIL_SECRET_KEY_FILE",
+                dir.path().join("calltrail.key"),
+            )
+            .env("CALLTRAIL_LISTEN", "127.0.0.1:0")
+            .env("CALLTRAIL_EXECUTOR", "off")
+            .env(setting, value)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = common::KillOnDrop(cmd.spawn().expect("the binary starts"));
+        let status = common::wait_for_exit(&mut child.0, Duration::from_secs(10)).await;
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(
+            !status.success() && stderr.contains(&format!("'{value}'")),
+            "{setting}={value} is refused by `calltrail {command}`: {status}, {stderr}"
+        );
+    }
+}

@@ -11,7 +11,7 @@ pub struct Route {
     pub path: String,
 }
 
-/// Retry policy as data (DESIGN.md: a schedule of delays with jitter, a cap on Retry-After).
+/// Retry policy as data: a schedule of delays with jitter, and a cap on Retry-After.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RetryPolicy {

@@ -26,7 +26,9 @@ use crate::service::{ApiError, Service};
 #[openapi(
     info(
         title = "Calltrail",
-        description = "Integration log and retry executor. See API.md for the contract.",
+        description = "Integration log and retry executor: applications hand it the calls \
+                       they must make to third-party APIs, or report the calls they made; it \
+                       records every trigger, attempt and step, and retries what failed.",
         version = "1"
     ),
     modifiers(&BearerAuth),

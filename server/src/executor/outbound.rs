@@ -258,6 +258,11 @@ pub fn parse_proxy(spec: &str) -> Result<Option<url::Url>, String> {
 mod tests {
     use super::*;
 
+    /// Whether the guard lets the executor call `url`.
+    fn callable(allow: &AllowList, url: &str) -> bool {
+        allow.check_url(&url::Url::parse(url).unwrap()).is_ok()
+    }
+
     #[test]
     fn internal_addresses_are_refused_in_every_spelling() {
         let none = AllowList::default();
@@ -283,18 +288,14 @@ mod tests {
             "http://[::127.0.0.1]/",
             "http://[ff02::1]/",
         ] {
-            let parsed = url::Url::parse(url).unwrap();
-            assert!(none.check_url(&parsed).is_err(), "{url} slipped through");
+            assert!(!callable(&none, url), "{url} slipped through");
         }
         for url in [
             "http://93.184.216.34/",
             "http://[2606:2800:220:1::1]/",
             "https://api.stripe.com/",
         ] {
-            assert!(
-                none.check_url(&url::Url::parse(url).unwrap()).is_ok(),
-                "{url}"
-            );
+            assert!(callable(&none, url), "{url}");
         }
     }
 
@@ -373,10 +374,7 @@ mod tests {
             "http://[fec0::1]/",
             "http://[2001:db8::1]/",
         ] {
-            assert!(
-                none.check_url(&url::Url::parse(url).unwrap()).is_err(),
-                "{url} slipped through"
-            );
+            assert!(!callable(&none, url), "{url} slipped through");
         }
     }
 
@@ -397,15 +395,9 @@ mod tests {
     #[test]
     fn the_allow_list_opens_exactly_what_it_names() {
         let allow = AllowList::parse("127.0.0.0/8, ::1, provider.internal").unwrap();
-        assert!(allow
-            .check_url(&url::Url::parse("http://127.0.0.1:9/").unwrap())
-            .is_ok());
-        assert!(allow
-            .check_url(&url::Url::parse("http://[::1]:9/").unwrap())
-            .is_ok());
-        assert!(allow
-            .check_url(&url::Url::parse("http://10.0.0.1/").unwrap())
-            .is_err());
+        assert!(callable(&allow, "http://127.0.0.1:9/"));
+        assert!(callable(&allow, "http://[::1]:9/"));
+        assert!(!callable(&allow, "http://10.0.0.1/"));
         assert!(allow.allows_host("Provider.Internal"));
         assert!(AllowList::parse("not a/cidr!").is_err());
     }

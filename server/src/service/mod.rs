@@ -1,6 +1,8 @@
 //! The service layer: the one piece of code that both the REST handlers and the
 //! Leptos server functions call. Input is parsed into domain types here, the
-//! caller's role is checked here, and storage is reached only from here.
+//! caller's role is checked here, and every request's reads and writes go
+//! through here. Below the surfaces, the executor, the demo and the readiness
+//! probe use the store it holds (`Service::store`) directly.
 
 mod auth;
 mod cache;

@@ -279,12 +279,22 @@ pub trait Store: Send + Sync + 'static {
 
 pub type SharedStore = Arc<dyn Store>;
 
-/// Open the database a URL names: `sqlite://…` or `postgres://…`.
+/// PostgreSQL connections per instance unless `CALLTRAIL_DB_POOL` says otherwise.
+pub const DEFAULT_PG_POOL: u32 = 16;
+
+/// Open the database a URL names: `sqlite://…` or `postgres://…` (with
+/// `DEFAULT_PG_POOL` connections).
 pub async fn connect(url: &str) -> anyhow::Result<SharedStore> {
+    open(url, DEFAULT_PG_POOL).await
+}
+
+/// Open the database a URL names, with at most `pg_pool` connections when it is
+/// PostgreSQL (SQLite has its own: one writer and a few readers).
+pub async fn open(url: &str, pg_pool: u32) -> anyhow::Result<SharedStore> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PgStore::open(url).await?))
+        Ok(Arc::new(postgres::PgStore::open(url, pg_pool).await?))
     } else {
         anyhow::bail!(
             "CALLTRAIL_DATABASE_URL must start with sqlite:// or postgres://, got {url:?}"

@@ -44,13 +44,9 @@ const MAX_BATCH: usize = 256;
 const WRITERS: usize = 3;
 
 impl PgStore {
-    pub async fn open(url: &str) -> anyhow::Result<PgStore> {
-        let max: u32 = std::env::var("CALLTRAIL_DB_POOL")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(16);
+    pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<PgStore> {
         let pool = PgPoolOptions::new()
-            .max_connections(max)
+            .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await?;

@@ -2,6 +2,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
+use super::time_zone::{local_day, local_midnight};
+
 /// A day range in the browser's time zone (both days included). The address bar
 /// holds exact UTC instants (`…_from` inclusive, `…_to` exclusive), so the server
 /// renders the same rows the browser asked for.
@@ -45,54 +47,25 @@ pub fn DateRange(
             Default::default(),
         );
     };
-    let set_from = set.clone();
+    // One day picker; `next_day` for the exclusive end.
+    let day_input = move |end: &str, param: &'static str, day: Memo<String>, next_day: bool| {
+        let set = set.clone();
+        view! {
+            <input
+                type="date"
+                aria-label=format!("{label} {end}")
+                data-testid=param
+                prop:value=move || day.get()
+                on:change=move |ev| set(param, event_target_value(&ev), next_day)
+            />
+        }
+    };
     view! {
         <fieldset class="filter range">
             <legend>{label}</legend>
-            <input
-                type="date"
-                aria-label=format!("{label} from")
-                data-testid=format!("{from_param}")
-                prop:value=move || from_day.get()
-                on:change=move |ev| set_from(from_param, event_target_value(&ev), false)
-            />
+            {day_input("from", from_param, from_day, false)}
             <span class="muted">"–"</span>
-            <input
-                type="date"
-                aria-label=format!("{label} to")
-                data-testid=format!("{to_param}")
-                prop:value=move || to_day.get()
-                on:change=move |ev| set(to_param, event_target_value(&ev), true)
-            />
+            {day_input("to", to_param, to_day, true)}
         </fieldset>
     }
-}
-
-/// `YYYY-MM-DD` of an instant in the browser's zone, moved by `days` (the range's
-/// end is exclusive: it is shown as the day before).
-fn local_day(t: DateTime<Utc>, days: i64) -> String {
-    let local =
-        t.naive_utc() + chrono::Duration::minutes(offset_minutes(t)) + chrono::Duration::days(days);
-    local.format("%Y-%m-%d").to_string()
-}
-
-/// Midnight of a day in the browser's zone, as a UTC instant.
-fn local_midnight(day: NaiveDate) -> Option<DateTime<Utc>> {
-    let naive = day.and_hms_opt(0, 0, 0)?;
-    let guess = naive.and_utc();
-    Some(guess - chrono::Duration::minutes(offset_minutes(guess)))
-}
-
-/// Minutes the browser's zone is ahead of UTC at `t` (0 on the server).
-#[cfg(feature = "hydrate")]
-fn offset_minutes(t: DateTime<Utc>) -> i64 {
-    let date = js_sys::Date::new(&js_sys::wasm_bindgen::JsValue::from_f64(
-        t.timestamp_millis() as f64,
-    ));
-    -(date.get_timezone_offset() as i64)
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn offset_minutes(_t: DateTime<Utc>) -> i64 {
-    0
 }

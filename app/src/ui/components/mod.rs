@@ -2,6 +2,7 @@ mod date_range;
 mod filter_bar;
 mod local_time;
 mod status_badge;
+mod time_zone;
 mod trigger_dialog;
 mod trigger_table;
 
