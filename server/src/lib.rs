@@ -7,6 +7,7 @@
 //! - rows are written in `storage` (`sqlite` or `postgres`).
 
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod executor;
