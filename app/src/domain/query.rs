@@ -128,7 +128,6 @@ impl ListQuery {
                 triggered_from: time("triggered_from", raw.triggered_from)?,
                 triggered_to: time("triggered_to", raw.triggered_to)?,
                 q: last(raw.q),
-                ..Default::default()
             },
             cursor: last(raw.cursor),
             limit,
