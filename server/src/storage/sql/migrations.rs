@@ -29,12 +29,9 @@ pub(crate) fn snapshot_migration_set(d: Dialect, id: Uuid, f: &StoreFilter) -> S
         d,
         "INSERT INTO trigger_migration_set (migration_id, position, trigger_id) SELECT ",
     );
-    sql.bind(id).push(
-        format!(
-        ", ROW_NUMBER() OVER (ORDER BY t.scheduled_at DESC, t.id DESC) - 1, t.id{TRIGGERS_FROM}"
-    )
-        .as_str(),
-    );
+    sql.bind(id)
+        .push(", ROW_NUMBER() OVER (ORDER BY t.scheduled_at DESC, t.id DESC) - 1, t.id")
+        .push(TRIGGERS_FROM);
     push_trigger_filter(&mut sql, f);
     sql
 }
