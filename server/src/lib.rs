@@ -9,6 +9,7 @@
 //! - settings are read once, in `config`, and handed down from `main`.
 
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod executor;

@@ -5,7 +5,19 @@ use uuid::Uuid;
 
 use super::FailureClass;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StartedByKind {
@@ -16,24 +28,15 @@ pub enum StartedByKind {
 }
 
 impl StartedByKind {
+    pub const ALL: &'static [StartedByKind] = <StartedByKind as strum::VariantArray>::VARIANTS;
+
+    /// The word stored and sent (`automatic`), as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            StartedByKind::Automatic => "automatic",
-            StartedByKind::Manual => "manual",
-            StartedByKind::Migration => "migration",
-            StartedByKind::Reported => "reported",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<StartedByKind> {
-        [
-            StartedByKind::Automatic,
-            StartedByKind::Manual,
-            StartedByKind::Migration,
-            StartedByKind::Reported,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -74,7 +77,19 @@ pub struct AttemptResponse {
 }
 
 /// How a body that is not text is written into a JSON string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BodyEncoding {
@@ -94,7 +109,19 @@ impl AttemptResponse {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionAction {
@@ -104,22 +131,15 @@ pub enum DecisionAction {
 }
 
 impl DecisionAction {
+    pub const ALL: &'static [DecisionAction] = <DecisionAction as strum::VariantArray>::VARIANTS;
+
+    /// The word stored and sent (`retry`), as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionAction::Finish => "finish",
-            DecisionAction::Retry => "retry",
-            DecisionAction::Stop => "stop",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<DecisionAction> {
-        [
-            DecisionAction::Finish,
-            DecisionAction::Retry,
-            DecisionAction::Stop,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -149,6 +169,36 @@ pub struct Attempt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_word_is_the_one_serde_writes_and_reads_back() {
+        for &k in StartedByKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            assert_eq!(StartedByKind::parse(k.as_str()), Some(k));
+        }
+        for &a in DecisionAction::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+            assert_eq!(DecisionAction::parse(a.as_str()), Some(a));
+        }
+        let words = |all: &[&str]| all.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            StartedByKind::ALL
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect::<Vec<_>>(),
+            words(&["automatic", "manual", "migration", "reported"])
+        );
+        assert_eq!(
+            DecisionAction::ALL
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect::<Vec<_>>(),
+            words(&["finish", "retry", "stop"])
+        );
+        let base64: &'static str = BodyEncoding::Base64.into();
+        assert_eq!(serde_json::to_value(BodyEncoding::Base64).unwrap(), base64);
+        assert_eq!(StartedByKind::parse("Manual"), None);
+    }
 
     fn response(body: &str, encoding: Option<BodyEncoding>) -> AttemptResponse {
         AttemptResponse {

@@ -1,11 +1,12 @@
 //! Domain types shared by the server, the REST API and the browser.
-//! Only serde, chrono and uuid: they compile to wasm.
+//! Only serde, chrono, uuid, strum and serde_html_form: they compile to wasm.
 
 mod attempt;
 mod error;
 mod filter;
 mod migration;
 mod plugin;
+mod query;
 mod status;
 mod trigger;
 
@@ -14,6 +15,7 @@ pub use error::*;
 pub use filter::*;
 pub use migration::*;
 pub use plugin::*;
+pub use query::*;
 pub use status::*;
 pub use trigger::*;
 

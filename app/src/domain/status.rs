@@ -1,8 +1,22 @@
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use strum::VariantArray;
 
 /// Where a trigger stands. The word is always shown next to the colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+    strum::Display,
+)]
+#[strum(serialize_all = "snake_case")]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -14,22 +28,11 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::NotYetStarted,
-        Status::Running,
-        Status::Retrying,
-        Status::Finished,
-        Status::Erroneous,
-    ];
+    pub const ALL: &'static [Status] = Status::VARIANTS;
 
+    /// The word stored and sent (`not_yet_started`), as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::NotYetStarted => "not_yet_started",
-            Status::Running => "running",
-            Status::Retrying => "retrying",
-            Status::Finished => "finished",
-            Status::Erroneous => "erroneous",
-        }
+        self.into()
     }
 
     /// The word on the badge.
@@ -44,7 +47,7 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
+        s.parse().ok()
     }
 
     /// Final statuses never change again without a manual rerun or a migration.
@@ -53,14 +56,21 @@ impl Status {
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// What an attempt's outcome was, per DESIGN.md's failure table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureClass {
@@ -79,18 +89,7 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 10] = [
-        FailureClass::Success,
-        FailureClass::Auth,
-        FailureClass::NotFound,
-        FailureClass::Validation,
-        FailureClass::RateLimited,
-        FailureClass::Timeout,
-        FailureClass::Server,
-        FailureClass::Network,
-        FailureClass::Permanent,
-        FailureClass::Internal,
-    ];
+    pub const ALL: &'static [FailureClass] = FailureClass::VARIANTS;
 
     /// Classify an HTTP response status code.
     pub fn from_status_code(code: u16) -> FailureClass {
@@ -117,23 +116,13 @@ impl FailureClass {
         )
     }
 
+    /// The word stored and sent (`rate_limited`), as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            FailureClass::Success => "success",
-            FailureClass::Auth => "auth",
-            FailureClass::NotFound => "not_found",
-            FailureClass::Validation => "validation",
-            FailureClass::RateLimited => "rate_limited",
-            FailureClass::Timeout => "timeout",
-            FailureClass::Server => "server",
-            FailureClass::Network => "network",
-            FailureClass::Permanent => "permanent",
-            FailureClass::Internal => "internal",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<FailureClass> {
-        FailureClass::ALL.into_iter().find(|c| c.as_str() == s)
+        s.parse().ok()
     }
 
     /// The hint shown to the administrator.
@@ -167,10 +156,14 @@ mod tests {
 
     #[test]
     fn status_words_round_trip() {
-        for s in Status::ALL {
+        for &s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(s.to_string(), s.as_str());
         }
+        assert_eq!(Status::ALL.len(), 5, "every status is listed");
+        assert_eq!(Status::NotYetStarted.as_str(), "not_yet_started");
+        assert_eq!(Status::parse("Running"), None, "the words are exact");
     }
 
     #[test]
@@ -203,7 +196,7 @@ mod tests {
 
     #[test]
     fn every_class_round_trips_and_internal_is_retried() {
-        for c in FailureClass::ALL {
+        for &c in FailureClass::ALL {
             assert_eq!(FailureClass::parse(c.as_str()), Some(c));
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }

@@ -5,7 +5,19 @@ use uuid::Uuid;
 use super::{FailureClass, Status};
 
 /// Who asked for the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InitiatorKind {
@@ -17,26 +29,15 @@ pub enum InitiatorKind {
 }
 
 impl InitiatorKind {
-    pub const ALL: [InitiatorKind; 5] = [
-        InitiatorKind::Automation,
-        InitiatorKind::Agent,
-        InitiatorKind::User,
-        InitiatorKind::System,
-        InitiatorKind::ApiKey,
-    ];
+    pub const ALL: &'static [InitiatorKind] = <InitiatorKind as strum::VariantArray>::VARIANTS;
 
+    /// The word stored and sent (`api_key`), as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            InitiatorKind::Automation => "automation",
-            InitiatorKind::Agent => "agent",
-            InitiatorKind::User => "user",
-            InitiatorKind::System => "system",
-            InitiatorKind::ApiKey => "api_key",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<InitiatorKind> {
-        InitiatorKind::ALL.into_iter().find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -114,4 +115,20 @@ pub struct TriggerDetail {
     pub trigger: TriggerWithPayload,
     pub attempts: Vec<super::Attempt>,
     pub logs: Vec<LogEntry>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initiator_kinds_are_the_words_serde_writes() {
+        let words: Vec<&str> = InitiatorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(words, ["automation", "agent", "user", "system", "api_key"]);
+        for &k in InitiatorKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            assert_eq!(InitiatorKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(InitiatorKind::parse("apikey"), None);
+    }
 }

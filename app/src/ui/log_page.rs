@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 use super::components::{
     DateRange, EntityChip, PluginFilter, SearchBox, StatusFilter, TriggerTable,
 };
-use crate::domain::{Status, TriggerFilter};
+use crate::domain::ListQuery;
 use crate::server_fns::{list_plugins, list_triggers};
 
 /// The global integration log: newest triggers first, filtered by the address bar.
@@ -12,25 +12,13 @@ use crate::server_fns::{list_plugins, list_triggers};
 pub fn LogPage() -> impl IntoView {
     let query = use_query_map();
     // The address bar is the filter: each parameter narrows the list (AND).
+    // It is read as the REST list reads its query, except that a parameter the list
+    // would refuse is left out rather than failing the page.
     let filter = Memo::new(move |_| {
-        let q = query.read();
-        TriggerFilter {
-            plugin: q.get("plugin").into_iter().collect(),
-            status: q
-                .get("status")
-                .as_deref()
-                .and_then(Status::parse)
-                .into_iter()
-                .collect(),
-            entity_type: q.get("entity_type"),
-            entity_id: q.get("entity_id"),
-            q: q.get("q").filter(|v| !v.trim().is_empty()),
-            scheduled_from: instant(&q, "scheduled_from"),
-            scheduled_to: instant(&q, "scheduled_to"),
-            triggered_from: instant(&q, "triggered_from"),
-            triggered_to: instant(&q, "triggered_to"),
-            ..Default::default()
-        }
+        let address = query.read().to_query_string();
+        let mut filter = ListQuery::parse_lenient(address.trim_start_matches('?')).filter;
+        filter.q = filter.q.filter(|v| !v.trim().is_empty());
+        filter
     });
     let triggers = Resource::new(move || filter.get(), |f| list_triggers(f, None));
     let plugins = Resource::new(|| (), |_| list_plugins());
@@ -62,13 +50,4 @@ pub fn LogPage() -> impl IntoView {
             })}
         </Transition>
     }
-}
-
-fn instant(
-    q: &leptos_router::params::ParamsMap,
-    key: &str,
-) -> Option<chrono::DateTime<chrono::Utc>> {
-    q.get(key)
-        .and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
-        .map(|t| t.with_timezone(&chrono::Utc))
 }

@@ -3,10 +3,9 @@ use std::sync::Arc;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use chrono::{DateTime, Utc};
 
 use app::domain::{
-    ErrorEnvelope, Items, Page, Status, Trigger, TriggerDetail, TriggerFilter, DEFAULT_PAGE_SIZE,
+    AuditQuery, ErrorEnvelope, Items, ListQuery, Page, QueryError, Status, Trigger, TriggerDetail,
 };
 
 use crate::storage::AuditEntry;
@@ -68,7 +67,7 @@ pub async fn list_triggers(
     Caller(who): Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Page<Trigger>>, ApiError> {
-    let q = ListQuery::parse(query.as_deref().unwrap_or(""))?;
+    let q = ListQuery::parse(query.as_deref().unwrap_or("")).map_err(invalid)?;
     Ok(Json(
         svc.list_triggers(&who, q.filter, q.cursor.as_deref(), q.limit)
             .await?,
@@ -140,71 +139,6 @@ pub async fn rerun_group(
     ))
 }
 
-/// The list's query string. Parsed by hand: filters repeat (`plugin=a&plugin=b`)
-/// and each bad value must be named.
-struct ListQuery {
-    filter: TriggerFilter,
-    cursor: Option<String>,
-    limit: u32,
-}
-
-impl ListQuery {
-    fn parse(query: &str) -> Result<ListQuery, ApiError> {
-        let mut q = ListQuery {
-            filter: TriggerFilter::default(),
-            cursor: None,
-            limit: DEFAULT_PAGE_SIZE,
-        };
-        let f = &mut q.filter;
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            let value = value.into_owned();
-            let time = |v: &str| {
-                DateTime::parse_from_rfc3339(v)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| {
-                        ApiError::invalid(
-                            key.to_string(),
-                            format!("{v:?} is not an RFC 3339 time such as 2026-11-24T10:00:00Z"),
-                        )
-                    })
-            };
-            match key.as_ref() {
-                "plugin" => f.plugin.push(value),
-                "status" => f.status.push(Status::parse(&value).ok_or_else(|| {
-                    ApiError::invalid(
-                        "status",
-                        format!(
-                            "{value:?} is not a status; use not_yet_started, running, retrying, finished or erroneous"
-                        ),
-                    )
-                })?),
-                "event_type" => f.event_type = Some(value),
-                "entity_type" => f.entity_type = Some(value),
-                "entity_id" => f.entity_id = Some(value),
-                "aggregation_key" => f.aggregation_key = Some(value),
-                "scheduled_from" => f.scheduled_from = Some(time(&value)?),
-                "scheduled_to" => f.scheduled_to = Some(time(&value)?),
-                "triggered_from" => f.triggered_from = Some(time(&value)?),
-                "triggered_to" => f.triggered_to = Some(time(&value)?),
-                "q" => f.q = Some(value),
-                "cursor" => q.cursor = Some(value),
-                "limit" => {
-                    q.limit = value
-                        .parse()
-                        .map_err(|_| ApiError::invalid("limit", "limit is a number from 1 to 500"))?
-                }
-                other => {
-                    return Err(ApiError::invalid(
-                        other.to_string(),
-                        format!("{other:?} is not a filter of this list"),
-                    ))
-                }
-            }
-        }
-        Ok(q)
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
     params(("limit" = Option<u32>, Query, description = "1 to 500, default 100")),
     responses((status = 200, body = Items<AuditEntry>), (status = 403, body = ErrorEnvelope)))]
@@ -213,23 +147,16 @@ pub async fn audit_trail(
     Caller(who): Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Items<AuditEntry>>, ApiError> {
-    let mut limit = 100;
-    for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
-        match k.as_ref() {
-            "limit" => {
-                limit = v
-                    .parse()
-                    .map_err(|_| ApiError::invalid("limit", "limit is a number from 1 to 500"))?
-            }
-            other => {
-                return Err(ApiError::invalid(
-                    other.to_string(),
-                    format!("{other:?} is not a parameter here"),
-                ))
-            }
-        }
-    }
+    let limit = AuditQuery::parse(query.as_deref().unwrap_or(""))
+        .map_err(invalid)?
+        .limit
+        .unwrap_or(100);
     Ok(Json(Items {
         items: svc.audit_trail(&who, limit).await?,
     }))
+}
+
+/// A query parameter that cannot be read is a 422 naming it.
+fn invalid(e: QueryError) -> ApiError {
+    ApiError::invalid(e.field, e.message)
 }

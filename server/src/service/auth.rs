@@ -9,7 +9,19 @@ use uuid::Uuid;
 use super::{ApiError, Service};
 use crate::storage::ApiKeyRecord;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     Viewer,
     Operator,
@@ -17,18 +29,16 @@ pub enum Role {
 }
 
 impl Role {
+    /// Least to most allowed.
+    pub const ALL: &'static [Role] = <Role as strum::VariantArray>::VARIANTS;
+
+    /// The word stored and typed (`operator`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Viewer, Role::Operator, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -120,5 +130,21 @@ impl Service {
         };
         self.store.insert_api_key(&record).await?;
         Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Role;
+
+    #[test]
+    fn roles_are_stored_as_lowercase_words_and_ordered_least_to_most_allowed() {
+        let words: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(words, ["viewer", "operator", "admin"]);
+        for &r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert!(Role::Viewer < Role::Operator && Role::Operator < Role::Admin);
+        assert_eq!(Role::parse("Admin"), None);
     }
 }

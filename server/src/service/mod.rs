@@ -49,15 +49,7 @@ impl Default for Limits {
     }
 }
 
-/// Now, at the precision storage keeps (microseconds), so what a request returns
-/// equals what a later read returns.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    truncate(chrono::Utc::now())
-}
-
-pub fn truncate(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
-}
+pub use crate::clock::{now, truncate};
 
 pub struct Service {
     store: SharedStore,

@@ -161,9 +161,9 @@ where
     LogRow: for<'r> FromRow<'r, DB::Row>,
     PluginRow: for<'r> FromRow<'r, DB::Row>,
     sql::ApiKeyRow: for<'r> FromRow<'r, DB::Row>,
-    IdempotentRow: for<'r> FromRow<'r, DB::Row>,
     sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
     sql::CountRow: for<'r> FromRow<'r, DB::Row>,
+    sql::PositionRow: for<'r> FromRow<'r, DB::Row>,
     sql::MigrationRow: for<'r> FromRow<'r, DB::Row>,
     sql::StatusCountRow: for<'r> FromRow<'r, DB::Row>,
     sql::IdRow: for<'r> FromRow<'r, DB::Row>,
@@ -291,13 +291,13 @@ where
     }
 
     async fn migration_done_positions(&self, id: Uuid) -> Result<Vec<u64>, StoreError> {
-        let rows: Vec<sql::CountRow> = fetch_all(
+        let rows: Vec<sql::PositionRow> = fetch_all(
             &self.pool,
             sql::select_done_positions(DB::DIALECT, id),
             "listing what a migration has done",
         )
         .await?;
-        Ok(rows.into_iter().map(|r| r.n as u64).collect())
+        Ok(rows.into_iter().map(|r| r.position as u64).collect())
     }
 
     async fn migration_set(
@@ -349,7 +349,7 @@ where
     DB: SqlDatabase,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
-    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
 {
     let moved = execute(
         &mut *conn,
@@ -386,7 +386,7 @@ where
     DB: SqlDatabase,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
-    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
 {
     let mut results = Vec::with_capacity(outcomes.len());
     for o in outcomes {
@@ -419,7 +419,7 @@ where
     DB: SqlDatabase,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
-    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
 {
     let retry = app::domain::Decision {
         action: app::domain::DecisionAction::Retry,
@@ -454,15 +454,15 @@ where
     DB: SqlDatabase,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
-    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
 {
-    let last: Option<sql::NextDueRow> = fetch_optional(
+    let last: Option<sql::LastAttemptNumberRow> = fetch_optional(
         &mut *conn,
         sql::select_last_attempt_number(DB::DIALECT, trigger_id),
         "reading attempt numbers",
     )
     .await?;
-    let last = last.and_then(|r| r.at).unwrap_or(0) as u32;
+    let last = last.and_then(|r| r.number).unwrap_or(0) as u32;
     for number in last + 1..=through {
         let gap = super::AttemptOutcome {
             trigger_id,
@@ -516,7 +516,7 @@ where
     DB: SqlDatabase,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
-    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
     sql::ExpiredRow: for<'r> FromRow<'r, DB::Row>,
     sql::ClaimedRow: for<'r> FromRow<'r, DB::Row>,
 {
@@ -546,7 +546,7 @@ where
     DB: SqlDatabase,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
-    sql::NextDueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
     sql::ExpiredRow: for<'r> FromRow<'r, DB::Row>,
 {
     use app::domain::{Decision, DecisionAction, LogEntry, RetryPolicy};
@@ -631,11 +631,11 @@ where
     DB: SqlDatabase,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
-    IdempotentRow: for<'r> FromRow<'r, DB::Row>,
+    sql::IdRow: for<'r> FromRow<'r, DB::Row>,
 {
-    let sql = sql::request_run(DB::DIALECT, trigger_id, run, crate::service::now());
+    let sql = sql::request_run(DB::DIALECT, trigger_id, run, crate::clock::now());
     if execute(&mut *conn, sql, "queueing a run").await? == 0 {
-        let exists: Option<IdempotentRow> = fetch_optional(
+        let exists: Option<sql::IdRow> = fetch_optional(
             &mut *conn,
             sql::select_trigger_exists(DB::DIALECT, trigger_id),
             "reading a trigger",
@@ -712,7 +712,6 @@ where
     DB: SqlDatabase,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
-    IdempotentRow: for<'r> FromRow<'r, DB::Row>,
     sql::IdRow: for<'r> FromRow<'r, DB::Row>,
 {
     let id = step.migration_id;
@@ -746,9 +745,9 @@ where
                 .as_ref()
                 .map(|i| i.key.clone())
                 .ok_or_else(|| StoreError::Corrupt("a migration trigger without a key".into()))?;
-            let earlier: Option<IdempotentRow> = fetch_optional(
+            let earlier: Option<sql::IdRow> = fetch_optional(
                 &mut *conn,
-                sql::select_idempotent(DB::DIALECT, &key),
+                sql::select_trigger_id_by_key(DB::DIALECT, &key),
                 "checking a migration item's key",
             )
             .await?;
@@ -864,7 +863,7 @@ where
         owner: &str,
         until: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError> {
-        let now = crate::service::now();
+        let now = crate::clock::now();
         let sql = sql::claim_migration(DB::DIALECT, id, owner, until, now);
         Ok(self.run(sql, "claiming a migration").await? > 0)
     }
@@ -875,7 +874,7 @@ where
     }
 
     async fn complete_migration(&self, id: Uuid, owner: &str) -> Result<bool, StoreError> {
-        let sql = sql::complete_migration(DB::DIALECT, id, owner, crate::service::now());
+        let sql = sql::complete_migration(DB::DIALECT, id, owner, crate::clock::now());
         Ok(self.run(sql, "completing a migration").await? > 0)
     }
 

@@ -91,9 +91,6 @@ fn unique_what(message: &str) -> &'static str {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// `sqlite` or `postgres`, for logs and benchmarks.
-    fn kind(&self) -> &'static str;
-
     /// The reads, shared by both implementations; the read methods below use it.
     fn reads(&self) -> &dyn db::Reads;
 

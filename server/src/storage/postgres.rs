@@ -191,10 +191,6 @@ impl Store for PgStore {
         &self.reader
     }
 
-    fn kind(&self) -> &'static str {
-        "postgres"
-    }
-
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/postgres")
             .run(self.pool())

@@ -269,10 +269,6 @@ impl Store for SqliteStore {
         &self.reader
     }
 
-    fn kind(&self) -> &'static str {
-        "sqlite"
-    }
-
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/sqlite")
             .run(&self.write)

@@ -57,7 +57,7 @@ pub fn PluginFilter(plugins: Vec<Plugin>) -> impl IntoView {
 #[component]
 pub fn StatusFilter() -> impl IntoView {
     let options = Status::ALL
-        .into_iter()
+        .iter()
         .map(|s| (s.as_str().to_string(), s.label().to_string()))
         .collect();
     view! { <SelectFilter label="Status" param="status" all="All statuses" options/> }

@@ -223,16 +223,23 @@ pub(crate) fn next_due(d: Dialect) -> Sql {
     sql
 }
 
+/// When the next trigger is due (none when nothing is).
 #[derive(sqlx::FromRow)]
 pub(crate) struct NextDueRow {
     pub at: Option<i64>,
 }
 
+/// The highest attempt number recorded for a trigger (none when it has no attempts).
 pub(crate) fn select_last_attempt_number(d: Dialect, trigger_id: Uuid) -> Sql {
     let mut sql = Sql::new(
         d,
-        "SELECT MAX(number) AS at FROM attempts WHERE trigger_id = ",
+        "SELECT MAX(number) AS number FROM attempts WHERE trigger_id = ",
     );
     sql.bind(trigger_id);
     sql
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LastAttemptNumberRow {
+    pub number: Option<i64>,
 }

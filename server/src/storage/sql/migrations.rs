@@ -25,20 +25,14 @@ pub(crate) fn insert_migration(d: Dialect, m: &crate::storage::MigrationRecord) 
 /// Fix the set a rerun migration re-executes: every trigger the filter matches now,
 /// numbered in the list's order (newest first).
 pub(crate) fn snapshot_migration_set(d: Dialect, id: Uuid, f: &StoreFilter) -> Sql {
-    let mut sql = select_triggers(d, f, None, 0);
-    let from = sql.text.find(" FROM ").expect("select has FROM");
-    let order = sql.text.rfind(" ORDER BY ").expect("select has ORDER BY");
-    // The id is inlined (hex only) so the filter's placeholders keep their numbers.
-    let id = match d {
-        Dialect::Sqlite => format!("X'{}'", id.simple()),
-        Dialect::Postgres => format!("'{id}'::uuid"),
-    };
-    sql.text = format!(
-        "INSERT INTO trigger_migration_set (migration_id, position, trigger_id) \
-         SELECT {id}, ROW_NUMBER() OVER (ORDER BY t.scheduled_at DESC, t.id DESC) - 1, t.id{}",
-        &sql.text[from..order]
+    let mut sql = Sql::new(
+        d,
+        "INSERT INTO trigger_migration_set (migration_id, position, trigger_id) SELECT ",
     );
-    sql.args.pop(); // the LIMIT
+    sql.bind(id)
+        .push(", ROW_NUMBER() OVER (ORDER BY t.scheduled_at DESC, t.id DESC) - 1, t.id")
+        .push(TRIGGERS_FROM);
+    push_trigger_filter(&mut sql, f);
     sql
 }
 
@@ -224,17 +218,14 @@ pub(crate) fn count_migration_outcomes(d: Dialect, id: Uuid) -> Sql {
     sql
 }
 
-/// How many triggers a filter matches (a dry run's count).
+/// How many triggers a filter matches (the count page's number, a dry run's count).
 pub(crate) fn count_triggers(d: Dialect, f: &StoreFilter) -> Sql {
-    let mut sql = select_triggers(d, f, None, 0);
-    // Reuse the filter; count instead of listing.
-    let from = sql.text.find(" FROM ").expect("select has FROM");
-    let order = sql.text.rfind(" ORDER BY ").expect("select has ORDER BY");
-    sql.text = format!("SELECT COUNT(*) AS n{}", &sql.text[from..order]);
-    sql.args.pop(); // the LIMIT
+    let mut sql = Sql::new(d, format!("SELECT COUNT(*) AS n{TRIGGERS_FROM}"));
+    push_trigger_filter(&mut sql, f);
     sql
 }
 
+/// How many rows a statement counted.
 #[derive(sqlx::FromRow)]
 pub(crate) struct CountRow {
     pub n: i64,
@@ -251,11 +242,16 @@ pub(crate) fn select_running_migrations(d: Dialect) -> Sql {
 pub(crate) fn select_done_positions(d: Dialect, id: Uuid) -> Sql {
     let mut sql = Sql::new(
         d,
-        "SELECT position AS n FROM trigger_migration_items WHERE position IS NOT NULL \
+        "SELECT position FROM trigger_migration_items WHERE position IS NOT NULL \
          AND migration_id = ",
     );
     sql.bind(id);
     sql
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PositionRow {
+    pub position: i64,
 }
 
 /// A page of the set a rerun migration re-executes, after `after` (exclusive).

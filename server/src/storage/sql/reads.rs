@@ -51,13 +51,22 @@ pub(crate) fn select_api_key(d: Dialect, key_hash: &str) -> Sql {
     sql
 }
 
-/// `id` and a null `request_hash`, to say whether a trigger exists.
+/// The trigger's `id` when it exists (read into `IdRow`).
 pub(crate) fn select_trigger_exists(d: Dialect, id: Uuid) -> Sql {
-    let mut sql = Sql::new(d, "SELECT id, request_hash FROM triggers WHERE id = ");
+    let mut sql = Sql::new(d, "SELECT id FROM triggers WHERE id = ");
     sql.bind(id);
     sql
 }
 
+/// The `id` of the trigger stored under an idempotency key (read into `IdRow`).
+pub(crate) fn select_trigger_id_by_key(d: Dialect, key: &str) -> Sql {
+    let mut sql = Sql::new(d, "SELECT id FROM triggers WHERE idempotency_key = ");
+    sql.bind(key);
+    sql
+}
+
+/// The trigger stored under an idempotency key and the hash of the request that
+/// stored it (read into `IdempotentRow`).
 pub(crate) fn select_idempotent(d: Dialect, key: &str) -> Sql {
     let mut sql = Sql::new(
         d,

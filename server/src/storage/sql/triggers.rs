@@ -147,13 +147,28 @@ pub(crate) fn select_triggers(
     after: Option<Cursor>,
     limit: u32,
 ) -> Sql {
-    let mut sql = Sql::new(
-        d,
-        format!(
-            "SELECT {TRIGGER_COLUMNS} FROM triggers t JOIN plugins p ON p.id = t.plugin_id \
-             WHERE 1=1"
-        ),
-    );
+    let mut sql = Sql::new(d, format!("SELECT {TRIGGER_COLUMNS}{TRIGGERS_FROM}"));
+    push_trigger_filter(&mut sql, f);
+    if let Some(c) = after {
+        // Row-value comparison: both databases walk the (scheduled_at, id) index from here.
+        sql.push(" AND (t.scheduled_at, t.id) < (")
+            .bind(micros(c.scheduled_at))
+            .push(", ")
+            .bind(c.id)
+            .push(")");
+    }
+    sql.push(" ORDER BY t.scheduled_at DESC, t.id DESC LIMIT ")
+        .bind(limit as i64);
+    sql
+}
+
+/// What the list, its count and a rerun's set all select from; a filter's
+/// conditions follow as ` AND …`.
+pub(crate) const TRIGGERS_FROM: &str =
+    " FROM triggers t JOIN plugins p ON p.id = t.plugin_id WHERE 1=1";
+
+/// The filter's conditions, each ` AND …`, after `TRIGGERS_FROM`.
+pub(crate) fn push_trigger_filter(sql: &mut Sql, f: &StoreFilter) {
     if !f.plugin_ids.is_empty() {
         sql.push(" AND t.plugin_id IN ")
             .bind_row(f.plugin_ids.iter().map(|id| Arg::from(*id)).collect());
@@ -204,17 +219,6 @@ pub(crate) fn select_triggers(
         }
         sql.push(")");
     }
-    if let Some(c) = after {
-        // Row-value comparison: both databases walk the (scheduled_at, id) index from here.
-        sql.push(" AND (t.scheduled_at, t.id) < (")
-            .bind(micros(c.scheduled_at))
-            .push(", ")
-            .bind(c.id)
-            .push(")");
-    }
-    sql.push(" ORDER BY t.scheduled_at DESC, t.id DESC LIMIT ")
-        .bind(limit as i64);
-    sql
 }
 
 fn escape_like(q: &str) -> String {
