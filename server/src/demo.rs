@@ -154,7 +154,7 @@ pub async fn seed(service: &Service, count: usize) -> anyhow::Result<usize> {
         let plugin = service
             .create_plugin(&admin, input)
             .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         plugins.push((plugin, p));
     }
 
