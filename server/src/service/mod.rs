@@ -12,6 +12,7 @@ pub mod redact;
 mod reruns;
 mod secrets;
 mod triggers;
+pub mod types;
 
 use std::sync::Arc;
 

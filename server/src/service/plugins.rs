@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use app::domain::{Plugin, RedactRules, RetryPolicy, Route};
 
+use super::types::{EventType, PluginName};
 use super::{Principal, Role, Secret, Service, ServiceError};
 use crate::storage::{PluginKey, PluginRecord};
 
@@ -101,22 +102,8 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-pub(crate) fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= 64
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
-}
-
 fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
-    if !valid_name(&p.name) {
-        return Err(ServiceError::invalid(
-            "name",
-            "a plugin name is 1 to 64 characters: lowercase letters, digits, _ and -, starting with a letter or digit",
-        ));
-    }
+    PluginName::parse("name", &p.name)?;
     if p.display_name.trim().is_empty() || p.display_name.len() > 200 {
         return Err(ServiceError::invalid(
             "display_name",
@@ -168,12 +155,7 @@ fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
         }
     }
     for event in p.routes.keys() {
-        if !valid_event_type(event) {
-            return Err(ServiceError::invalid(
-                format!("routes.{event}"),
-                EVENT_TYPE_RULE,
-            ));
-        }
+        EventType::parse(&format!("routes.{event}"), event.clone())?;
     }
     for (name, value) in &p.headers {
         if http::HeaderName::from_bytes(name.as_bytes()).is_err()
@@ -232,16 +214,6 @@ fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
         }
     }
     Ok(())
-}
-
-pub(crate) const EVENT_TYPE_RULE: &str =
-    "an event type is 1 to 128 characters: letters, digits, and . _ : -";
-
-pub(crate) fn valid_event_type(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
 }
 
 impl Service {

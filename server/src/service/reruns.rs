@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use app::domain::{StartedByKind, Trigger};
 
+use super::types::Reason;
 use super::{now, Principal, Role, Service, ServiceError};
 use crate::storage::{AuditEntry, PendingRun, RunRequest};
 
@@ -46,7 +47,7 @@ impl Service {
         input: GroupRerunInput,
     ) -> Result<GroupRerun, ServiceError> {
         who.require(Role::Operator)?;
-        let reason = required_reason(input.reason)?;
+        let reason = Reason::parse(input.reason)?.into_inner();
         let mut statuses = vec![app::domain::Status::Erroneous];
         if input.include_finished {
             statuses.push(app::domain::Status::Finished);
@@ -113,7 +114,7 @@ impl Service {
         let trigger_id = Uuid::parse_str(id).map_err(|_| {
             ServiceError::invalid("id", format!("{id:?} is not a trigger id (a UUID)"))
         })?;
-        let reason = required_reason(input.reason)?;
+        let reason = Reason::parse(input.reason)?.into_inner();
         let run = PendingRun {
             kind: StartedByKind::Manual,
             actor: who.name.clone(),
@@ -148,17 +149,6 @@ impl Service {
             .ok_or_else(ServiceError::internal)?;
         Ok(detail.trigger.trigger)
     }
-}
-
-fn required_reason(reason: Option<String>) -> Result<String, ServiceError> {
-    let reason = reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| ServiceError::invalid("reason", "say why this is re-run"))?;
-    if reason.chars().count() > 500 {
-        return Err(ServiceError::invalid("reason", "at most 500 characters"));
-    }
-    Ok(reason)
 }
 
 impl Service {

@@ -14,11 +14,17 @@ use app::domain::{
     TriggerDetail, TriggerFilter, MAX_PAGE_SIZE,
 };
 
-use super::plugins::{valid_event_type, EVENT_TYPE_RULE};
+use super::types::{optional_text, AggregationKey, Entity, EventType};
 use super::{decode_cursor, encode_cursor, redact, Principal, Role, Service, ServiceError};
 use crate::storage::{
     AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, PluginRecord, StoreFilter,
 };
+
+// The wire keeps the fields a trigger and a reported call share flat in both
+// inputs rather than in one `#[serde(flatten)]` struct: serde reads a flattened
+// struct from a buffer and loses the path of a wrong type (`"plugin": 42` would
+// no longer name `plugin`; dtolnay/path-to-error#9). Past the wire they travel as
+// one `TriggerFields`, checked once by `check_common`.
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct TriggerInput {
@@ -73,48 +79,78 @@ pub struct CallInput {
     pub external_id: Option<String>,
 }
 
+/// What a trigger to execute and a reported call both say, as sent.
+#[derive(Debug, Clone)]
+pub struct TriggerFields {
+    pub plugin: String,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub entity: Option<EntityRef>,
+    pub initiator: Option<Initiator>,
+    pub payload: Option<Value>,
+    pub aggregation_key: Option<String>,
+}
+
+/// The rest of a reported call: what was sent, what came back, and when.
+#[derive(Debug, Clone)]
+pub struct ReportedCall {
+    pub request: CallRequestInput,
+    pub response: Option<CallResponseInput>,
+    pub error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub external_id: Option<String>,
+}
+
+impl TriggerInput {
+    /// The shared fields, and when to run.
+    pub fn into_parts(self) -> (TriggerFields, Option<DateTime<Utc>>) {
+        let fields = TriggerFields {
+            plugin: self.plugin,
+            event_type: self.event_type,
+            action: self.action,
+            entity: self.entity,
+            initiator: self.initiator,
+            payload: self.payload,
+            aggregation_key: self.aggregation_key,
+        };
+        (fields, self.run_at)
+    }
+}
+
+impl CallInput {
+    /// The shared fields, and the call itself.
+    pub fn into_parts(self) -> (TriggerFields, ReportedCall) {
+        let fields = TriggerFields {
+            plugin: self.plugin,
+            event_type: self.event_type,
+            action: self.action,
+            entity: self.entity,
+            initiator: self.initiator,
+            payload: self.payload,
+            aggregation_key: self.aggregation_key,
+        };
+        let call = ReportedCall {
+            request: self.request,
+            response: self.response,
+            error: self.error,
+            started_at: self.started_at,
+            duration_ms: self.duration_ms,
+            external_id: self.external_id,
+        };
+        (fields, call)
+    }
+}
+
 /// What is common to a trigger to execute and a reported call, once checked.
 struct Common {
     plugin: PluginRecord,
-    event_type: String,
+    event_type: EventType,
     action: Option<String>,
-    entity: Option<EntityRef>,
+    entity: Option<Entity>,
     initiator: Initiator,
     payload: Value,
-    aggregation_key: Option<String>,
-}
-
-fn text_field(
-    field: &str,
-    value: Option<String>,
-    max: usize,
-) -> Result<Option<String>, ServiceError> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) if v.chars().count() > max => Err(ServiceError::invalid(
-            field,
-            format!("at most {max} characters"),
-        )),
-        Some(v) => Ok(Some(v)),
-    }
-}
-
-fn check_entity(entity: Option<EntityRef>) -> Result<Option<EntityRef>, ServiceError> {
-    let Some(e) = entity else { return Ok(None) };
-    if e.entity_type.trim().is_empty() || e.entity_type.len() > 64 {
-        return Err(ServiceError::invalid(
-            "entity.type",
-            "give an entity type of 1 to 64 characters",
-        ));
-    }
-    if e.id.trim().is_empty() || e.id.len() > 256 {
-        return Err(ServiceError::invalid(
-            "entity.id",
-            "give an entity id of 1 to 256 characters",
-        ));
-    }
-    Ok(Some(e))
+    aggregation_key: Option<AggregationKey>,
 }
 
 /// Values of one repeatable filter (`plugin=`, `status=`) a list request may carry.
@@ -165,25 +201,16 @@ fn log(step: &str, message: impl Into<String>) -> LogEntry {
 }
 
 impl Service {
-    #[allow(clippy::too_many_arguments)]
     async fn check_common(
         &self,
         who: &Principal,
-        plugin: &str,
-        event_type: String,
-        action: Option<String>,
-        entity: Option<EntityRef>,
-        initiator: Option<Initiator>,
-        payload: Option<Value>,
-        aggregation_key: Option<String>,
+        f: TriggerFields,
     ) -> Result<Common, ServiceError> {
-        let plugin = self.cached_plugin(plugin).await?.ok_or_else(|| {
-            ServiceError::invalid("plugin", format!("no plugin named {plugin:?}"))
+        let plugin = self.cached_plugin(&f.plugin).await?.ok_or_else(|| {
+            ServiceError::invalid("plugin", format!("no plugin named {:?}", f.plugin))
         })?;
-        if !valid_event_type(&event_type) {
-            return Err(ServiceError::invalid("event_type", EVENT_TYPE_RULE));
-        }
-        let payload = match payload {
+        let event_type = EventType::parse("event_type", f.event_type)?;
+        let payload = match f.payload {
             None | Some(Value::Null) => {
                 return Err(ServiceError::invalid(
                     "payload",
@@ -192,7 +219,7 @@ impl Service {
             }
             Some(p) => p,
         };
-        let initiator = match initiator {
+        let initiator = match f.initiator {
             Some(i) if i.name.trim().is_empty() || i.name.len() > 200 => {
                 return Err(ServiceError::invalid(
                     "initiator.name",
@@ -208,11 +235,11 @@ impl Service {
         Ok(Common {
             plugin,
             event_type,
-            action: text_field("action", action, 200)?,
-            entity: check_entity(entity)?,
+            action: optional_text("action", f.action, 200)?,
+            entity: f.entity.map(Entity::parse).transpose()?,
             initiator,
             payload,
-            aggregation_key: text_field("aggregation_key", aggregation_key, 256)?,
+            aggregation_key: AggregationKey::parse(f.aggregation_key)?,
         })
     }
 
@@ -225,27 +252,18 @@ impl Service {
     ) -> Result<(NewTrigger, String), ServiceError> {
         // Ingest keys of any role may create triggers; see API.md.
         who.require(Role::Viewer)?;
+        let (fields, run_at) = input.into_parts();
         // Only an idempotent request needs its fingerprint.
-        let hash = idempotency_key.and(input.payload.as_ref()).map(|_| {
+        let hash = idempotency_key.and(fields.payload.as_ref()).map(|_| {
+            let f = &fields;
             request_hash(&serde_json::json!({
-                "plugin": input.plugin, "event_type": input.event_type, "action": input.action,
-                "entity": input.entity, "initiator": input.initiator, "payload": input.payload,
-                "aggregation_key": input.aggregation_key, "run_at": input.run_at,
+                "plugin": f.plugin, "event_type": f.event_type, "action": f.action,
+                "entity": f.entity, "initiator": f.initiator, "payload": f.payload,
+                "aggregation_key": f.aggregation_key, "run_at": run_at,
             }))
         });
-        let c = self
-            .check_common(
-                who,
-                &input.plugin,
-                input.event_type,
-                input.action,
-                input.entity,
-                input.initiator,
-                input.payload,
-                input.aggregation_key,
-            )
-            .await?;
-        if c.plugin.plugin.route_for(&c.event_type).is_none() {
+        let c = self.check_common(who, fields).await?;
+        if c.plugin.plugin.route_for(c.event_type.as_str()).is_none() {
             return Err(ServiceError::invalid(
                 "event_type",
                 format!(
@@ -268,7 +286,7 @@ impl Service {
             }),
         };
         let now = super::now();
-        let run_at = input.run_at.map(|t| check_time("run_at", t)).transpose()?;
+        let run_at = run_at.map(|t| check_time("run_at", t)).transpose()?;
         let scheduled_at = run_at.map(super::truncate).unwrap_or(now);
         let queued = if c.plugin.plugin.active {
             format!("queued for {}", scheduled_at.to_rfc3339())
@@ -281,15 +299,15 @@ impl Service {
         let new = NewTrigger {
             id: Uuid::now_v7(),
             plugin_id: c.plugin.plugin.id,
-            event_type: c.event_type,
+            event_type: c.event_type.into_inner(),
             action: c.action,
-            entity: c.entity,
+            entity: c.entity.map(Entity::into_inner),
             initiator: c.initiator,
             payload: self
                 .secrets
                 .seal_payload(&c.payload, &c.plugin.plugin.redact)
                 .to_string(),
-            aggregation_key: c.aggregation_key,
+            aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
             idempotency,
             status: Status::NotYetStarted,
             scheduled_at,
@@ -357,18 +375,8 @@ impl Service {
         input: CallInput,
     ) -> Result<Trigger, ServiceError> {
         who.require(Role::Viewer)?;
-        let c = self
-            .check_common(
-                who,
-                &input.plugin,
-                input.event_type,
-                input.action,
-                input.entity,
-                input.initiator,
-                input.payload,
-                input.aggregation_key,
-            )
-            .await?;
+        let (fields, input) = input.into_parts();
+        let c = self.check_common(who, fields).await?;
         let req = input.request;
         if http::Method::from_bytes(req.method.as_bytes()).is_err() {
             return Err(ServiceError::invalid(
@@ -479,15 +487,15 @@ impl Service {
         let new = NewTrigger {
             id: trigger_id,
             plugin_id: c.plugin.plugin.id,
-            event_type: c.event_type,
+            event_type: c.event_type.into_inner(),
             action: c.action,
-            entity: c.entity,
+            entity: c.entity.map(Entity::into_inner),
             initiator: c.initiator,
             payload: self
                 .secrets
                 .seal_payload(&c.payload, &c.plugin.plugin.redact)
                 .to_string(),
-            aggregation_key: c.aggregation_key,
+            aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
             idempotency: None,
             status: Status::NotYetStarted,
             scheduled_at: started_at,
