@@ -87,6 +87,18 @@ impl SendError {
     }
 }
 
+/// Why a request could not be built from its plugin: the same trigger would fail
+/// the same way again, so it is not retried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrepareError {
+    #[error("plugin {plugin} has no route for event type {event_type} (and no default route)")]
+    NoRoute { plugin: String, event_type: String },
+    #[error("the URL is not valid: {0}")]
+    BadUrl(url::ParseError),
+    #[error("{0} is not an HTTP method")]
+    BadMethod(String),
+}
+
 fn fill_path(template: &str, entity_id: Option<&str>) -> String {
     let id: String = entity_id
         .unwrap_or("")
@@ -107,21 +119,21 @@ pub fn prepare(
     t: &ClaimedTrigger,
     now: DateTime<Utc>,
     max_recorded: usize,
-) -> Result<Prepared, String> {
-    let route = plugin.route_for(&t.event_type).ok_or_else(|| {
-        format!(
-            "plugin {} has no route for event type {} (and no default route)",
-            plugin.name, t.event_type
-        )
-    })?;
+) -> Result<Prepared, PrepareError> {
+    let route = plugin
+        .route_for(&t.event_type)
+        .ok_or_else(|| PrepareError::NoRoute {
+            plugin: plugin.name.clone(),
+            event_type: t.event_type.clone(),
+        })?;
     let base = plugin.base_url.trim_end_matches('/');
     let url = url::Url::parse(&format!(
         "{base}{}",
         fill_path(&route.path, t.entity_id.as_deref())
     ))
-    .map_err(|e| format!("the URL is not valid: {e}"))?;
+    .map_err(PrepareError::BadUrl)?;
     let method = reqwest::Method::from_bytes(route.method.as_bytes())
-        .map_err(|_| format!("{} is not an HTTP method", route.method))?;
+        .map_err(|_| PrepareError::BadMethod(route.method.clone()))?;
 
     // One key per execution the application or an operator asked for, so receivers
     // can de-duplicate at-least-once delivery: automatic retries and re-claims after
