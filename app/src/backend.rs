@@ -23,7 +23,10 @@ pub trait Backend: Send + Sync + 'static {
 pub type SharedBackend = Arc<dyn Backend>;
 
 /// The backend provided to the Leptos context by the server.
-pub fn use_backend() -> Result<SharedBackend, leptos::prelude::ServerFnError> {
-    leptos::prelude::use_context::<SharedBackend>()
-        .ok_or_else(|| leptos::prelude::ServerFnError::new("the backend is not configured"))
+pub fn use_backend() -> Result<SharedBackend, ErrorBody> {
+    leptos::prelude::use_context::<SharedBackend>().ok_or_else(|| ErrorBody {
+        code: "internal".to_string(),
+        message: "the backend is not configured".to_string(),
+        field: None,
+    })
 }

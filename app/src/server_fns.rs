@@ -1,36 +1,51 @@
 //! Server functions: thin adapters from the pages to the service layer.
+//! Their error is the same [`ErrorBody`] a REST client reads (code, message,
+//! field), sent as JSON, so a page can tell a refused filter from an outage.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use leptos::server_fn::codec::{Json, JsonEncoding};
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
-use crate::domain::{Page, Plugin, Trigger, TriggerDetail, TriggerFilter};
+use crate::domain::{ErrorBody, Page, Plugin, Trigger, TriggerDetail, TriggerFilter};
+
+/// Failures of the call itself (unreachable server, unreadable arguments) in
+/// the same shape as the service's own.
+impl FromServerFnError for ErrorBody {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let code = match &value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => "validation_failed",
+            ServerFnErrorErr::Request(_) => "unavailable",
+            _ => "internal",
+        };
+        ErrorBody {
+            code: code.to_string(),
+            message: value.to_string(),
+            field: None,
+        }
+    }
+}
 
 #[server(prefix = "/_fn", input = Json)]
 pub async fn list_triggers(
     filter: TriggerFilter,
     cursor: Option<String>,
-) -> Result<Page<Trigger>, ServerFnError> {
+) -> Result<Page<Trigger>, ErrorBody> {
     let backend = crate::backend::use_backend()?;
     backend
         .list_triggers(filter, cursor, crate::domain::DEFAULT_PAGE_SIZE)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
 #[server(prefix = "/_fn", input = Json)]
-pub async fn get_trigger(id: String) -> Result<TriggerDetail, ServerFnError> {
+pub async fn get_trigger(id: String) -> Result<TriggerDetail, ErrorBody> {
     let backend = crate::backend::use_backend()?;
-    backend
-        .get_trigger(&id)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    backend.get_trigger(&id).await
 }
 
 #[server(prefix = "/_fn", input = Json)]
-pub async fn list_plugins() -> Result<Vec<Plugin>, ServerFnError> {
+pub async fn list_plugins() -> Result<Vec<Plugin>, ErrorBody> {
     let backend = crate::backend::use_backend()?;
-    backend
-        .list_plugins()
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    backend.list_plugins().await
 }

@@ -73,7 +73,7 @@ impl Backend {
             let key = service
                 .create_api_key("bench", Role::Admin)
                 .await
-                .map_err(|e| anyhow::anyhow!("creating an api key: {}", e.message))?;
+                .map_err(|e| anyhow::anyhow!("creating an api key: {}", e.message()))?;
             let admin = Principal {
                 name: "bench".into(),
                 role: Role::Admin,
@@ -99,7 +99,7 @@ impl Backend {
                 let plugin = service
                     .create_plugin(&admin, input)
                     .await
-                    .map_err(|e| anyhow::anyhow!("creating plugin {name}: {}", e.message))?;
+                    .map_err(|e| anyhow::anyhow!("creating plugin {name}: {}", e.message()))?;
                 plugins.push(plugin);
             }
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -153,7 +153,7 @@ pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow:
         let plugin = service
             .create_plugin(&admin, input)
             .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         plugins.push((plugin, p));
     }
 

@@ -26,7 +26,8 @@ use leptos::prelude::LeptosOptions;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::service::{ApiError, Service};
+use crate::api::ApiError;
+use crate::service::Service;
 
 /// The whole HTTP application: API, pages, static files.
 pub fn app(service: Arc<Service>, options: LeptosOptions) -> Router {

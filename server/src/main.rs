@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
             let key = service
                 .create_api_key(&name, role)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             println!(
                 "API key {name:?} ({}) created; it is shown only once:",
                 role.as_str()

@@ -66,7 +66,7 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
     let plugin = service
         .create_plugin(&admin, input)
         .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+        .map_err(|e| anyhow::anyhow!(e.message().to_string()))?;
     let executor = Arc::new(Executor::new(
         service.clone(),
         ExecutorConfig {
@@ -145,7 +145,7 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
         service
             .create_trigger(&admin, input, None)
             .await
-            .map_err(|e| anyhow::anyhow!(e.message))?;
+            .map_err(|e| anyhow::anyhow!(e.message().to_string()))?;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -1,12 +1,162 @@
+//! The REST API's error: an HTTP status and the JSON body of API.md,
+//! `{"error": {"code", "message", "field"}}`. A service error becomes one here,
+//! in the one place that knows which status each kind of failure answers with;
+//! the rest are the edge's own refusals (unreadable JSON, wrong content type,
+//! a body over the limit, an unknown method).
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::service::ApiError;
+use app::domain::{ErrorBody, ErrorEnvelope};
+
+use crate::service::ServiceError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody {
+                code: code.to_string(),
+                message: message.into(),
+                field: None,
+            },
+        }
+    }
+
+    pub fn on(mut self, field: impl Into<String>) -> ApiError {
+        self.body.field = Some(field.into());
+        self
+    }
+
+    /// Input that cannot be read at all (400).
+    pub fn malformed(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", message)
+    }
+
+    /// Readable input of the wrong shape (422), with the field when serde names one.
+    pub fn unprocessable(field: Option<String>, message: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            message,
+        );
+        e.body.field = field;
+        e
+    }
+
+    /// Well-formed input that breaks a rule (422), naming the field.
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> ApiError {
+        ServiceError::invalid(field, rule).into()
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ServiceError::not_found(message).into()
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ServiceError::unauthorized(message).into()
+    }
+
+    pub fn payload_too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than the limit of {limit} bytes"),
+        )
+        .on("payload")
+    }
+
+    pub fn unsupported_media_type() -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send JSON with the header Content-Type: application/json",
+        )
+    }
+
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not allowed on this route",
+        )
+    }
+
+    pub fn internal() -> ApiError {
+        ServiceError::Internal.into()
+    }
+
+    pub fn body(&self) -> ErrorEnvelope {
+        ErrorEnvelope {
+            error: self.body.clone(),
+        }
+    }
+}
+
+/// The status each kind of service failure answers with.
+fn status_of(e: &ServiceError) -> StatusCode {
+    match e {
+        ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+        ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        ApiError {
+            status: status_of(&e),
+            body: e.into(),
+        }
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self.body())).into_response()
+        (self.status, Json(self.body())).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_service_failure_answers_with_its_status_and_keeps_its_field() {
+        let cases = [
+            (
+                ServiceError::invalid("event_type", "a rule"),
+                422,
+                Some("event_type"),
+            ),
+            (ServiceError::not_found("no trigger"), 404, None),
+            (
+                ServiceError::conflict_on("Idempotency-Key", "used"),
+                409,
+                Some("Idempotency-Key"),
+            ),
+            (ServiceError::unauthorized("who?"), 401, None),
+            (ServiceError::forbidden("no"), 403, None),
+            (ServiceError::Unavailable("later".into()), 503, None),
+            (ServiceError::Internal, 500, None),
+        ];
+        for (service, status, field) in cases {
+            let code = service.code();
+            let api = ApiError::from(service);
+            assert_eq!(api.status.as_u16(), status, "{code}");
+            assert_eq!(api.body.code, code);
+            assert_eq!(api.body.field.as_deref(), field, "{code}");
+        }
     }
 }

@@ -8,7 +8,8 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::service::{ApiError, Principal, Service};
+use crate::api::ApiError;
+use crate::service::{Principal, Service};
 
 /// A JSON body: checked content type, size limit (413), and errors naming the field.
 pub struct ApiJson<T>(pub T);
@@ -76,12 +77,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             None => parent,
         };
-        let err = ApiError::invalid(field.clone(), message);
-        if field.is_empty() {
-            ApiError { field: None, ..err }
-        } else {
-            err
-        }
+        ApiError::unprocessable((!field.is_empty()).then_some(field), message)
     })
 }
 
@@ -148,7 +144,7 @@ where
                     .map_err(|_| ApiError::unauthorized("the Authorization header is not readable"))
             })
             .transpose()?;
-        service.authenticate(header).await.map(Caller)
+        Ok(Caller(service.authenticate(header).await?))
     }
 }
 

@@ -8,7 +8,8 @@ use axum::Json;
 use app::domain::{ErrorEnvelope, Migration};
 
 use super::extract::{ApiJson, Caller, Segment};
-use crate::service::{ApiError, DryRun, MigrationInput, MigrationStart, Service};
+use crate::api::ApiError;
+use crate::service::{DryRun, MigrationInput, MigrationStart, Service};
 
 #[utoipa::path(post, path = "/api/v1/migrations", tag = "migrations",
     request_body = MigrationInput,

@@ -3,6 +3,7 @@
 //! is registered through `routes!`, which also puts it in the OpenAPI document.
 
 mod error;
+pub use error::ApiError;
 pub mod extract;
 mod migrations;
 mod plugins;
@@ -20,7 +21,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::service::{ApiError, Service};
+use crate::service::Service;
 
 #[derive(OpenApi)]
 #[openapi(

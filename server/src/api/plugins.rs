@@ -7,7 +7,8 @@ use axum::Json;
 use app::domain::{ErrorEnvelope, Items, Plugin};
 
 use super::extract::{ApiJson, Caller, Segment};
-use crate::service::{ApiError, PluginInput, PluginPatch, Service};
+use crate::api::ApiError;
+use crate::service::{PluginInput, PluginPatch, Service};
 
 #[utoipa::path(post, path = "/api/v1/plugins", tag = "plugins",
     request_body = PluginInput,

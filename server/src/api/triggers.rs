@@ -11,9 +11,8 @@ use app::domain::{
 use crate::storage::AuditEntry;
 
 use super::extract::{ApiJson, Caller, Segment};
-use crate::service::{
-    ApiError, CallInput, GroupRerun, GroupRerunInput, RerunInput, Service, TriggerInput,
-};
+use super::ApiError;
+use crate::service::{CallInput, GroupRerun, GroupRerunInput, RerunInput, Service, TriggerInput};
 
 #[utoipa::path(post, path = "/api/v1/triggers", tag = "triggers",
     request_body = TriggerInput,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use app::domain::{AttemptRequest, AttemptResponse, FailureClass, Plugin, RedactRules};
 
-use super::outbound::AllowList;
+use super::outbound::{AllowList, Refusal};
 use super::{policy, signing};
 use crate::service::{redact, AuthInput, PluginSecrets};
 use crate::storage::ClaimedTrigger;
@@ -35,6 +35,70 @@ pub struct Exchange {
     pub duration_ms: i64,
 }
 
+/// Why a call got no response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The SSRF guard refused the address, before or after DNS: never retried.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// No answer within the plugin's timeout: the provider may be working on it.
+    #[error("no answer within {ms} ms")]
+    Timeout { ms: u128 },
+    /// The connection never opened; `chain` is the transport's own account.
+    #[error("could not connect: {chain}")]
+    Connect { chain: String },
+    /// Anything else the transport reported, in its words.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl SendError {
+    /// A transport error read once: a refusal of the guard is found by type in its
+    /// source chain, whatever reqwest and hyper wrapped around it.
+    fn from_reqwest(e: &reqwest::Error, timeout: Duration) -> SendError {
+        let mut chain = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            if let Some(refusal) = s.downcast_ref::<Refusal>() {
+                return SendError::Refused(refusal.clone());
+            }
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            source = s.source();
+        }
+        if e.is_timeout() {
+            SendError::Timeout {
+                ms: timeout.as_millis(),
+            }
+        } else if e.is_connect() {
+            SendError::Connect { chain }
+        } else {
+            SendError::Transport(chain)
+        }
+    }
+
+    /// How the attempt is classed: a timeout is its own class, every other call
+    /// without an answer is a network failure.
+    fn class(&self) -> FailureClass {
+        match self {
+            SendError::Timeout { .. } => FailureClass::Timeout,
+            _ => FailureClass::Network,
+        }
+    }
+}
+
+/// Why a request could not be built from its plugin: the same trigger would fail
+/// the same way again, so it is not retried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrepareError {
+    #[error("plugin {plugin} has no route for event type {event_type} (and no default route)")]
+    NoRoute { plugin: String, event_type: String },
+    #[error("the URL is not valid: {0}")]
+    BadUrl(url::ParseError),
+    #[error("{0} is not an HTTP method")]
+    BadMethod(String),
+}
+
 fn fill_path(template: &str, entity_id: Option<&str>) -> String {
     let id: String = entity_id
         .unwrap_or("")
@@ -55,21 +119,21 @@ pub fn prepare(
     t: &ClaimedTrigger,
     now: DateTime<Utc>,
     max_recorded: usize,
-) -> Result<Prepared, String> {
-    let route = plugin.route_for(&t.event_type).ok_or_else(|| {
-        format!(
-            "plugin {} has no route for event type {} (and no default route)",
-            plugin.name, t.event_type
-        )
-    })?;
+) -> Result<Prepared, PrepareError> {
+    let route = plugin
+        .route_for(&t.event_type)
+        .ok_or_else(|| PrepareError::NoRoute {
+            plugin: plugin.name.clone(),
+            event_type: t.event_type.clone(),
+        })?;
     let base = plugin.base_url.trim_end_matches('/');
     let url = url::Url::parse(&format!(
         "{base}{}",
         fill_path(&route.path, t.entity_id.as_deref())
     ))
-    .map_err(|e| format!("the URL is not valid: {e}"))?;
+    .map_err(PrepareError::BadUrl)?;
     let method = reqwest::Method::from_bytes(route.method.as_bytes())
-        .map_err(|_| format!("{} is not an HTTP method", route.method))?;
+        .map_err(|_| PrepareError::BadMethod(route.method.clone()))?;
 
     // One key per execution the application or an operator asked for, so receivers
     // can de-duplicate at-least-once delivery: automatic retries and re-claims after
@@ -140,8 +204,8 @@ pub async fn send(
 ) -> Exchange {
     let started = Instant::now();
     let elapsed = |s: Instant| s.elapsed().as_millis() as i64;
-    if let Err(why) = allow.check_url(&p.url) {
-        return failure(FailureClass::Network, why, true, elapsed(started));
+    if let Err(refusal) = allow.check_url(&p.url) {
+        return failure(refusal.into(), elapsed(started));
     }
     let mut request = client
         .request(p.method.clone(), p.url.clone())
@@ -152,17 +216,7 @@ pub async fn send(
     }
     let mut response = match request.send().await {
         Ok(r) => r,
-        Err(e) => {
-            let (message, blocked) = describe(&e, timeout);
-            // No answer within the plugin's timeout is its own class: the provider may
-            // be working on it, unlike a connection that never opened.
-            let class = if e.is_timeout() && !blocked {
-                FailureClass::Timeout
-            } else {
-                FailureClass::Network
-            };
-            return failure(class, message, blocked, elapsed(started));
-        }
+        Err(e) => return failure(SendError::from_reqwest(&e, timeout), elapsed(started)),
     };
     let status = response.status().as_u16();
     let headers: BTreeMap<String, String> = response
@@ -218,37 +272,15 @@ pub async fn send(
     }
 }
 
-fn failure(class: FailureClass, message: String, blocked: bool, duration_ms: i64) -> Exchange {
+fn failure(e: SendError, duration_ms: i64) -> Exchange {
     Exchange {
         response: None,
-        class,
-        error: Some(message),
-        blocked,
+        class: e.class(),
+        blocked: matches!(e, SendError::Refused(_)),
+        error: Some(e.to_string()),
         retry_after: None,
         duration_ms,
     }
-}
-
-/// A transport error in words, and whether the SSRF guard caused it.
-fn describe(e: &reqwest::Error, timeout: Duration) -> (String, bool) {
-    let mut chain = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        chain.push_str(": ");
-        chain.push_str(&s.to_string());
-        source = s.source();
-    }
-    if let Some(i) = chain.find("blocked: ") {
-        return (chain[i..].to_string(), true);
-    }
-    let what = if e.is_timeout() {
-        format!("no answer within {} ms", timeout.as_millis())
-    } else if e.is_connect() {
-        format!("could not connect: {chain}")
-    } else {
-        chain
-    };
-    (what, false)
 }
 
 #[cfg(test)]

@@ -432,9 +432,9 @@ impl Executor {
             started_at,
             self.config.max_recorded_body,
         )
-        .map_err(|why| NotSent {
+        .map_err(|e| NotSent {
             class: FailureClass::Permanent,
-            why,
+            why: e.to_string(),
         })?;
         Ok((prepared, Duration::from_millis(p.0.plugin.timeout_ms)))
     }

@@ -16,6 +16,24 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+/// Why the guard will not let a call out. Every refusal is final: the same
+/// address is refused again, so a refused call is never retried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The URL names a refused address itself.
+    #[error("blocked: {ip} is {why}")]
+    Address { ip: IpAddr, why: &'static str },
+    /// The host's name resolves to a refused address (and to no allowed one).
+    #[error("blocked: {host} resolves to {ip} ({why})")]
+    Resolved {
+        host: String,
+        ip: IpAddr,
+        why: &'static str,
+    },
+    #[error("the URL has no host")]
+    NoHost,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AllowList {
     nets: Vec<IpNet>,
@@ -67,16 +85,16 @@ impl AllowList {
 
     /// The host of a URL: a literal address is checked here (the resolver never sees it);
     /// a name is checked by the resolver after DNS.
-    pub fn check_url(&self, url: &url::Url) -> Result<(), String> {
+    pub fn check_url(&self, url: &url::Url) -> Result<(), Refusal> {
         let refuse = |ip: IpAddr| match self.refuse(ip) {
-            Some(why) => Err(format!("blocked: {ip} is {why}")),
+            Some(why) => Err(Refusal::Address { ip, why }),
             None => Ok(()),
         };
         match url.host() {
             Some(url::Host::Ipv4(ip)) => refuse(IpAddr::V4(ip)),
             Some(url::Host::Ipv6(ip)) => refuse(IpAddr::V6(ip)),
             Some(url::Host::Domain(_)) => Ok(()),
-            None => Err("the URL has no host".into()),
+            None => Err(Refusal::NoHost),
         }
     }
 }
@@ -193,15 +211,23 @@ impl Resolve for GuardedResolver {
                 .into_iter()
                 .filter(|a| match allow.refuse(a.ip()) {
                     Some(why) => {
-                        refused = Some(format!("blocked: {host} resolves to {} ({why})", a.ip()));
+                        refused = Some(Refusal::Resolved {
+                            host: host.clone(),
+                            ip: a.ip(),
+                            why,
+                        });
                         false
                     }
                     None => true,
                 })
                 .collect();
             if ok.is_empty() {
-                let msg = refused.unwrap_or_else(|| format!("{host} did not resolve"));
-                return Err(msg.into());
+                // The refusal travels typed through reqwest's error chain; the
+                // sender finds it there (`deliver::SendError`).
+                return Err(match refused {
+                    Some(refusal) => Box::new(refusal) as Box<dyn std::error::Error + Send + Sync>,
+                    None => format!("{host} did not resolve").into(),
+                });
             }
             Ok(Box::new(ok.into_iter()) as Addrs)
         })
@@ -390,6 +416,18 @@ mod tests {
         );
         assert!(parse_proxy("proxy.internal:3128").is_err());
         assert!(parse_proxy("ftp://proxy.internal").is_err());
+    }
+
+    #[test]
+    fn a_refused_address_says_what_it_is_in_words() {
+        let none = AllowList::default();
+        let refusal = none
+            .check_url(&url::Url::parse("http://169.254.169.254/latest").unwrap())
+            .unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "blocked: 169.254.169.254 is link-local (cloud metadata lives here)"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{ApiError, Service};
+use super::{Service, ServiceError};
 use crate::storage::ApiKeyRecord;
 
 #[derive(
@@ -49,11 +49,11 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+    pub fn require(&self, role: Role) -> Result<(), ServiceError> {
         if self.role >= role {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!(
+            Err(ServiceError::forbidden(format!(
                 "this needs the {} role; {} has {}",
                 role.as_str(),
                 self.name,
@@ -78,9 +78,9 @@ fn hash_key(key: &str) -> String {
 
 impl Service {
     /// Resolve an `Authorization` header value to a principal.
-    pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, ApiError> {
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, ServiceError> {
         let header = header.ok_or_else(|| {
-            ApiError::unauthorized("send an API key as Authorization: Bearer <key>")
+            ServiceError::unauthorized("send an API key as Authorization: Bearer <key>")
         })?;
         let key = header
             .strip_prefix("Bearer ")
@@ -88,7 +88,7 @@ impl Service {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be Bearer <key>")
+                ServiceError::unauthorized("the Authorization header must be Bearer <key>")
             })?;
         let hash = hash_key(key);
         if let Some(who) = self.keys.get(&hash) {
@@ -98,8 +98,8 @@ impl Service {
             .store
             .find_api_key(&hash)
             .await?
-            .ok_or_else(|| ApiError::unauthorized("this API key is not valid"))?;
-        let role = Role::parse(&record.role).ok_or_else(ApiError::internal)?;
+            .ok_or_else(|| ServiceError::unauthorized("this API key is not valid"))?;
+        let role = Role::parse(&record.role).ok_or_else(ServiceError::internal)?;
         let who = Principal {
             name: record.name,
             role,
@@ -109,10 +109,10 @@ impl Service {
     }
 
     /// Create an API key; the plain key is returned once and only its hash is kept.
-    pub async fn create_api_key(&self, name: &str, role: Role) -> Result<String, ApiError> {
+    pub async fn create_api_key(&self, name: &str, role: Role) -> Result<String, ServiceError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 "name",
                 "give the key a name of 1 to 100 characters",
             ));

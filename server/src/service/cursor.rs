@@ -4,16 +4,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use uuid::Uuid;
 
-use super::ApiError;
+use super::ServiceError;
 use crate::storage::Cursor;
 
 pub fn encode_cursor(c: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(format!("1:{}:{}", c.scheduled_at.timestamp_micros(), c.id))
 }
 
-pub fn decode_cursor(s: &str) -> Result<Cursor, ApiError> {
+pub fn decode_cursor(s: &str) -> Result<Cursor, ServiceError> {
     let bad = || {
-        ApiError::invalid(
+        ServiceError::invalid(
             "cursor",
             "this cursor is not one we issued; start from the first page",
         )
@@ -43,6 +43,6 @@ mod tests {
         };
         assert_eq!(decode_cursor(&encode_cursor(&c)).unwrap(), c);
         let err = decode_cursor("not-a-cursor").unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("cursor"));
+        assert_eq!(err.field(), Some("cursor"));
     }
 }

@@ -1,117 +1,175 @@
-//! The outward error: a stable code, a human message and the field at fault.
-//! Internal failures are logged in full and reach clients only as `internal`.
+//! What can go wrong in the service, in the service's own words: no HTTP here.
+//! The REST API maps it to a status once (`api::error`); the pages read it as an
+//! [`ErrorBody`] (code, readable message, field) once, below. Internal failures are
+//! logged in full where they happen and reach clients only as `internal`.
 
-use app::domain::{ErrorBody, ErrorEnvelope};
+use std::fmt;
+
+use app::domain::ErrorBody;
 
 use crate::storage::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: u16,
-    pub code: &'static str,
-    pub message: String,
-    pub field: Option<String>,
+pub enum ServiceError {
+    /// Well-formed input that breaks a rule. `field` names the input at fault
+    /// (`entity.id`, `Idempotency-Key`); `rule` says what it must be.
+    Invalid { field: String, rule: String },
+    /// Nothing of that name or id.
+    NotFound(String),
+    /// The request clashes with what exists (a name taken, a key reused).
+    Conflict {
+        message: String,
+        field: Option<String>,
+    },
+    /// No caller, or a caller we do not know.
+    Unauthorized(String),
+    /// A known caller whose role does not allow this.
+    Forbidden(String),
+    /// A dependency is down for now; the same request may succeed later.
+    Unavailable(String),
+    /// A failure on our side; already logged where it happened.
+    Internal,
 }
 
-impl ApiError {
-    fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> ServiceError {
+        ServiceError::Invalid {
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ServiceError {
+        ServiceError::NotFound(message.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ServiceError {
+        ServiceError::Conflict {
             message: message.into(),
             field: None,
         }
     }
 
-    pub fn on(mut self, field: impl Into<String>) -> ApiError {
-        self.field = Some(field.into());
-        self
+    /// A conflict caused by one field of the input.
+    pub fn conflict_on(field: impl Into<String>, message: impl Into<String>) -> ServiceError {
+        ServiceError::Conflict {
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 
-    /// Well-formed input that breaks a rule (422).
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError::new(422, "validation_failed", message).on(field)
+    pub fn unauthorized(message: impl Into<String>) -> ServiceError {
+        ServiceError::Unauthorized(message.into())
     }
 
-    /// Input that cannot be read at all (400).
-    pub fn malformed(message: impl Into<String>) -> ApiError {
-        ApiError::new(400, "validation_failed", message)
+    pub fn forbidden(message: impl Into<String>) -> ServiceError {
+        ServiceError::Forbidden(message.into())
     }
 
-    pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(404, "not_found", message)
+    pub fn internal() -> ServiceError {
+        ServiceError::Internal
     }
 
-    pub fn conflict(message: impl Into<String>) -> ApiError {
-        ApiError::new(409, "conflict", message)
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> ApiError {
-        ApiError::new(401, "unauthorized", message)
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError::new(403, "forbidden", message)
-    }
-
-    pub fn payload_too_large(limit: usize) -> ApiError {
-        ApiError::new(
-            413,
-            "payload_too_large",
-            format!("the request body is larger than the limit of {limit} bytes"),
-        )
-        .on("payload")
-    }
-
-    pub fn unsupported_media_type() -> ApiError {
-        ApiError::new(
-            415,
-            "unsupported_media_type",
-            "send JSON with the header Content-Type: application/json",
-        )
-    }
-
-    pub fn method_not_allowed() -> ApiError {
-        ApiError::new(
-            405,
-            "method_not_allowed",
-            "this method is not allowed on this route",
-        )
-    }
-
-    pub fn internal() -> ApiError {
-        ApiError::new(
-            500,
-            "internal",
-            "something went wrong on our side; it has been logged",
-        )
-    }
-
-    pub fn body(&self) -> ErrorEnvelope {
-        ErrorEnvelope {
-            error: ErrorBody {
-                code: self.code.to_string(),
-                message: self.message.clone(),
-                field: self.field.clone(),
+    /// The same error about one item of a list in the input: its field is read
+    /// inside `prefix` (`create[2]` turns `entity.id` into `create[2].entity.id`).
+    pub fn within(self, prefix: &str) -> ServiceError {
+        match self {
+            ServiceError::Invalid { field, rule } => ServiceError::Invalid {
+                field: format!("{prefix}.{field}"),
+                rule,
             },
+            ServiceError::Conflict { message, field } => ServiceError::Conflict {
+                message,
+                field: Some(format!("{prefix}.{}", field.unwrap_or_default())),
+            },
+            other => other,
+        }
+    }
+
+    /// The stable code clients branch on (the `code` of API.md's error body).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Invalid { .. } => "validation_failed",
+            ServiceError::NotFound(_) => "not_found",
+            ServiceError::Conflict { .. } => "conflict",
+            ServiceError::Unauthorized(_) => "unauthorized",
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::Internal => "internal",
+        }
+    }
+
+    /// The input at fault, if one is.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ServiceError::Invalid { field, .. } => Some(field),
+            ServiceError::Conflict { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// What a person reads.
+    pub fn message(&self) -> &str {
+        match self {
+            ServiceError::Invalid { rule, .. } => rule,
+            ServiceError::NotFound(m)
+            | ServiceError::Conflict { message: m, .. }
+            | ServiceError::Unauthorized(m)
+            | ServiceError::Forbidden(m)
+            | ServiceError::Unavailable(m) => m,
+            ServiceError::Internal => "something went wrong on our side; it has been logged",
         }
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.field() {
+            Some(field) => write!(f, "{field}: {}", self.message()),
+            None => f.write_str(self.message()),
+        }
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> ServiceError {
         match e {
-            StoreError::Duplicate(what) => ApiError::conflict(format!("a {what} already exists")),
+            StoreError::Duplicate(what) => {
+                ServiceError::conflict(format!("a {what} already exists"))
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
-                ApiError::internal()
+                ServiceError::Internal
             }
         }
     }
 }
 
-impl From<ApiError> for ErrorBody {
-    fn from(e: ApiError) -> ErrorBody {
-        e.body().error
+/// The one reading of a service error for the pages: the same code, message and
+/// field a REST client gets, without the HTTP status.
+impl From<ServiceError> for ErrorBody {
+    fn from(e: ServiceError) -> ErrorBody {
+        ErrorBody {
+            code: e.code().to_string(),
+            message: e.message().to_string(),
+            field: e.field().map(str::to_string),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pages_read_a_service_error_with_its_code_and_field() {
+        let body = ErrorBody::from(ServiceError::invalid("entity.id", "give an entity id"));
+        assert_eq!(body.code, "validation_failed");
+        assert_eq!(body.field.as_deref(), Some("entity.id"));
+        assert_eq!(body.message, "give an entity id");
+        let body = ErrorBody::from(ServiceError::Internal);
+        assert_eq!((body.code.as_str(), body.field), ("internal", None));
     }
 }

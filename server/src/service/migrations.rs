@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use app::domain::{EntityRef, Migration, StartedByKind, Trigger, TriggerFilter};
 
-use super::{now, ApiError, Principal, Role, Service, TriggerInput};
+use super::{now, Principal, Role, Service, ServiceError, TriggerInput};
 use crate::storage::{
     AuditEntry, MigrationRecord, MigrationStep, MigrationWork, PendingRun, StepOutcome,
 };
@@ -129,31 +129,31 @@ impl Service {
         self: &Arc<Self>,
         who: &Principal,
         input: MigrationInput,
-    ) -> Result<MigrationStart, ApiError> {
+    ) -> Result<MigrationStart, ServiceError> {
         who.require(Role::Admin)?;
         let reason = input
             .reason
             .as_deref()
             .map(str::trim)
             .filter(|r| !r.is_empty())
-            .ok_or_else(|| ApiError::invalid("reason", "say why this migration runs"))?
+            .ok_or_else(|| ServiceError::invalid("reason", "say why this migration runs"))?
             .to_string();
         let rate = input.rate_per_sec.unwrap_or(50);
         if !(1..=1000).contains(&rate) {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 "rate_per_sec",
                 "from 1 to 1000 per second",
             ));
         }
         let (kind, total, sample, spec, rerun_set) = match (&input.filter, &input.create) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     "create",
                     "give either a filter (re-execute) or a create list, not both",
                 ))
             }
             (None, None) => {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     "filter",
                     "give a filter of triggers to re-execute, or a create list",
                 ))
@@ -168,16 +168,16 @@ impl Service {
             }
             (None, Some(items)) => {
                 if items.is_empty() || items.len() > MAX_CREATE {
-                    return Err(ApiError::invalid(
+                    return Err(ServiceError::invalid(
                         "create",
                         format!("give 1 to {MAX_CREATE} triggers to create"),
                     ));
                 }
                 let plugin = input.plugin.clone().ok_or_else(|| {
-                    ApiError::invalid("plugin", "name the plugin to create triggers for")
+                    ServiceError::invalid("plugin", "name the plugin to create triggers for")
                 })?;
                 let event_type = input.event_type.clone().ok_or_else(|| {
-                    ApiError::invalid("event_type", "name the event type to create")
+                    ServiceError::invalid("event_type", "name the event type to create")
                 })?;
                 // Check every item up front: nothing is created when one is wrong.
                 for (i, item) in items.iter().enumerate() {
@@ -186,17 +186,14 @@ impl Service {
                         &self.migration_trigger(&plugin, &event_type, item),
                     )
                     .await
-                    .map_err(|e| ApiError {
-                        field: Some(format!("create[{i}].{}", e.field.unwrap_or_default())),
-                        ..e
-                    })?;
+                    .map_err(|e| e.within(&format!("create[{i}]")))?;
                 }
                 // Stored like any trigger's payload: what a redaction rule covers is sealed.
                 let rules = self
                     .cached_plugin(&plugin)
                     .await?
                     .ok_or_else(|| {
-                        ApiError::invalid("plugin", format!("no plugin named {plugin:?}"))
+                        ServiceError::invalid("plugin", format!("no plugin named {plugin:?}"))
                     })?
                     .plugin
                     .redact;
@@ -261,7 +258,7 @@ impl Service {
 
     /// Run the job here if this instance can take its lease (free, expired or ours)
     /// and does not run it already. True when it was started.
-    async fn take_migration(self: &Arc<Self>, id: Uuid) -> Result<bool, ApiError> {
+    async fn take_migration(self: &Arc<Self>, id: Uuid) -> Result<bool, ServiceError> {
         let runner = &self.migrations;
         if !runner.running.lock().expect("not poisoned").insert(id) {
             return Ok(false);
@@ -284,7 +281,7 @@ impl Service {
             let _running = Running(&job.migrations, id);
             let shutdown = job.migrations.shutdown();
             if let Err(e) = job.run_migration(id, shutdown).await {
-                tracing::error!(migration = %id, error = %e.message,
+                tracing::error!(migration = %id, error = %e.message(),
                     "trigger migration stopped; it is resumed once its lease is free");
                 // Let another instance (or this one, on its next look) carry on.
                 let _ = job
@@ -300,7 +297,7 @@ impl Service {
         let job = self.clone();
         tokio::spawn(async move {
             if let Err(e) = job.take_migration(id).await {
-                tracing::warn!(migration = %id, error = %e.message, "starting a trigger migration");
+                tracing::warn!(migration = %id, error = %e.message(), "starting a trigger migration");
             }
         });
     }
@@ -308,7 +305,7 @@ impl Service {
     /// Carry on with the running migrations whose lease is free or expired (a
     /// stopped process's): what they already did is skipped. Returns how many
     /// this instance took.
-    pub async fn resume_migrations(self: &Arc<Self>) -> Result<usize, ApiError> {
+    pub async fn resume_migrations(self: &Arc<Self>) -> Result<usize, ServiceError> {
         let mut taken = 0;
         for id in self.store.running_migrations().await? {
             if self.take_migration(id).await? {
@@ -332,7 +329,7 @@ impl Service {
         async move {
             while !stopping(&shutdown) {
                 if let Err(e) = self.resume_migrations().await {
-                    tracing::warn!(error = %e.message, "looking for trigger migrations to resume");
+                    tracing::warn!(error = %e.message(), "looking for trigger migrations to resume");
                 }
                 let look_again = self.migrations.lease() / 3;
                 tokio::select! {
@@ -379,12 +376,12 @@ impl Service {
         &self,
         id: Uuid,
         mut shutdown: watch::Receiver<bool>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ServiceError> {
         let m = self
             .store
             .get_migration(id)
             .await?
-            .ok_or_else(ApiError::internal)?;
+            .ok_or_else(ServiceError::internal)?;
         let rate = m.spec["rate_per_sec"].as_u64().unwrap_or(50).clamp(1, 1000);
         let pause = Duration::from_secs_f64(1.0 / rate as f64);
         let owner = self.migrations.instance.clone();
@@ -424,25 +421,33 @@ impl Service {
         Ok(())
     }
 
-    pub async fn get_migration(&self, who: &Principal, id: &str) -> Result<Migration, ApiError> {
+    pub async fn get_migration(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<Migration, ServiceError> {
         who.require(Role::Admin)?;
-        let id =
-            Uuid::parse_str(id).map_err(|_| ApiError::invalid("id", "a migration id is a UUID"))?;
+        let id = Uuid::parse_str(id)
+            .map_err(|_| ServiceError::invalid("id", "a migration id is a UUID"))?;
         let m = self
             .store
             .get_migration(id)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("no migration {id}")))?;
+            .ok_or_else(|| ServiceError::not_found(format!("no migration {id}")))?;
         Ok(public(m))
     }
 
-    pub async fn cancel_migration(&self, who: &Principal, id: &str) -> Result<Migration, ApiError> {
+    pub async fn cancel_migration(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<Migration, ServiceError> {
         who.require(Role::Admin)?;
-        let uuid =
-            Uuid::parse_str(id).map_err(|_| ApiError::invalid("id", "a migration id is a UUID"))?;
+        let uuid = Uuid::parse_str(id)
+            .map_err(|_| ServiceError::invalid("id", "a migration id is a UUID"))?;
         let m = self.get_migration(who, id).await?;
         if !self.store.cancel_migration(uuid, now()).await? {
-            return Err(ApiError::conflict(format!(
+            return Err(ServiceError::conflict(format!(
                 "migration {uuid} has already {}",
                 m.status
             )));
@@ -473,7 +478,7 @@ enum MigrationItems {
 const SET_PAGE: u32 = 500;
 
 impl MigrationItems {
-    fn new(m: &MigrationRecord, actor: &str) -> Result<Self, ApiError> {
+    fn new(m: &MigrationRecord, actor: &str) -> Result<Self, ServiceError> {
         if m.kind == "rerun" {
             return Ok(MigrationItems::Rerun {
                 id: m.id,
@@ -488,8 +493,8 @@ impl MigrationItems {
                 ended: false,
             });
         }
-        let items: Vec<MigrationCreateItem> =
-            serde_json::from_value(m.spec["create"].clone()).map_err(|_| ApiError::internal())?;
+        let items: Vec<MigrationCreateItem> = serde_json::from_value(m.spec["create"].clone())
+            .map_err(|_| ServiceError::internal())?;
         Ok(MigrationItems::Create {
             creator: Principal {
                 name: actor.to_string(),
@@ -510,7 +515,7 @@ impl MigrationItems {
         &mut self,
         service: &Service,
         done: &HashSet<u64>,
-    ) -> Result<Option<(u64, MigrationWork)>, ApiError> {
+    ) -> Result<Option<(u64, MigrationWork)>, ServiceError> {
         match self {
             MigrationItems::Rerun {
                 id,
@@ -552,7 +557,7 @@ impl MigrationItems {
                         .unseal_payload(&item.payload.to_string())
                         .ok()
                         .and_then(|p| serde_json::from_str(&p).ok())
-                        .ok_or_else(ApiError::internal)?;
+                        .ok_or_else(ServiceError::internal)?;
                     let item = MigrationCreateItem {
                         entity: item.entity,
                         payload: opened,

@@ -14,12 +14,13 @@ pub mod redact;
 mod reruns;
 mod secrets;
 mod triggers;
+pub mod types;
 
 use std::sync::Arc;
 
 pub use auth::{Principal, Role};
 pub use cursor::{decode_cursor, encode_cursor};
-pub use error::ApiError;
+pub use error::ServiceError;
 pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};
 pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
 pub use reruns::{GroupRerun, GroupRerunInput, RerunInput};

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use app::domain::{Plugin, RedactRules, RetryPolicy, Route};
 
-use super::{ApiError, Principal, Role, Secret, Service};
+use super::types::{EventType, PluginName};
+use super::{Principal, Role, Secret, Service, ServiceError};
 use crate::storage::{PluginKey, PluginRecord};
 
 /// How the executor authenticates to the provider. Only ever deserialised.
@@ -101,30 +102,16 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-pub(crate) fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= 64
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
-}
-
-fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
-    if !valid_name(&p.name) {
-        return Err(ApiError::invalid(
-            "name",
-            "a plugin name is 1 to 64 characters: lowercase letters, digits, _ and -, starting with a letter or digit",
-        ));
-    }
+fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
+    PluginName::parse("name", &p.name)?;
     if p.display_name.trim().is_empty() || p.display_name.len() > 200 {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "display_name",
             "give 1 to 200 characters",
         ));
     }
     if p.kind != "http" {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "kind",
             "the only plugin kind is \"http\"",
         ));
@@ -132,14 +119,14 @@ fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
     match url::Url::parse(&p.base_url) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {}
         _ => {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 "base_url",
                 "give an absolute http:// or https:// URL",
             ))
         }
     }
     if !(1..=300_000).contains(&p.timeout_ms) {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "timeout_ms",
             "the timeout is 1 to 300000 milliseconds",
         ));
@@ -155,31 +142,26 @@ fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
         );
     for (field, route) in routes {
         if !METHODS.contains(&route.method.as_str()) {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 format!("{field}.method"),
                 format!("the method must be one of {}", METHODS.join(", ")),
             ));
         }
         if !route.path.starts_with('/') {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 format!("{field}.path"),
                 "a route path starts with /",
             ));
         }
     }
     for event in p.routes.keys() {
-        if !valid_event_type(event) {
-            return Err(ApiError::invalid(
-                format!("routes.{event}"),
-                EVENT_TYPE_RULE,
-            ));
-        }
+        EventType::parse(&format!("routes.{event}"), event.clone())?;
     }
     for (name, value) in &p.headers {
         if http::HeaderName::from_bytes(name.as_bytes()).is_err()
             || http::HeaderValue::from_str(value).is_err()
         {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 format!("headers.{name}"),
                 "not a valid HTTP header name and value",
             ));
@@ -190,25 +172,25 @@ fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
         || rp.schedule_secs.len() > 100
         || rp.schedule_secs.iter().any(|s| *s > 7 * 24 * 3600)
     {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "retry_policy.schedule_secs",
             "give 1 to 100 delays, each at most 7 days (604800 seconds)",
         ));
     }
     if rp.retry_after_cap_secs > 7 * 24 * 3600 {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "retry_policy.retry_after_cap_secs",
             "the cap on Retry-After is at most 7 days (604800 seconds)",
         ));
     }
     if !(1..=100).contains(&rp.max_attempts) {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "retry_policy.max_attempts",
             "from 1 to 100 attempts",
         ));
     }
     if rp.jitter_pct > 100 {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             "retry_policy.jitter_pct",
             "jitter is 0 to 100 percent",
         ));
@@ -225,23 +207,13 @@ fn check_plugin(p: &Plugin) -> Result<(), ApiError> {
         );
     for (field, ptr) in pointers {
         if !ptr.is_empty() && !ptr.starts_with('/') {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 field,
                 "a JSON pointer is empty or starts with /",
             ));
         }
     }
     Ok(())
-}
-
-pub(crate) const EVENT_TYPE_RULE: &str =
-    "an event type is 1 to 128 characters: letters, digits, and . _ : -";
-
-pub(crate) fn valid_event_type(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
 }
 
 impl Service {
@@ -284,7 +256,7 @@ impl Service {
         &self,
         who: &Principal,
         input: PluginInput,
-    ) -> Result<Plugin, ApiError> {
+    ) -> Result<Plugin, ServiceError> {
         who.require(Role::Admin)?;
         let now = super::now();
         let plugin = Plugin {
@@ -325,7 +297,7 @@ impl Service {
         who: &Principal,
         key: &str,
         patch: PluginPatch,
-    ) -> Result<Plugin, ApiError> {
+    ) -> Result<Plugin, ServiceError> {
         who.require(Role::Admin)?;
         let mut record = self.plugin_record(key).await?;
         let p = &mut record.plugin;
@@ -383,11 +355,11 @@ impl Service {
         Ok(record.plugin)
     }
 
-    pub async fn get_plugin(&self, _who: &Principal, key: &str) -> Result<Plugin, ApiError> {
+    pub async fn get_plugin(&self, _who: &Principal, key: &str) -> Result<Plugin, ServiceError> {
         Ok(self.plugin_record(key).await?.plugin)
     }
 
-    pub async fn list_plugins(&self, _who: &Principal) -> Result<Vec<Plugin>, ApiError> {
+    pub async fn list_plugins(&self, _who: &Principal) -> Result<Vec<Plugin>, ServiceError> {
         Ok(self
             .store
             .list_plugins()
@@ -398,7 +370,10 @@ impl Service {
     }
 
     /// A plugin by name or id, through the short-lived cache (the ingest path).
-    pub(crate) async fn cached_plugin(&self, key: &str) -> Result<Option<PluginRecord>, ApiError> {
+    pub(crate) async fn cached_plugin(
+        &self,
+        key: &str,
+    ) -> Result<Option<PluginRecord>, ServiceError> {
         if let Some(p) = self.plugins.get(&key.to_string()) {
             return Ok(Some(p));
         }
@@ -409,18 +384,18 @@ impl Service {
         Ok(found)
     }
 
-    pub(crate) async fn plugin_record(&self, key: &str) -> Result<PluginRecord, ApiError> {
+    pub(crate) async fn plugin_record(&self, key: &str) -> Result<PluginRecord, ServiceError> {
         self.store
             .get_plugin(&PluginKey::parse(key))
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("no plugin named {key:?}")))
+            .ok_or_else(|| ServiceError::not_found(format!("no plugin named {key:?}")))
     }
 }
 
-fn duplicate_name(e: crate::storage::StoreError, name: &str) -> ApiError {
+fn duplicate_name(e: crate::storage::StoreError, name: &str) -> ServiceError {
     match e {
         crate::storage::StoreError::Duplicate(_) => {
-            ApiError::conflict(format!("a plugin named {name:?} already exists")).on("name")
+            ServiceError::conflict_on("name", format!("a plugin named {name:?} already exists"))
         }
         other => other.into(),
     }

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use app::domain::{StartedByKind, Trigger};
 
-use super::{now, ApiError, Principal, Role, Service};
+use super::types::Reason;
+use super::{now, Principal, Role, Service, ServiceError};
 use crate::storage::{AuditEntry, PendingRun, RunRequest};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -44,9 +45,9 @@ impl Service {
         who: &Principal,
         key: &str,
         input: GroupRerunInput,
-    ) -> Result<GroupRerun, ApiError> {
+    ) -> Result<GroupRerun, ServiceError> {
         who.require(Role::Operator)?;
-        let reason = required_reason(input.reason)?;
+        let reason = Reason::parse(input.reason)?.into_inner();
         let mut statuses = vec![app::domain::Status::Erroneous];
         if input.include_finished {
             statuses.push(app::domain::Status::Finished);
@@ -108,11 +109,12 @@ impl Service {
         who: &Principal,
         id: &str,
         input: RerunInput,
-    ) -> Result<Trigger, ApiError> {
+    ) -> Result<Trigger, ServiceError> {
         who.require(Role::Operator)?;
-        let trigger_id = Uuid::parse_str(id)
-            .map_err(|_| ApiError::invalid("id", format!("{id:?} is not a trigger id (a UUID)")))?;
-        let reason = required_reason(input.reason)?;
+        let trigger_id = Uuid::parse_str(id).map_err(|_| {
+            ServiceError::invalid("id", format!("{id:?} is not a trigger id (a UUID)"))
+        })?;
+        let reason = Reason::parse(input.reason)?.into_inner();
         let run = PendingRun {
             kind: StartedByKind::Manual,
             actor: who.name.clone(),
@@ -131,12 +133,12 @@ impl Service {
         match self.store.request_run(trigger_id, run, Some(audit)).await? {
             RunRequest::Queued => {}
             RunRequest::Running => {
-                return Err(ApiError::conflict(
+                return Err(ServiceError::conflict(
                     "an attempt of this trigger is in flight; re-run it when it has finished",
                 ))
             }
             RunRequest::NotFound => {
-                return Err(ApiError::not_found(format!("no trigger {trigger_id}")))
+                return Err(ServiceError::not_found(format!("no trigger {trigger_id}")))
             }
         }
         self.announce_due().await;
@@ -144,20 +146,9 @@ impl Service {
             .store
             .get_trigger_detail(trigger_id)
             .await?
-            .ok_or_else(ApiError::internal)?;
+            .ok_or_else(ServiceError::internal)?;
         Ok(detail.trigger.trigger)
     }
-}
-
-fn required_reason(reason: Option<String>) -> Result<String, ApiError> {
-    let reason = reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| ApiError::invalid("reason", "say why this is re-run"))?;
-    if reason.chars().count() > 500 {
-        return Err(ApiError::invalid("reason", "at most 500 characters"));
-    }
-    Ok(reason)
 }
 
 impl Service {
@@ -166,10 +157,10 @@ impl Service {
         &self,
         who: &Principal,
         limit: u32,
-    ) -> Result<Vec<AuditEntry>, ApiError> {
+    ) -> Result<Vec<AuditEntry>, ServiceError> {
         who.require(Role::Admin)?;
         if !(1..=500).contains(&limit) {
-            return Err(ApiError::invalid("limit", "limit is 1 to 500"));
+            return Err(ServiceError::invalid("limit", "limit is 1 to 500"));
         }
         Ok(self.store.list_audit(limit).await?)
     }

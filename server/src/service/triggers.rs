@@ -14,11 +14,17 @@ use app::domain::{
     TriggerDetail, TriggerFilter, MAX_PAGE_SIZE,
 };
 
-use super::plugins::{valid_event_type, EVENT_TYPE_RULE};
-use super::{decode_cursor, encode_cursor, redact, ApiError, Principal, Role, Service};
+use super::types::{optional_text, AggregationKey, Entity, EventType};
+use super::{decode_cursor, encode_cursor, redact, Principal, Role, Service, ServiceError};
 use crate::storage::{
     AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, PluginRecord, StoreFilter,
 };
+
+// The wire keeps the fields a trigger and a reported call share flat in both
+// inputs rather than in one `#[serde(flatten)]` struct: serde reads a flattened
+// struct from a buffer and loses the path of a wrong type (`"plugin": 42` would
+// no longer name `plugin`; dtolnay/path-to-error#9). Past the wire they travel as
+// one `TriggerFields`, checked once by `check_common`.
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct TriggerInput {
@@ -73,44 +79,78 @@ pub struct CallInput {
     pub external_id: Option<String>,
 }
 
+/// What a trigger to execute and a reported call both say, as sent.
+#[derive(Debug, Clone)]
+pub struct TriggerFields {
+    pub plugin: String,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub entity: Option<EntityRef>,
+    pub initiator: Option<Initiator>,
+    pub payload: Option<Value>,
+    pub aggregation_key: Option<String>,
+}
+
+/// The rest of a reported call: what was sent, what came back, and when.
+#[derive(Debug, Clone)]
+pub struct ReportedCall {
+    pub request: CallRequestInput,
+    pub response: Option<CallResponseInput>,
+    pub error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub external_id: Option<String>,
+}
+
+impl TriggerInput {
+    /// The shared fields, and when to run.
+    pub fn into_parts(self) -> (TriggerFields, Option<DateTime<Utc>>) {
+        let fields = TriggerFields {
+            plugin: self.plugin,
+            event_type: self.event_type,
+            action: self.action,
+            entity: self.entity,
+            initiator: self.initiator,
+            payload: self.payload,
+            aggregation_key: self.aggregation_key,
+        };
+        (fields, self.run_at)
+    }
+}
+
+impl CallInput {
+    /// The shared fields, and the call itself.
+    pub fn into_parts(self) -> (TriggerFields, ReportedCall) {
+        let fields = TriggerFields {
+            plugin: self.plugin,
+            event_type: self.event_type,
+            action: self.action,
+            entity: self.entity,
+            initiator: self.initiator,
+            payload: self.payload,
+            aggregation_key: self.aggregation_key,
+        };
+        let call = ReportedCall {
+            request: self.request,
+            response: self.response,
+            error: self.error,
+            started_at: self.started_at,
+            duration_ms: self.duration_ms,
+            external_id: self.external_id,
+        };
+        (fields, call)
+    }
+}
+
 /// What is common to a trigger to execute and a reported call, once checked.
 struct Common {
     plugin: PluginRecord,
-    event_type: String,
+    event_type: EventType,
     action: Option<String>,
-    entity: Option<EntityRef>,
+    entity: Option<Entity>,
     initiator: Initiator,
     payload: Value,
-    aggregation_key: Option<String>,
-}
-
-fn text_field(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) if v.chars().count() > max => Err(ApiError::invalid(
-            field,
-            format!("at most {max} characters"),
-        )),
-        Some(v) => Ok(Some(v)),
-    }
-}
-
-fn check_entity(entity: Option<EntityRef>) -> Result<Option<EntityRef>, ApiError> {
-    let Some(e) = entity else { return Ok(None) };
-    if e.entity_type.trim().is_empty() || e.entity_type.len() > 64 {
-        return Err(ApiError::invalid(
-            "entity.type",
-            "give an entity type of 1 to 64 characters",
-        ));
-    }
-    if e.id.trim().is_empty() || e.id.len() > 256 {
-        return Err(ApiError::invalid(
-            "entity.id",
-            "give an entity id of 1 to 256 characters",
-        ));
-    }
-    Ok(Some(e))
+    aggregation_key: Option<AggregationKey>,
 }
 
 /// Values of one repeatable filter (`plugin=`, `status=`) a list request may carry.
@@ -119,9 +159,9 @@ pub const MAX_FILTER_VALUES: usize = 50;
 pub const MAX_QUERY_CHARS: usize = 200;
 
 /// PostgreSQL text cannot hold a NUL character, and no name or id needs one.
-pub(crate) fn no_nul(field: &str, value: &str) -> Result<(), ApiError> {
+pub(crate) fn no_nul(field: &str, value: &str) -> Result<(), ServiceError> {
     if value.contains('\0') {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             field,
             "this text may not contain a NUL character (\\u0000)",
         ));
@@ -135,11 +175,11 @@ const MAX_REPORTED_DURATION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// A time from input, kept where RFC 3339 (four-digit years), storage and browsers
 /// all agree: from 1970 to the end of 9999.
-fn check_time(field: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+fn check_time(field: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>, ServiceError> {
     let latest = DateTime::<Utc>::from_timestamp(253_402_300_799, 999_999_999)
         .expect("9999-12-31T23:59:59.999999999Z is a time");
     if t < DateTime::<Utc>::UNIX_EPOCH || t > latest {
-        return Err(ApiError::invalid(
+        return Err(ServiceError::invalid(
             field,
             "a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z",
         ));
@@ -161,34 +201,27 @@ fn log(step: &str, message: impl Into<String>) -> LogEntry {
 }
 
 impl Service {
-    #[allow(clippy::too_many_arguments)]
     async fn check_common(
         &self,
         who: &Principal,
-        plugin: &str,
-        event_type: String,
-        action: Option<String>,
-        entity: Option<EntityRef>,
-        initiator: Option<Initiator>,
-        payload: Option<Value>,
-        aggregation_key: Option<String>,
-    ) -> Result<Common, ApiError> {
-        let plugin = self
-            .cached_plugin(plugin)
-            .await?
-            .ok_or_else(|| ApiError::invalid("plugin", format!("no plugin named {plugin:?}")))?;
-        if !valid_event_type(&event_type) {
-            return Err(ApiError::invalid("event_type", EVENT_TYPE_RULE));
-        }
-        let payload = match payload {
+        f: TriggerFields,
+    ) -> Result<Common, ServiceError> {
+        let plugin = self.cached_plugin(&f.plugin).await?.ok_or_else(|| {
+            ServiceError::invalid("plugin", format!("no plugin named {:?}", f.plugin))
+        })?;
+        let event_type = EventType::parse("event_type", f.event_type)?;
+        let payload = match f.payload {
             None | Some(Value::Null) => {
-                return Err(ApiError::invalid("payload", "a JSON payload is required"))
+                return Err(ServiceError::invalid(
+                    "payload",
+                    "a JSON payload is required",
+                ))
             }
             Some(p) => p,
         };
-        let initiator = match initiator {
+        let initiator = match f.initiator {
             Some(i) if i.name.trim().is_empty() || i.name.len() > 200 => {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     "initiator.name",
                     "give a name of 1 to 200 characters",
                 ))
@@ -202,11 +235,11 @@ impl Service {
         Ok(Common {
             plugin,
             event_type,
-            action: text_field("action", action, 200)?,
-            entity: check_entity(entity)?,
+            action: optional_text("action", f.action, 200)?,
+            entity: f.entity.map(Entity::parse).transpose()?,
             initiator,
             payload,
-            aggregation_key: text_field("aggregation_key", aggregation_key, 256)?,
+            aggregation_key: AggregationKey::parse(f.aggregation_key)?,
         })
     }
 
@@ -216,31 +249,22 @@ impl Service {
         who: &Principal,
         input: TriggerInput,
         idempotency_key: Option<&str>,
-    ) -> Result<(NewTrigger, String), ApiError> {
+    ) -> Result<(NewTrigger, String), ServiceError> {
         // Ingest keys of any role may create triggers; see API.md.
         who.require(Role::Viewer)?;
+        let (fields, run_at) = input.into_parts();
         // Only an idempotent request needs its fingerprint.
-        let hash = idempotency_key.and(input.payload.as_ref()).map(|_| {
+        let hash = idempotency_key.and(fields.payload.as_ref()).map(|_| {
+            let f = &fields;
             request_hash(&serde_json::json!({
-                "plugin": input.plugin, "event_type": input.event_type, "action": input.action,
-                "entity": input.entity, "initiator": input.initiator, "payload": input.payload,
-                "aggregation_key": input.aggregation_key, "run_at": input.run_at,
+                "plugin": f.plugin, "event_type": f.event_type, "action": f.action,
+                "entity": f.entity, "initiator": f.initiator, "payload": f.payload,
+                "aggregation_key": f.aggregation_key, "run_at": run_at,
             }))
         });
-        let c = self
-            .check_common(
-                who,
-                &input.plugin,
-                input.event_type,
-                input.action,
-                input.entity,
-                input.initiator,
-                input.payload,
-                input.aggregation_key,
-            )
-            .await?;
-        if c.plugin.plugin.route_for(&c.event_type).is_none() {
-            return Err(ApiError::invalid(
+        let c = self.check_common(who, fields).await?;
+        if c.plugin.plugin.route_for(c.event_type.as_str()).is_none() {
+            return Err(ServiceError::invalid(
                 "event_type",
                 format!(
                     "plugin {:?} has no route for event type {:?} and no default route",
@@ -251,7 +275,7 @@ impl Service {
         let idempotency = match idempotency_key {
             None => None,
             Some(k) if k.is_empty() || k.len() > 255 || !k.is_ascii() => {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     "Idempotency-Key",
                     "an idempotency key is 1 to 255 ASCII characters",
                 ))
@@ -262,7 +286,7 @@ impl Service {
             }),
         };
         let now = super::now();
-        let run_at = input.run_at.map(|t| check_time("run_at", t)).transpose()?;
+        let run_at = run_at.map(|t| check_time("run_at", t)).transpose()?;
         let scheduled_at = run_at.map(super::truncate).unwrap_or(now);
         let queued = if c.plugin.plugin.active {
             format!("queued for {}", scheduled_at.to_rfc3339())
@@ -275,15 +299,15 @@ impl Service {
         let new = NewTrigger {
             id: Uuid::now_v7(),
             plugin_id: c.plugin.plugin.id,
-            event_type: c.event_type,
+            event_type: c.event_type.into_inner(),
             action: c.action,
-            entity: c.entity,
+            entity: c.entity.map(Entity::into_inner),
             initiator: c.initiator,
             payload: self
                 .secrets
                 .seal_payload(&c.payload, &c.plugin.plugin.redact)
                 .to_string(),
-            aggregation_key: c.aggregation_key,
+            aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
             idempotency,
             status: Status::NotYetStarted,
             scheduled_at,
@@ -299,7 +323,7 @@ impl Service {
         &self,
         who: &Principal,
         input: &TriggerInput,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ServiceError> {
         self.prepare_trigger(who, input.clone(), None)
             .await
             .map(|_| ())
@@ -312,7 +336,7 @@ impl Service {
         who: &Principal,
         input: TriggerInput,
         idempotency_key: Option<&str>,
-    ) -> Result<(Trigger, bool), ApiError> {
+    ) -> Result<(Trigger, bool), ServiceError> {
         let (new, plugin_name) = self.prepare_trigger(who, input, idempotency_key).await?;
         let new_id = new.id;
         let to_return = new.clone();
@@ -329,15 +353,17 @@ impl Service {
                     .store
                     .get_trigger_detail(id)
                     .await?
-                    .ok_or_else(ApiError::internal)?;
+                    .ok_or_else(ServiceError::internal)?;
                 Ok((detail.trigger.trigger, false))
             }
             Inserted::Existing { id, .. } => {
                 debug_assert_ne!(id, new_id);
-                Err(ApiError::conflict(format!(
-                    "this Idempotency-Key was already used for a different request (trigger {id})"
+                Err(ServiceError::conflict_on(
+                    "Idempotency-Key",
+                    format!(
+                        "this Idempotency-Key was already used for a different request (trigger {id})"
+                    ),
                 ))
-                .on("Idempotency-Key"))
             }
         }
     }
@@ -347,30 +373,23 @@ impl Service {
         &self,
         who: &Principal,
         input: CallInput,
-    ) -> Result<Trigger, ApiError> {
+    ) -> Result<Trigger, ServiceError> {
         who.require(Role::Viewer)?;
-        let c = self
-            .check_common(
-                who,
-                &input.plugin,
-                input.event_type,
-                input.action,
-                input.entity,
-                input.initiator,
-                input.payload,
-                input.aggregation_key,
-            )
-            .await?;
+        let (fields, input) = input.into_parts();
+        let c = self.check_common(who, fields).await?;
         let req = input.request;
         if http::Method::from_bytes(req.method.as_bytes()).is_err() {
-            return Err(ApiError::invalid("request.method", "not an HTTP method"));
+            return Err(ServiceError::invalid(
+                "request.method",
+                "not an HTTP method",
+            ));
         }
         if url::Url::parse(&req.url).is_err() {
-            return Err(ApiError::invalid("request.url", "give an absolute URL"));
+            return Err(ServiceError::invalid("request.url", "give an absolute URL"));
         }
         if let Some(r) = &input.response {
             if !(100..=599).contains(&r.status) {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     "response.status",
                     "an HTTP status is 100 to 599",
                 ));
@@ -378,7 +397,7 @@ impl Service {
         }
         let duration_ms = input.duration_ms.unwrap_or(0);
         if !(0..=MAX_REPORTED_DURATION_MS).contains(&duration_ms) {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 "duration_ms",
                 format!("a duration is 0 to {MAX_REPORTED_DURATION_MS} milliseconds (7 days)"),
             ));
@@ -393,7 +412,7 @@ impl Service {
         let finished_at = started_at
             .checked_add_signed(chrono::Duration::milliseconds(duration_ms))
             .ok_or_else(|| {
-                ApiError::invalid("started_at", "started_at plus duration_ms is out of range")
+                ServiceError::invalid("started_at", "started_at plus duration_ms is out of range")
             })?;
         let rules = &c.plugin.plugin.redact;
         let max = self.limits.max_recorded_body_bytes;
@@ -468,15 +487,15 @@ impl Service {
         let new = NewTrigger {
             id: trigger_id,
             plugin_id: c.plugin.plugin.id,
-            event_type: c.event_type,
+            event_type: c.event_type.into_inner(),
             action: c.action,
-            entity: c.entity,
+            entity: c.entity.map(Entity::into_inner),
             initiator: c.initiator,
             payload: self
                 .secrets
                 .seal_payload(&c.payload, &c.plugin.plugin.redact)
                 .to_string(),
-            aggregation_key: c.aggregation_key,
+            aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
             idempotency: None,
             status: Status::NotYetStarted,
             scheduled_at: started_at,
@@ -506,7 +525,7 @@ impl Service {
             .store
             .get_trigger_detail(trigger_id)
             .await?
-            .ok_or_else(ApiError::internal)?;
+            .ok_or_else(ServiceError::internal)?;
         Ok(detail.trigger.trigger)
     }
 
@@ -516,9 +535,9 @@ impl Service {
         filter: TriggerFilter,
         cursor: Option<&str>,
         limit: u32,
-    ) -> Result<Page<Trigger>, ApiError> {
+    ) -> Result<Page<Trigger>, ServiceError> {
         if !(1..=MAX_PAGE_SIZE).contains(&limit) {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 "limit",
                 format!("limit is 1 to {MAX_PAGE_SIZE}"),
             ));
@@ -542,10 +561,13 @@ impl Service {
         Ok(Page { items, next_cursor })
     }
 
-    pub(crate) async fn resolve_filter(&self, f: TriggerFilter) -> Result<StoreFilter, ApiError> {
+    pub(crate) async fn resolve_filter(
+        &self,
+        f: TriggerFilter,
+    ) -> Result<StoreFilter, ServiceError> {
         for (field, n) in [("plugin", f.plugin.len()), ("status", f.status.len())] {
             if n > MAX_FILTER_VALUES {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     field,
                     format!("at most {MAX_FILTER_VALUES} values of {field}"),
                 ));
@@ -553,7 +575,7 @@ impl Service {
         }
         if let Some(q) = &f.q {
             if q.chars().count() > MAX_QUERY_CHARS {
-                return Err(ApiError::invalid(
+                return Err(ServiceError::invalid(
                     "q",
                     format!("the search text is at most {MAX_QUERY_CHARS} characters"),
                 ));
@@ -579,7 +601,7 @@ impl Service {
         ] {
             if let (Some(from), Some(to)) = (from, to) {
                 if to < from {
-                    return Err(ApiError::invalid(
+                    return Err(ServiceError::invalid(
                         field,
                         "the end of the range is before its start",
                     ));
@@ -587,7 +609,7 @@ impl Service {
             }
         }
         if f.entity_id.is_some() && f.entity_type.is_none() {
-            return Err(ApiError::invalid(
+            return Err(ServiceError::invalid(
                 "entity_type",
                 "entity_id needs entity_type beside it",
             ));
@@ -609,7 +631,7 @@ impl Service {
 
     /// Plugin names or ids to ids: from the cache, and on a miss from one read of
     /// every plugin, so repeated or unknown names cost at most one query per request.
-    async fn plugin_ids(&self, keys: &[String]) -> Result<Vec<Uuid>, ApiError> {
+    async fn plugin_ids(&self, keys: &[String]) -> Result<Vec<Uuid>, ServiceError> {
         let mut ids = Vec::with_capacity(keys.len());
         let mut all: Option<Vec<PluginRecord>> = None;
         for key in keys {
@@ -625,7 +647,7 @@ impl Service {
                         PluginKey::Name(name) => r.plugin.name == *name,
                     });
                     let found = found.cloned().ok_or_else(|| {
-                        ApiError::invalid("plugin", format!("no plugin named {key:?}"))
+                        ServiceError::invalid("plugin", format!("no plugin named {key:?}"))
                     })?;
                     self.plugins.put(key.clone(), found.clone());
                     found
@@ -638,14 +660,19 @@ impl Service {
         Ok(ids)
     }
 
-    pub async fn get_trigger(&self, _who: &Principal, id: &str) -> Result<TriggerDetail, ApiError> {
-        let uuid = Uuid::parse_str(id)
-            .map_err(|_| ApiError::invalid("id", format!("{id:?} is not a trigger id (a UUID)")))?;
+    pub async fn get_trigger(
+        &self,
+        _who: &Principal,
+        id: &str,
+    ) -> Result<TriggerDetail, ServiceError> {
+        let uuid = Uuid::parse_str(id).map_err(|_| {
+            ServiceError::invalid("id", format!("{id:?} is not a trigger id (a UUID)"))
+        })?;
         let mut detail = self
             .store
             .get_trigger_detail(uuid)
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("no trigger {uuid}")))?;
+            .ok_or_else(|| ServiceError::not_found(format!("no trigger {uuid}")))?;
         // Payloads are shown redacted everywhere; the stored original is for execution.
         let plugin = self
             .store

@@ -1,0 +1,63 @@
+//! The pages' server functions over real HTTP: a refusal reaches the page with
+//! the same code, message and field a REST client gets, not a flattened string.
+
+mod common;
+
+use app::server_fns::{GetTrigger, ListTriggers};
+use common::{error_of, Db, TestApp};
+use leptos::server_fn::ServerFn;
+use serde_json::{json, Value};
+
+async fn call(app: &TestApp, path: &str, args: &Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(app.url(path))
+        .json(args)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("the answer is not JSON ({e}): {text}"));
+    (status, body)
+}
+
+async fn refusals_keep_their_code_and_field(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let too_long = "x".repeat(201);
+    let (status, body) = call(
+        &app,
+        ListTriggers::PATH,
+        &json!({"filter": {"q": too_long}, "cursor": null}),
+    )
+    .await;
+    assert!(status >= 400, "{status}: {body}");
+    // The body is the error itself: {code, message, field}.
+    let wrapped = json!({ "error": body });
+    let (code, field, message) = error_of(&wrapped);
+    assert_eq!(code, "validation_failed");
+    assert_eq!(field.as_deref(), Some("q"));
+    assert!(message.contains("200 characters"), "{message}");
+
+    let (_, body) = call(&app, GetTrigger::PATH, &json!({"id": "not-a-uuid"})).await;
+    let (code, field, _) = error_of(&json!({ "error": body }));
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("validation_failed", Some("id"))
+    );
+
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let (_, body) = call(&app, GetTrigger::PATH, &json!({ "id": unknown })).await;
+    let (code, field, _) = error_of(&json!({ "error": body }));
+    assert_eq!((code.as_str(), field), ("not_found", None));
+}
+
+#[tokio::test]
+async fn a_server_function_keeps_the_code_and_field_of_a_refusal_on_sqlite() {
+    refusals_keep_their_code_and_field(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_server_function_keeps_the_code_and_field_of_a_refusal_on_postgres() {
+    refusals_keep_their_code_and_field(Db::Postgres).await;
+}
