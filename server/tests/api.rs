@@ -541,6 +541,134 @@ async fn the_openapi_document_describes_every_route() {
             );
         }
     }
+    every_operation_declares_its_role_and_the_errors_it_can_answer(&doc);
+}
+
+/// What each operation's shape lets it answer is in the document, each error with the
+/// `ErrorEnvelope` schema: 401 wherever a key is needed, 403 where the role is above
+/// viewer, 400/413/415/422 with a body, 400/422 with a path segment, 422 with any other
+/// parameter, 404 on an `{id}`, 500 everywhere storage is reached.
+fn every_operation_declares_its_role_and_the_errors_it_can_answer(doc: &Value) {
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer",
+        "keys are sent as Bearer tokens"
+    );
+    assert!(doc["components"]["schemas"]["ErrorEnvelope"].is_object());
+    let this_document = &doc["paths"]["/api/v1/openapi.json"]["get"];
+    assert_eq!(
+        this_document["security"],
+        json!([]),
+        "the document itself needs no key"
+    );
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path == "/api/v1/openapi.json" {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            let route = format!("{method} {path}");
+            let role = op["x-required-role"].as_str().unwrap_or_default();
+            assert!(
+                Role::parse(role).is_some(),
+                "{route} names its role in x-required-role, not {role:?}"
+            );
+            let description = op["description"].as_str().unwrap_or_default();
+            assert!(
+                description.contains("Needs an API key"),
+                "{route} says in words which key it needs: {description:?}"
+            );
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let has_path = params.iter().any(|p| p["in"] == "path");
+            let has_other_params = params.iter().any(|p| p["in"] != "path");
+            let has_body = op["requestBody"].is_object();
+
+            let mut expected = vec!["401", "500"];
+            if role != "viewer" {
+                expected.push("403");
+            }
+            if has_body {
+                expected.extend(["400", "413", "415", "422"]);
+            }
+            if has_path {
+                expected.extend(["400", "422"]);
+            }
+            if has_other_params {
+                expected.push("422");
+            }
+            if path.contains("{id}") {
+                expected.push("404");
+            }
+            let responses = op["responses"].as_object().unwrap();
+            for status in expected {
+                assert!(
+                    responses.contains_key(status),
+                    "{route} does not declare {status}; it declares {:?}",
+                    responses.keys().collect::<Vec<_>>()
+                );
+            }
+            if role == "viewer" {
+                assert!(
+                    !responses.contains_key("403"),
+                    "{route} is open to every key, so it cannot answer 403"
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorEnvelope",
+                        "{route} answers {status} with the error body"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_operation_refuses_exactly_the_keys_below_the_role_it_declares() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    app.plugin("stripe").await;
+    let (_, doc) = app.get("/api/v1/openapi.json").await;
+    let keys = [
+        (Role::Viewer, app.key("dashboard", Role::Viewer).await),
+        (Role::Operator, app.key("on-call", Role::Operator).await),
+        (Role::Admin, app.admin_key.clone()),
+    ];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path == "/api/v1/openapi.json" {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            let route = format!("{method} {path}");
+            let needed = Role::parse(op["x-required-role"].as_str().unwrap_or_default())
+                .unwrap_or_else(|| panic!("{route} names no role"));
+            // A body that parses, so the answer is the role check's, not the body's.
+            let body = match (method.as_str(), path.as_str()) {
+                ("post", "/api/v1/plugins") => Some(common::plugin_body("hubspot")),
+                ("post", "/api/v1/triggers") => Some(invoice("INV-1")),
+                _ if op["requestBody"].is_object() => Some(json!({})),
+                _ => None,
+            };
+            let url = app.url(&path.replace("{id}", "stripe").replace("{key}", "k"));
+            for (role, key) in &keys {
+                let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let mut request = app.http.request(m, &url).bearer_auth(key);
+                if let Some(body) = &body {
+                    request = request.json(body);
+                }
+                let (status, answer) = common::status_json(request.send().await.unwrap()).await;
+                if *role < needed {
+                    assert_eq!(status, 403, "{route} refuses a {role:?} key: {answer}");
+                    assert_eq!(error_of(&answer).0, "forbidden");
+                } else {
+                    assert!(
+                        status != 403 && status != 401,
+                        "{route} lets a {role:?} key in: {status} {answer}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -12,10 +12,10 @@ use crate::api::ApiError;
 use crate::service::{DryRun, MigrationInput, MigrationStart, Service};
 
 #[utoipa::path(post, path = "/api/v1/migrations", tag = "migrations",
+    extensions(("x-required-role" = json!("admin"))),
     request_body = MigrationInput,
     responses((status = 200, body = DryRun, description = "dry run: how many, and a sample"),
-              (status = 202, body = Migration, description = "started in the background"),
-              (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+              (status = 202, body = Migration, description = "started in the background")))]
 pub async fn start_migration(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,
@@ -28,6 +28,7 @@ pub async fn start_migration(
 }
 
 #[utoipa::path(get, path = "/api/v1/migrations/{id}", tag = "migrations",
+    extensions(("x-required-role" = json!("admin"))),
     params(("id" = String, Path, description = "migration id")),
     responses((status = 200, body = Migration), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_migration(
@@ -39,8 +40,10 @@ pub async fn get_migration(
 }
 
 #[utoipa::path(post, path = "/api/v1/migrations/{id}/cancel", tag = "migrations",
+    extensions(("x-required-role" = json!("admin"))),
     params(("id" = String, Path, description = "migration id")),
-    responses((status = 200, body = Migration), (status = 409, body = ErrorEnvelope, description = "it had already ended")))]
+    responses((status = 200, body = Migration), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope, description = "it had already ended")))]
 pub async fn cancel_migration(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,

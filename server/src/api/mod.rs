@@ -2,6 +2,7 @@
 //! Handlers are thin: extract, call the service, shape the response. Every route
 //! is registered through `routes!`, which also puts it in the OpenAPI document.
 
+mod doc;
 mod error;
 pub use error::ApiError;
 pub mod extract;
@@ -32,6 +33,7 @@ use crate::service::Service;
                        records every trigger, attempt and step, and retries what failed.",
         version = "1"
     ),
+    components(schemas(app::domain::ErrorEnvelope)),
     modifiers(&BearerAuth),
     security(("api_key" = []))
 )]
@@ -70,10 +72,15 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
             utoipa::openapi::HttpMethod::Get,
             utoipa::openapi::path::OperationBuilder::new()
                 .summary(Some("This document"))
+                .description(Some("Needs no API key."))
+                .securities(Some(
+                    Vec::<utoipa::openapi::security::SecurityRequirement>::new(),
+                ))
                 .response("200", utoipa::openapi::Response::new("OpenAPI 3.1 JSON"))
                 .build(),
         ),
     );
+    doc::declare_common_answers(&mut doc);
     let doc_json = Arc::new(doc.clone());
     let router = router
         .route(

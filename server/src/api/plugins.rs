@@ -11,9 +11,10 @@ use crate::api::ApiError;
 use crate::service::{PluginInput, PluginPatch, Service};
 
 #[utoipa::path(post, path = "/api/v1/plugins", tag = "plugins",
+    extensions(("x-required-role" = json!("admin"))),
     request_body = PluginInput,
-    responses((status = 201, body = Plugin), (status = 409, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = Plugin),
+              (status = 409, body = ErrorEnvelope, description = "a plugin with this name exists")))]
 pub async fn create_plugin(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,
@@ -24,6 +25,7 @@ pub async fn create_plugin(
 }
 
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins",
+    extensions(("x-required-role" = json!("viewer"))),
     responses((status = 200, body = Items<Plugin>)))]
 pub async fn list_plugins(
     State(svc): State<Arc<Service>>,
@@ -35,6 +37,7 @@ pub async fn list_plugins(
 }
 
 #[utoipa::path(get, path = "/api/v1/plugins/{id}", tag = "plugins",
+    extensions(("x-required-role" = json!("viewer"))),
     params(("id" = String, Path, description = "plugin id or name")),
     responses((status = 200, body = Plugin), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_plugin(
@@ -46,9 +49,11 @@ pub async fn get_plugin(
 }
 
 #[utoipa::path(patch, path = "/api/v1/plugins/{id}", tag = "plugins",
+    extensions(("x-required-role" = json!("admin"))),
     params(("id" = String, Path, description = "plugin id or name")),
     request_body = PluginPatch,
-    responses((status = 200, body = Plugin), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Plugin), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope, description = "a plugin with the new name exists")))]
 pub async fn update_plugin(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,

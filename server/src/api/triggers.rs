@@ -15,12 +15,12 @@ use super::ApiError;
 use crate::service::{CallInput, GroupRerun, GroupRerunInput, RerunInput, Service, TriggerInput};
 
 #[utoipa::path(post, path = "/api/v1/triggers", tag = "triggers",
+    extensions(("x-required-role" = json!("viewer"))),
     request_body = TriggerInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retrying this request safe")),
     responses((status = 201, body = Trigger, description = "created"),
               (status = 200, body = Trigger, description = "the trigger an earlier request with this Idempotency-Key created"),
-              (status = 409, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
-              (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+              (status = 409, body = ErrorEnvelope, description = "this Idempotency-Key was used for a different request")))]
 pub async fn create_trigger(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,
@@ -45,6 +45,7 @@ pub async fn create_trigger(
 }
 
 #[utoipa::path(get, path = "/api/v1/triggers", tag = "triggers",
+    extensions(("x-required-role" = json!("viewer"))),
     params(
         ("plugin" = Option<Vec<String>>, Query, description = "plugin name or id; repeatable"),
         ("status" = Option<Vec<Status>>, Query, description = "repeatable"),
@@ -60,7 +61,7 @@ pub async fn create_trigger(
         ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
-    responses((status = 200, body = Page<Trigger>), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Page<Trigger>)))]
 pub async fn list_triggers(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,
@@ -74,6 +75,7 @@ pub async fn list_triggers(
 }
 
 #[utoipa::path(get, path = "/api/v1/triggers/{id}", tag = "triggers",
+    extensions(("x-required-role" = json!("viewer"))),
     params(("id" = String, Path, description = "trigger id")),
     responses((status = 200, body = TriggerDetail), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_trigger(
@@ -85,8 +87,9 @@ pub async fn get_trigger(
 }
 
 #[utoipa::path(post, path = "/api/v1/calls", tag = "triggers",
+    extensions(("x-required-role" = json!("viewer"))),
     request_body = CallInput,
-    responses((status = 201, body = Trigger), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = Trigger)))]
 pub async fn report_call(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,
@@ -103,12 +106,12 @@ pub async fn report_call(
 /// rerun asked for, kept by that rerun's own retries; automatic retries of the first
 /// execution keep the trigger's own key. The key sent is recorded on each attempt.
 #[utoipa::path(post, path = "/api/v1/triggers/{id}/rerun", tag = "triggers",
+    extensions(("x-required-role" = json!("operator"))),
     params(("id" = String, Path, description = "trigger id")),
     request_body = RerunInput,
     responses((status = 202, body = Trigger, description = "queued to run now"),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-              (status = 409, body = ErrorEnvelope, description = "an attempt is in flight"),
-              (status = 422, body = ErrorEnvelope)))]
+              (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope, description = "an attempt is in flight")))]
 pub async fn rerun_trigger(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,
@@ -122,10 +125,10 @@ pub async fn rerun_trigger(
 }
 
 #[utoipa::path(post, path = "/api/v1/aggregations/{key}/rerun", tag = "triggers",
+    extensions(("x-required-role" = json!("operator"))),
     params(("key" = String, Path, description = "the aggregation key the triggers share")),
     request_body = GroupRerunInput,
-    responses((status = 202, body = GroupRerun, description = "the group's failed triggers are queued"),
-              (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 202, body = GroupRerun, description = "the group's failed triggers are queued")))]
 pub async fn rerun_group(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,
@@ -139,8 +142,9 @@ pub async fn rerun_group(
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    extensions(("x-required-role" = json!("admin"))),
     params(("limit" = Option<u32>, Query, description = "1 to 500, default 100")),
-    responses((status = 200, body = Items<AuditEntry>), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = Items<AuditEntry>)))]
 pub async fn audit_trail(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,

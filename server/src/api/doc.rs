@@ -1,0 +1,112 @@
+//! The answers every route shares, added to the OpenAPI document in one pass so that
+//! each handler's annotation lists only what is its own (its success, its 404 or 409).
+//!
+//! What an operation can answer follows from its shape, the same way its extractors
+//! answer: a key is checked on every route (401), the role it names in
+//! `x-required-role` may be too high for the key (403), a JSON body may be too large,
+//! not JSON or not valid (413, 415, 400, 422), a path segment or a query or header
+//! parameter may be invalid (400, 422), and storage may fail (500). Every error body is
+//! an `ErrorEnvelope`.
+
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::{OpenApi, Ref, RefOr, Response, ResponseBuilder};
+
+use crate::service::Role;
+
+/// The extension each authenticated operation names its role in.
+pub const REQUIRED_ROLE: &str = "x-required-role";
+
+/// Add the shared error answers, and the role in words, to every operation that
+/// needs an API key (those whose `security` is not the empty list).
+///
+/// Panics when such an operation names no role or an unknown one: the document is
+/// built at start-up, so a route added without its role fails every test at once.
+pub fn declare_common_answers(doc: &mut OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for op in operations_mut(item) {
+            if op.security.as_ref().is_some_and(|s| s.is_empty()) {
+                continue;
+            }
+            let role = required_role(op)
+                .unwrap_or_else(|| panic!("{path}: name the role in {REQUIRED_ROLE}"));
+            declare_answers(op, role);
+        }
+    }
+}
+
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+fn required_role(op: &Operation) -> Option<Role> {
+    let name = op.extensions.as_ref()?.get(REQUIRED_ROLE)?.as_str()?;
+    Role::parse(name)
+}
+
+fn declare_answers(op: &mut Operation, role: Role) {
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
+    let has_other_params = params.iter().any(|p| p.parameter_in != ParameterIn::Path);
+    let has_body = op.request_body.is_some();
+
+    let mut answers = vec![(401, "no API key, or not a valid one".to_string())];
+    if role > Role::Viewer {
+        answers.push((403, format!("the key's role is below {}", role.as_str())));
+    }
+    let unreadable = match (has_body, has_path) {
+        (true, true) => Some("the body is not JSON, or a path segment could not be read"),
+        (true, false) => Some("the body is not JSON"),
+        (false, true) => Some("a path segment could not be read"),
+        (false, false) => None,
+    };
+    if let Some(description) = unreadable {
+        answers.push((400, description.into()));
+    }
+    if has_body {
+        answers.push((413, "the body is larger than the server accepts".into()));
+        answers.push((415, "the body is not sent as application/json".into()));
+    }
+    if has_body || has_path || has_other_params {
+        answers.push((422, "an input is not valid; `field` names it".into()));
+    }
+    answers.push((500, "something failed on the server's side".into()));
+    for (status, description) in answers {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| error_response(&description));
+    }
+
+    let needs = match role {
+        Role::Viewer => "Needs an API key of any role.".to_string(),
+        higher => format!("Needs an API key with the `{}` role.", higher.as_str()),
+    };
+    op.description = Some(match op.description.take() {
+        Some(d) if !d.is_empty() => format!("{d}\n\n{needs}"),
+        _ => needs,
+    });
+}
+
+fn error_response(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                .build(),
+        )
+        .into()
+}
