@@ -10,6 +10,7 @@ pub mod api;
 pub mod config;
 pub mod demo;
 pub mod executor;
+pub mod outcome;
 pub mod sandbox;
 pub mod service;
 pub mod storage;
