@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::runtime::Handle;
 use uuid::Uuid;
 
-use app::domain::{EntityRef, Initiator, InitiatorKind, LogEntry, Status};
+use app::domain::{EntityRef, Initiator, InitiatorKind, LogEntry, LogStep, Status};
 use calltrail::storage::NewTrigger;
 
 use crate::args::Args;
@@ -135,7 +135,7 @@ fn generate(
             next_attempt_at,
             logs: vec![LogEntry {
                 at: scheduled_at,
-                step: "queued".into(),
+                step: LogStep::Queued,
                 message: format!("queued for {}", scheduled_at.to_rfc3339()),
             }],
         });

@@ -9,10 +9,11 @@ use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 use app::domain::{
-    Attempt, AttemptRequest, AttemptResponse, Decision, DecisionAction, EntityRef, FailureClass,
-    Initiator, InitiatorKind, LastError, LogEntry, Route, Status,
+    Attempt, AttemptRequest, AttemptResponse, EntityRef, FailureClass, Initiator, InitiatorKind,
+    Route, Status,
 };
 
+use crate::outcome::{self, Answer, Stop, Verdict};
 use crate::service::{truncate, PluginInput, Principal, Role, Service};
 use crate::storage::{AttemptOutcome, NewTrigger, PluginKey};
 
@@ -233,7 +234,7 @@ pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow:
             },
             scheduled_at,
             next_attempt_at: Some(scheduled_at),
-            logs: vec![log(scheduled_at, "queued", "queued")],
+            logs: vec![outcome::queued(scheduled_at, scheduled_at, None)],
         });
         let attempts = match status {
             Status::NotYetStarted | Status::Running => 0,
@@ -273,35 +274,24 @@ pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow:
                 _ => "<html><body>503 Service Unavailable</body></html>".into(),
             };
             let next = at + Duration::seconds(60 * n as i64);
-            let (final_status, action, decision_at, reason, step) =
-                if class == FailureClass::Success {
-                    (
-                        Status::Finished,
-                        DecisionAction::Finish,
-                        None,
-                        format!(
-                            "finished: external id {}",
-                            external.clone().unwrap_or_default()
-                        ),
-                        "finished",
-                    )
-                } else if !class.is_retryable() || (last && status == Status::Erroneous) {
-                    (
-                        Status::Erroneous,
-                        DecisionAction::Stop,
-                        None,
-                        format!("stop: {code} {}: {}", class.as_str(), class.hint()),
-                        "failed",
-                    )
-                } else {
-                    (
-                        Status::Retrying,
-                        DecisionAction::Retry,
-                        Some(next),
-                        format!("retry at {}: {code} {}", next.to_rfc3339(), class.as_str()),
-                        "retry scheduled",
-                    )
-                };
+            let answer = Answer {
+                class,
+                status_code: Some(code),
+                error: None,
+            };
+            let verdict = if class == FailureClass::Success {
+                Verdict::Finish {
+                    external_id: external.as_deref(),
+                }
+            } else if !class.is_retryable() {
+                Verdict::Stop(Stop::NotRetryable)
+            } else if last && status == Status::Erroneous {
+                Verdict::Stop(Stop::RetriesExhausted)
+            } else {
+                Verdict::Retry { at: next }
+            };
+            let concluded = outcome::conclude(&answer, verdict);
+            let ended_at = at + Duration::milliseconds(duration_ms);
             let mut req_headers = BTreeMap::new();
             req_headers.insert("authorization".to_string(), "[redacted]".to_string());
             req_headers.insert("content-type".to_string(), "application/json".to_string());
@@ -335,31 +325,18 @@ pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow:
                         truncated: false,
                     }),
                     class,
-                    decision: Decision {
-                        action,
-                        at: decision_at,
-                        reason: reason.clone(),
-                    },
+                    decision: concluded.decision.clone(),
                 },
-                status: final_status,
-                next_attempt_at: decision_at,
-                finished_at: (final_status.is_final())
-                    .then(|| at + Duration::milliseconds(duration_ms)),
+                status: concluded.status,
+                next_attempt_at: concluded.decision.at,
+                finished_at: concluded.status.is_final().then_some(ended_at),
                 external_id: external,
-                last_error: (class != FailureClass::Success).then(|| LastError {
-                    class,
-                    message: format!("{code} {}", class.as_str()),
-                    status_code: Some(code),
-                }),
+                last_error: answer.last_error(),
                 logs: vec![
-                    log(at, "claimed", "claimed by demo worker"),
-                    log(at, "request sent", format!("POST {url}")),
-                    log(
-                        at + Duration::milliseconds(duration_ms),
-                        "response classified",
-                        format!("{code}: {}", class.as_str()),
-                    ),
-                    log(at + Duration::milliseconds(duration_ms), step, reason),
+                    outcome::claimed(at, "demo worker", n),
+                    outcome::request_sent(at, "POST", &url),
+                    answer.classified(ended_at),
+                    concluded.line(ended_at),
                 ],
             });
             at = next;
@@ -370,12 +347,4 @@ pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow:
         store.record_attempt(o).await?;
     }
     Ok(count)
-}
-
-fn log(at: chrono::DateTime<Utc>, step: &str, message: impl Into<String>) -> LogEntry {
-    LogEntry {
-        at,
-        step: step.into(),
-        message: message.into(),
-    }
 }

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod executor;
+pub mod outcome;
 pub mod sandbox;
 pub mod service;
 pub mod storage;

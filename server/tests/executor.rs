@@ -797,3 +797,98 @@ async fn the_executor_refuses_to_start_with_a_lease_shorter_than_a_plugin_timeou
         "the default lease is long enough"
     );
 }
+
+/// A decision's words without its time ("retry at <time>: " is dropped).
+fn without_time(reason: &str) -> String {
+    reason
+        .strip_prefix("retry at ")
+        .and_then(|r| r.split_once(": "))
+        .map_or(reason, |(_, rest)| rest)
+        .to_string()
+}
+
+/// Every log message of one step, across triggers.
+fn messages(details: &[Value], step: &str, starting: &str) -> std::collections::BTreeSet<String> {
+    details
+        .iter()
+        .flat_map(|d| d["logs"].as_array().unwrap().iter())
+        .filter(|l| l["step"] == step)
+        .map(|l| l["message"].as_str().unwrap().to_string())
+        .filter(|m| m.starts_with(starting))
+        .collect()
+}
+
+/// The decisions (without their time) and trigger errors that followed one response status.
+fn decisions_after(details: &[Value], status: u16) -> std::collections::BTreeSet<String> {
+    details
+        .iter()
+        .flat_map(|d| d["attempts"].as_array().unwrap().iter())
+        .filter(|a| a["response"]["status"] == status)
+        .map(|a| without_time(a["decision"]["reason"].as_str().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_demo_tells_an_outage_and_a_refusal_in_the_executors_words() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let provider = MockServer::start().await;
+    Mock::given(path("/v1/invoices/OUT-1"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&provider)
+        .await;
+    Mock::given(path("/v1/invoices/BAD-1"))
+        .respond_with(ResponseTemplate::new(422))
+        .mount(&provider)
+        .await;
+    provider_plugin(&app, "provider", &provider.uri(), json!({})).await;
+    let outage = app.trigger(&invoice("provider", "OUT-1")).await;
+    let refusal = app.trigger(&invoice("provider", "BAD-1")).await;
+    assert_eq!(executor(&app, "127.0.0.0/8").step().await.unwrap(), 2);
+    let executed = [
+        detail(&app, &outage["id"]).await,
+        detail(&app, &refusal["id"]).await,
+    ];
+    assert_eq!(executed[0]["trigger"]["status"], "retrying");
+    assert_eq!(executed[1]["trigger"]["status"], "erroneous");
+
+    assert_eq!(calltrail::demo::seed(&app.service, 150).await.unwrap(), 150);
+    let (_, page) = app.get("/api/v1/triggers?limit=500").await;
+    let mut demo = Vec::new();
+    for t in page["items"].as_array().unwrap() {
+        if t["plugin"] != "provider" {
+            demo.push(detail(&app, &t["id"]).await);
+        }
+    }
+    assert_eq!(demo.len(), 150);
+
+    for (code, decided) in [("503 ", "a retry"), ("422 ", "a stop")] {
+        let ours = messages(&executed, "response classified", code);
+        assert_eq!(ours.len(), 1, "{ours:?}");
+        assert_eq!(
+            messages(&demo, "response classified", code),
+            ours,
+            "the demo classifies a {code}response as the executor does"
+        );
+        let status = code.trim().parse().unwrap();
+        assert_eq!(
+            decisions_after(&demo, status),
+            decisions_after(&executed, status),
+            "the demo words {decided} after a {code}response as the executor does"
+        );
+    }
+    let errors = |details: &[Value]| -> std::collections::BTreeSet<String> {
+        details
+            .iter()
+            .filter_map(|d| d["trigger"]["last_error"]["message"].as_str())
+            .filter(|m| m.starts_with("503 ") || m.starts_with("422 "))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(errors(&demo), errors(&executed));
+    assert!(
+        messages(&demo, "claimed", "")
+            .iter()
+            .all(|m| m.starts_with("claimed by demo worker, attempt ")),
+        "the demo's worker names its attempt like any worker"
+    );
+}

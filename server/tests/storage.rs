@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use app::domain::{
     Attempt, AttemptRequest, AttemptResponse, Decision, DecisionAction, EntityRef, FailureClass,
-    Initiator, InitiatorKind, LastError, LogEntry, StartedBy, StartedByKind, Status,
+    Initiator, InitiatorKind, LastError, LogEntry, LogStep, StartedBy, StartedByKind, Status,
 };
 use calltrail::service::{truncate, Limits, SecretBox, Service};
 use calltrail::storage::{
@@ -75,7 +75,7 @@ fn new_trigger(plugin_id: Uuid, at: chrono::DateTime<Utc>) -> NewTrigger {
         next_attempt_at: Some(truncate(at)),
         logs: vec![LogEntry {
             at: truncate(at),
-            step: "queued".into(),
+            step: LogStep::Queued,
             message: "queued".into(),
         }],
     }
@@ -418,7 +418,11 @@ fn outcome(
         }),
         logs: vec![LogEntry {
             at,
-            step: if ok { "finished" } else { "retry scheduled" }.into(),
+            step: if ok {
+                LogStep::Finished
+            } else {
+                LogStep::RetryScheduled
+            },
             message: format!("attempt {number}"),
         }],
         lease: None,

@@ -105,8 +105,86 @@ pub struct TriggerWithPayload {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LogEntry {
     pub at: DateTime<Utc>,
-    pub step: String,
+    pub step: LogStep,
     pub message: String,
+}
+
+/// The steps a trigger's log names, in the order they usually come. Written as
+/// these words on the wire and in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum LogStep {
+    /// Accepted and waiting for its time.
+    #[serde(rename = "queued")]
+    Queued,
+    /// A call the application made itself and reported.
+    #[serde(rename = "reported")]
+    Reported,
+    /// A worker took it under a lease.
+    #[serde(rename = "claimed")]
+    Claimed,
+    /// A user asked for this run.
+    #[serde(rename = "manual")]
+    Manual,
+    /// A trigger migration asked for this run.
+    #[serde(rename = "migration")]
+    Migration,
+    #[serde(rename = "request sent")]
+    RequestSent,
+    #[serde(rename = "response classified")]
+    ResponseClassified,
+    #[serde(rename = "retry scheduled")]
+    RetryScheduled,
+    #[serde(rename = "finished")]
+    Finished,
+    /// Stopped without success.
+    #[serde(rename = "failed")]
+    Failed,
+    /// The worker stopped before it recorded a result (its lease expired).
+    #[serde(rename = "interrupted")]
+    Interrupted,
+}
+
+impl LogStep {
+    pub const ALL: [LogStep; 11] = [
+        LogStep::Queued,
+        LogStep::Reported,
+        LogStep::Claimed,
+        LogStep::Manual,
+        LogStep::Migration,
+        LogStep::RequestSent,
+        LogStep::ResponseClassified,
+        LogStep::RetryScheduled,
+        LogStep::Finished,
+        LogStep::Failed,
+        LogStep::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogStep::Queued => "queued",
+            LogStep::Reported => "reported",
+            LogStep::Claimed => "claimed",
+            LogStep::Manual => "manual",
+            LogStep::Migration => "migration",
+            LogStep::RequestSent => "request sent",
+            LogStep::ResponseClassified => "response classified",
+            LogStep::RetryScheduled => "retry scheduled",
+            LogStep::Finished => "finished",
+            LogStep::Failed => "failed",
+            LogStep::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LogStep> {
+        LogStep::ALL.into_iter().find(|step| step.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for LogStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,5 +208,31 @@ mod tests {
             assert_eq!(InitiatorKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(InitiatorKind::parse("apikey"), None);
+    }
+
+    #[test]
+    fn every_log_step_is_written_as_the_words_clients_already_read() {
+        let words: Vec<&str> = LogStep::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "queued",
+                "reported",
+                "claimed",
+                "manual",
+                "migration",
+                "request sent",
+                "response classified",
+                "retry scheduled",
+                "finished",
+                "failed",
+                "interrupted",
+            ]
+        );
+        for step in LogStep::ALL {
+            assert_eq!(serde_json::to_value(step).unwrap(), step.as_str());
+            assert_eq!(LogStep::parse(step.as_str()), Some(step));
+        }
+        assert_eq!(LogStep::parse("sent"), None);
     }
 }

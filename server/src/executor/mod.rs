@@ -1,9 +1,13 @@
 //! The executor: workers inside the server process claim due triggers under a
 //! lease, call the provider, record the attempt, and schedule the next one.
 //!
-//! `step()` claims one batch and executes it; `run()` is the wrapper that waits
-//! (woken at once by new work, or at the next due time, or by the poll interval)
-//! and stops on shutdown. Tests call `step()`.
+//! `dispatch` claims as many due triggers as there are free slots and starts
+//! each call in its own task; a recorder commits the outcomes. `step()` dispatches
+//! one batch, waits for its calls and records their outcomes together; `run()`
+//! dispatches again whenever a slot is free and otherwise waits (woken at once by
+//! new work, or at the next due time, or by the poll interval), backs off while
+//! claiming fails, and stops on shutdown. Tests call `step()`.
+//! How an attempt is told in the log: `crate::outcome`.
 //! Where a retry is decided: `policy`. Where a call is made: `deliver`.
 //! Outbound safety: `outbound`. Signatures: `signing`.
 
@@ -22,10 +26,12 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use app::domain::{
-    Attempt, AttemptRequest, Decision, DecisionAction, FailureClass, LastError, LogEntry,
-    RetryPolicy, StartedBy, StartedByKind, Status,
+    Attempt, AttemptRequest, DecisionAction, FailureClass, LogEntry, RetryPolicy, StartedBy,
+    StartedByKind,
 };
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
+use crate::outcome::{self, Answer, Stop, Verdict};
 use crate::service::{now, PluginSecrets, Service};
 use crate::storage::{AttemptOutcome, Claim, ClaimedTrigger, PluginKey, PluginRecord, StoreError};
 use outbound::AllowList;
@@ -92,6 +98,16 @@ impl PluginState {
         }
     }
 
+    /// The external record id the response names, where the plugin says to look.
+    fn external_id(&self, exchange: &deliver::Exchange) -> Option<String> {
+        let PluginState::Ready(p) = self else {
+            return None;
+        };
+        let pointer = p.0.plugin.external_id_pointer.as_deref()?;
+        let body = exchange.response.as_ref()?.body.as_deref()?;
+        external_id(body, pointer)
+    }
+
     /// The retry policy that decides this trigger's next attempt.
     fn policy(&self) -> RetryPolicy {
         match self {
@@ -134,6 +150,8 @@ struct NotSent {
     why: String,
 }
 
+/// The executor is cheap to clone: its service, HTTP client and allow-list are shared.
+#[derive(Clone)]
 pub struct Executor {
     service: Arc<Service>,
     client: reqwest::Client,
@@ -175,31 +193,66 @@ impl Executor {
     }
 
     /// Claim one batch of due triggers, execute them side by side, and record the
-    /// outcomes together; says how many were claimed.
+    /// outcomes together; says how many were claimed. The same `dispatch` as `run()`,
+    /// with its recorder started once the batch is done.
     pub async fn step(&self) -> Result<usize, StoreError> {
-        let claimed = self.claim(self.config.concurrency as u32).await?;
+        let me = Arc::new(self.clone());
+        let slots = Slots::new(self.config.concurrency);
+        let (outcomes, recorded) = self.outcome_channel();
+        let n = me.dispatch(&slots, &outcomes).await?;
+        slots.all_free().await;
+        drop(outcomes);
+        me.recorder(recorded).await;
+        Ok(n)
+    }
+
+    /// Claim due triggers up to the free slots and start each call in its own task,
+    /// holding a slot until it is done; its outcome goes to the recorder (or its
+    /// claim is given back). Says how many were claimed.
+    async fn dispatch(
+        self: &Arc<Self>,
+        slots: &Slots,
+        outcomes: &mpsc::Sender<Recorded>,
+    ) -> Result<usize, StoreError> {
+        let claimed = self.claim(slots.free() as u32).await?;
         let n = claimed.len();
         if n == 0 {
             return Ok(0);
         }
         let plugins = self.plugins_for(&claimed).await;
-        let work = claimed.into_iter().map(|t| {
+        for t in claimed {
+            let slot = slots.take().await;
             let plugin = plugins
                 .get(&t.plugin_id)
                 .cloned()
                 .unwrap_or(PluginState::Gone);
-            self.execute(t, plugin)
-        });
-        let done = futures::future::join_all(work).await;
-        let mut attempts = Vec::with_capacity(n);
-        for d in done {
-            match d {
-                Done::Attempt(r) => attempts.push(*r),
-                Done::Release(r) => self.give_back(r).await,
-            }
+            let (me, outcomes) = (self.clone(), outcomes.clone());
+            tokio::spawn(async move {
+                match me.execute(t, plugin).await {
+                    Done::Attempt(r) => {
+                        let _ = outcomes.send(*r).await;
+                    }
+                    Done::Release(r) => me.give_back(r).await,
+                }
+                drop(slot);
+            });
         }
-        self.record(attempts).await;
         Ok(n)
+    }
+
+    /// Where finished calls leave their outcomes for the recorder. Room for every
+    /// slot, so a call never waits for a recorder that has not started (`step`).
+    fn outcome_channel(&self) -> (mpsc::Sender<Recorded>, mpsc::Receiver<Recorded>) {
+        mpsc::channel(self.config.concurrency.max(4096))
+    }
+
+    /// Commit whatever outcomes have arrived, in one transaction each time, until
+    /// every sender is gone.
+    async fn recorder(&self, mut recorded: mpsc::Receiver<Recorded>) {
+        let mut batch = Vec::with_capacity(256);
+        while recorded.recv_many(&mut batch, 256).await > 0 {
+            self.record(std::mem::take(&mut batch)).await;
+        }
     }
 
     /// Give back a claim that was not sent.
@@ -320,50 +373,17 @@ impl Executor {
             );
         }
         let (mut logs, started_by, automatic) = self.opening(&t);
-        let prepared = plugin.ready().and_then(|p| {
-            let (request, timeout) = self.prepare(&t, p, started_at)?;
-            Ok((request, timeout, &p.0.plugin.redact))
-        });
-        let (request, exchange) = match prepared {
-            Ok((prepared, timeout, redact)) => {
-                let Some(timeout) = deadline(self.config.lease, timeout, t.lease_until, now())
-                else {
-                    let why = format!(
-                        "too little of its lease was left (until {}) for a call of up to {} ms",
-                        t.lease_until.to_rfc3339(),
-                        timeout.as_millis()
-                    );
-                    return release(&t, started_at, why);
-                };
-                logs.push(log(
-                    "request sent",
-                    format!("{} {}", prepared.method, prepared.recorded.url),
-                ));
-                let exchange = deliver::send(
-                    &self.client,
-                    &self.config.allow,
-                    &prepared,
-                    timeout,
-                    self.config.max_recorded_body,
-                    redact,
-                )
-                .await;
-                (prepared.recorded, exchange)
-            }
-            Err(not_sent) => (nothing_sent(), not_sent.into_exchange()),
+        let (request, exchange) = match self.call(&t, &plugin, started_at, &mut logs).await {
+            Ok(called) => called,
+            Err(not_in_time) => return not_in_time,
         };
-        let external_id = plugin.ready().ok().and_then(|p| {
-            let pointer = p.0.plugin.external_id_pointer.as_deref()?;
-            let body = exchange.response.as_ref()?.body.as_deref()?;
-            external_id(body, pointer)
-        });
         let attempt = Attempted {
             number: t.number,
             started_at,
             started_by,
             request,
+            external_id: plugin.external_id(&exchange),
             exchange,
-            external_id,
         };
         let policy = plugin.policy();
         let outcome = attempt.decide(&policy, automatic, logs, t.id, t.lease.clone());
@@ -374,18 +394,55 @@ impl Executor {
         }))
     }
 
+    /// Build the request and send it, if it can be built and fits in what is left of
+    /// the lease. A request that cannot be built is an exchange that sent nothing;
+    /// one that does not fit in time is a release.
+    async fn call(
+        &self,
+        t: &ClaimedTrigger,
+        plugin: &PluginState,
+        started_at: chrono::DateTime<Utc>,
+        logs: &mut Vec<LogEntry>,
+    ) -> Result<(AttemptRequest, deliver::Exchange), Done> {
+        let prepared = plugin.ready().and_then(|p| {
+            let (request, timeout) = self.prepare(t, p, started_at)?;
+            Ok((request, timeout, &p.0.plugin.redact))
+        });
+        let (prepared, timeout, redact) = match prepared {
+            Ok(prepared) => prepared,
+            Err(not_sent) => return Ok((nothing_sent(), not_sent.into_exchange())),
+        };
+        let Some(timeout) = deadline(self.config.lease, timeout, t.lease_until, now()) else {
+            let why = format!(
+                "too little of its lease was left (until {}) for a call of up to {} ms",
+                t.lease_until.to_rfc3339(),
+                timeout.as_millis()
+            );
+            return Err(release(t, started_at, why));
+        };
+        logs.push(outcome::request_sent(
+            now(),
+            prepared.method.as_str(),
+            prepared.recorded.url.as_str(),
+        ));
+        let exchange = deliver::send(
+            &self.client,
+            &self.config.allow,
+            &prepared,
+            timeout,
+            self.config.max_recorded_body,
+            redact,
+        )
+        .await;
+        Ok((prepared.recorded, exchange))
+    }
+
     /// The first log lines, and who started this attempt.
     fn opening(&self, t: &ClaimedTrigger) -> (Vec<LogEntry>, StartedBy, bool) {
-        let mut logs = vec![log(
-            "claimed",
-            format!("claimed by {}, attempt {}", self.owner, t.number),
-        )];
+        let mut logs = vec![outcome::claimed(now(), &self.owner, t.number)];
         let (started_by, automatic) = match &t.run {
             Some(run) => {
-                logs.push(log(
-                    run.kind.as_str(),
-                    format!("{} run by {}: {}", run.kind.as_str(), run.actor, run.reason),
-                ));
+                logs.push(outcome::run_asked(now(), run.kind, &run.actor, &run.reason));
                 (
                     StartedBy {
                         kind: run.kind,
@@ -446,67 +503,37 @@ impl Executor {
     /// claiming and lets the calls in flight finish and be recorded.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let wake = self.service.wake();
-        let slots = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency));
-        let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<Recorded>(4096);
+        let slots = Slots::new(self.config.concurrency);
+        let (outcomes, recorded) = self.outcome_channel();
         let recorder = {
             let me = self.clone();
-            tokio::spawn(async move {
-                let mut batch = Vec::with_capacity(256);
-                while done_rx.recv_many(&mut batch, 256).await > 0 {
-                    me.record(std::mem::take(&mut batch)).await;
-                }
-            })
+            tokio::spawn(async move { me.recorder(recorded).await })
         };
         let mut failures = 0u32;
         while !*shutdown.borrow() {
-            let free = slots.available_permits();
-            if free == 0 {
+            if slots.free() == 0 {
                 // Every slot is busy: wait for one to free up (or shutdown).
                 tokio::select! {
-                    permit = slots.clone().acquire_owned() => drop(permit),
+                    _ = slots.one_free() => {}
                     _ = shutdown.changed() => {}
                 }
                 continue;
             }
-            let claimed = match self.claim(free as u32).await {
-                Ok(c) => {
+            let pause = match self.dispatch(&slots, &outcomes).await {
+                Ok(0) => {
                     failures = 0;
-                    c
+                    self.until_next_due().await
+                }
+                Ok(_) => {
+                    failures = 0;
+                    continue;
                 }
                 Err(e) => {
                     failures += 1;
                     tracing::error!(error = %e, "claiming due triggers");
-                    Vec::new()
+                    self.config.poll.saturating_mul(failures.min(15))
                 }
             };
-            if !claimed.is_empty() {
-                let plugins = self.plugins_for(&claimed).await;
-                for t in claimed {
-                    let permit = slots.clone().acquire_owned().await.expect("never closed");
-                    let plugin = plugins
-                        .get(&t.plugin_id)
-                        .cloned()
-                        .unwrap_or(PluginState::Gone);
-                    let (me, done) = (self.clone(), done_tx.clone());
-                    tokio::spawn(async move {
-                        match me.execute(t, plugin).await {
-                            Done::Attempt(r) => {
-                                let _ = done.send(*r).await;
-                            }
-                            Done::Release(r) => me.give_back(r).await,
-                        }
-                        drop(permit);
-                    });
-                }
-                continue;
-            }
-            let mut pause = self.config.poll;
-            if failures > 0 {
-                pause = pause.saturating_mul(failures.min(15));
-            } else if let Ok(Some(at)) = self.service.store().next_due_at().await {
-                let until = (at - Utc::now()).to_std().unwrap_or_default();
-                pause = pause.min(until);
-            }
             tokio::select! {
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(pause) => {}
@@ -514,9 +541,58 @@ impl Executor {
             }
         }
         // Let the calls in flight finish, then flush the recorder.
-        let _ = slots.acquire_many(self.config.concurrency as u32).await;
-        drop(done_tx);
+        slots.all_free().await;
+        drop(outcomes);
         let _ = recorder.await;
+    }
+
+    /// How long to wait when nothing is due: until the next due time, at most the
+    /// poll interval.
+    async fn until_next_due(&self) -> Duration {
+        let mut pause = self.config.poll;
+        if let Ok(Some(at)) = self.service.store().next_due_at().await {
+            let until = (at - Utc::now()).to_std().unwrap_or_default();
+            pause = pause.min(until);
+        }
+        pause
+    }
+}
+
+/// The calls that may be in flight at once: one slot each.
+struct Slots {
+    free: Arc<Semaphore>,
+    all: u32,
+}
+
+impl Slots {
+    fn new(concurrency: usize) -> Slots {
+        Slots {
+            free: Arc::new(Semaphore::new(concurrency)),
+            all: concurrency as u32,
+        }
+    }
+
+    fn free(&self) -> usize {
+        self.free.available_permits()
+    }
+
+    /// A slot, held until the permit is dropped.
+    async fn take(&self) -> OwnedSemaphorePermit {
+        self.free
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed")
+    }
+
+    /// Wait until at least one slot is free.
+    async fn one_free(&self) {
+        drop(self.free.acquire().await);
+    }
+
+    /// Wait until every call in flight is done.
+    async fn all_free(&self) {
+        drop(self.free.acquire_many(self.all).await);
     }
 }
 
@@ -594,26 +670,23 @@ impl Attempted {
                 automatic,
             )
         };
-        let code = exchange.response.as_ref().map(|r| r.status);
-        let what = match (code, &exchange.error) {
-            (Some(code), _) => format!("{code} {}", exchange.class.as_str().replace('_', " ")),
-            (None, Some(e)) => e.clone(),
-            (None, None) => "no response".into(),
+        let answer = Answer {
+            class: exchange.class,
+            status_code: exchange.response.as_ref().map(|r| r.status),
+            error: exchange.error.as_deref(),
         };
-        logs.push(log(
-            "response classified",
-            format!("{what}: {}", exchange.class.hint()),
-        ));
+        logs.push(answer.classified(now()));
         let retryable = exchange.class.is_retryable() && !exchange.blocked;
-        let (status, reason, step) = conclude(
+        let verdict = verdict(
             &next,
-            exchange.class,
-            &what,
             retryable,
             automatic,
             self.external_id.as_deref(),
+            decided_at,
         );
-        logs.push(log(step, reason.clone()));
+        let concluded = outcome::conclude(&answer, verdict);
+        logs.push(concluded.line(now()));
+        let last_error = answer.last_error();
         AttemptOutcome {
             trigger_id,
             attempt: Attempt {
@@ -625,66 +698,37 @@ impl Attempted {
                 request: self.request,
                 response: exchange.response,
                 class: exchange.class,
-                decision: Decision {
-                    action: next.action,
-                    at: next.at,
-                    reason,
-                },
+                decision: concluded.decision,
             },
-            status,
+            status: concluded.status,
             next_attempt_at: next.at,
-            finished_at: status.is_final().then_some(decided_at),
+            finished_at: concluded.status.is_final().then_some(decided_at),
             external_id: self.external_id,
-            last_error: (exchange.class != FailureClass::Success).then(|| LastError {
-                class: exchange.class,
-                message: what.clone(),
-                status_code: code,
-            }),
+            last_error,
             logs,
             lease: Some(lease),
         }
     }
 }
 
-/// Where a decision leaves the trigger: its status, the reason, and the log step.
-fn conclude(
+/// What the policy's decision means for the trigger. A stop after a failure that
+/// could have been retried says why no retry came.
+fn verdict<'a>(
     next: &policy::Next,
-    class: FailureClass,
-    what: &str,
     retryable: bool,
     automatic: bool,
-    external_id: Option<&str>,
-) -> (Status, String, &'static str) {
+    external_id: Option<&'a str>,
+    now: chrono::DateTime<Utc>,
+) -> Verdict<'a> {
     match next.action {
-        DecisionAction::Finish => (
-            Status::Finished,
-            match external_id {
-                Some(x) => format!("finished: external id {x}"),
-                None => "finished".to_string(),
-            },
-            "finished",
-        ),
-        DecisionAction::Retry => (
-            Status::Retrying,
-            format!(
-                "retry at {}: {what}: {}",
-                next.at.map(|a| a.to_rfc3339()).unwrap_or_default(),
-                class.hint()
-            ),
-            "retry scheduled",
-        ),
-        DecisionAction::Stop => {
-            let why = if retryable {
-                if automatic {
-                    "retries exhausted".to_string()
-                } else {
-                    "manual run failed; automatic retries not resumed".to_string()
-                }
-            } else {
-                class.hint().to_string()
-            };
-            (Status::Erroneous, format!("stop: {what}: {why}"), "failed")
-        }
+        DecisionAction::Finish => Verdict::Finish { external_id },
+        // The policy always gives a retry its time.
+        DecisionAction::Retry => Verdict::Retry {
+            at: next.at.unwrap_or(now),
+        },
+        DecisionAction::Stop if !retryable => Verdict::Stop(Stop::NotRetryable),
+        DecisionAction::Stop if automatic => Verdict::Stop(Stop::RetriesExhausted),
+        DecisionAction::Stop => Verdict::Stop(Stop::ManualRunFailed),
     }
 }
 
@@ -761,14 +805,6 @@ fn external_id(body: &str, pointer: &str) -> Option<String> {
         serde_json::Value::String(s) if !s.contains('\0') => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
-    }
-}
-
-fn log(step: &str, message: impl Into<String>) -> LogEntry {
-    LogEntry {
-        at: now(),
-        step: step.into(),
-        message: message.into(),
     }
 }
 

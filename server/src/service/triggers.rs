@@ -9,13 +9,13 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use app::domain::{
-    Attempt, AttemptRequest, AttemptResponse, Decision, DecisionAction, EntityRef, FailureClass,
-    Initiator, InitiatorKind, LastError, LogEntry, Page, StartedBy, StartedByKind, Status, Trigger,
-    TriggerDetail, TriggerFilter, MAX_PAGE_SIZE,
+    Attempt, AttemptRequest, AttemptResponse, EntityRef, FailureClass, Initiator, InitiatorKind,
+    Page, StartedBy, StartedByKind, Status, Trigger, TriggerDetail, TriggerFilter, MAX_PAGE_SIZE,
 };
 
 use super::types::{optional_text, AggregationKey, Entity, EventType};
 use super::{decode_cursor, encode_cursor, redact, Principal, Role, Service, ServiceError};
+use crate::outcome::{self, Answer, Stop, Verdict};
 use crate::storage::{
     AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, PluginRecord, StoreFilter,
 };
@@ -142,6 +142,19 @@ impl CallInput {
     }
 }
 
+/// A reported call, once checked.
+struct Reported {
+    common: Common,
+    request: CallRequestInput,
+    response: Option<CallResponseInput>,
+    /// What went wrong when no response came.
+    error: Option<String>,
+    started_at: DateTime<Utc>,
+    duration_ms: i64,
+    finished_at: DateTime<Utc>,
+    external_id: Option<String>,
+}
+
 /// What is common to a trigger to execute and a reported call, once checked.
 struct Common {
     plugin: PluginRecord,
@@ -190,14 +203,6 @@ fn check_time(field: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>, ServiceErr
 fn request_hash(value: &Value) -> String {
     // serde_json's map is sorted, so equal documents hash equally whatever their key order.
     hex::encode(Sha256::digest(value.to_string().as_bytes()))
-}
-
-fn log(step: &str, message: impl Into<String>) -> LogEntry {
-    LogEntry {
-        at: super::now(),
-        step: step.into(),
-        message: message.into(),
-    }
 }
 
 impl Service {
@@ -288,14 +293,8 @@ impl Service {
         let now = super::now();
         let run_at = run_at.map(|t| check_time("run_at", t)).transpose()?;
         let scheduled_at = run_at.map(super::truncate).unwrap_or(now);
-        let queued = if c.plugin.plugin.active {
-            format!("queued for {}", scheduled_at.to_rfc3339())
-        } else {
-            format!(
-                "queued; plugin {} is inactive, so it waits until the plugin is activated",
-                c.plugin.plugin.name
-            )
-        };
+        let inactive = (!c.plugin.plugin.active).then_some(c.plugin.plugin.name.as_str());
+        let queued = outcome::queued(now, scheduled_at, inactive);
         let new = NewTrigger {
             id: Uuid::now_v7(),
             plugin_id: c.plugin.plugin.id,
@@ -312,7 +311,7 @@ impl Service {
             status: Status::NotYetStarted,
             scheduled_at,
             next_attempt_at: Some(scheduled_at),
-            logs: vec![log("queued", queued)],
+            logs: vec![queued],
         };
         let plugin_name = c.plugin.plugin.name.clone();
         Ok((new, plugin_name))
@@ -375,6 +374,24 @@ impl Service {
         input: CallInput,
     ) -> Result<Trigger, ServiceError> {
         who.require(Role::Viewer)?;
+        let call = self.check_call(who, input).await?;
+        let (new, outcome) = self.reported_rows(who, call);
+        let trigger_id = new.id;
+        self.store.insert_reported_call(new, outcome).await?;
+        let detail = self
+            .store
+            .get_trigger_detail(trigger_id)
+            .await?
+            .ok_or_else(ServiceError::internal)?;
+        Ok(detail.trigger.trigger)
+    }
+
+    /// Check a reported call: what it shares with a trigger, then the call itself.
+    async fn check_call(
+        &self,
+        who: &Principal,
+        input: CallInput,
+    ) -> Result<Reported, ServiceError> {
         let (fields, input) = input.into_parts();
         let c = self.check_common(who, fields).await?;
         let req = input.request;
@@ -402,25 +419,110 @@ impl Service {
                 format!("a duration is 0 to {MAX_REPORTED_DURATION_MS} milliseconds (7 days)"),
             ));
         }
-        let now = super::now();
         let started_at = input
             .started_at
             .map(|t| check_time("started_at", t))
             .transpose()?
             .map(super::truncate)
-            .unwrap_or(now);
+            .unwrap_or(super::now());
         let finished_at = started_at
             .checked_add_signed(chrono::Duration::milliseconds(duration_ms))
             .ok_or_else(|| {
                 ServiceError::invalid("started_at", "started_at plus duration_ms is out of range")
             })?;
-        let rules = &c.plugin.plugin.redact;
-        let max = self.limits.max_recorded_body_bytes;
-        let class = match &input.response {
+        Ok(Reported {
+            common: c,
+            request: req,
+            response: input.response,
+            error: input.error,
+            started_at,
+            duration_ms,
+            finished_at,
+            external_id: input.external_id,
+        })
+    }
+
+    /// The trigger and its one attempt, redacted and told like any other: a
+    /// reported call is never retried, so a failure stops it.
+    fn reported_rows(&self, who: &Principal, call: Reported) -> (NewTrigger, AttemptOutcome) {
+        let c = call.common;
+        let class = match &call.response {
             Some(r) => FailureClass::from_status_code(r.status),
             None => FailureClass::Network,
         };
-        let response = input.response.map(|r| {
+        let (request, response) = self.recorded_exchange(&c.plugin, call.request, call.response);
+        let answer = Answer {
+            class,
+            status_code: response.as_ref().map(|r| r.status),
+            error: call.error.as_deref(),
+        };
+        let verdict = if class == FailureClass::Success {
+            Verdict::Finish {
+                external_id: call.external_id.as_deref(),
+            }
+        } else {
+            Verdict::Stop(Stop::NotRetryable)
+        };
+        let concluded = outcome::conclude(&answer, verdict);
+        let last_error = answer.last_error();
+        let now = super::now();
+        let trigger_id = Uuid::now_v7();
+        let new = NewTrigger {
+            id: trigger_id,
+            plugin_id: c.plugin.plugin.id,
+            event_type: c.event_type.into_inner(),
+            action: c.action,
+            entity: c.entity.map(Entity::into_inner),
+            initiator: c.initiator,
+            payload: self
+                .secrets
+                .seal_payload(&c.payload, &c.plugin.plugin.redact)
+                .to_string(),
+            aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
+            idempotency: None,
+            status: Status::NotYetStarted,
+            scheduled_at: call.started_at,
+            next_attempt_at: None,
+            logs: vec![outcome::reported(now, &who.name)],
+        };
+        let outcome = AttemptOutcome {
+            trigger_id,
+            lease: None,
+            attempt: Attempt {
+                id: Uuid::now_v7(),
+                number: 1,
+                started_at: call.started_at,
+                duration_ms: call.duration_ms,
+                started_by: StartedBy {
+                    kind: StartedByKind::Reported,
+                    actor: Some(who.name.clone()),
+                },
+                request,
+                response,
+                class,
+                decision: concluded.decision.clone(),
+            },
+            status: concluded.status,
+            next_attempt_at: None,
+            finished_at: Some(call.finished_at),
+            external_id: call.external_id,
+            last_error,
+            logs: vec![concluded.line(super::now())],
+        };
+        (new, outcome)
+    }
+
+    /// The request and response as recorded: headers and bodies redacted by the
+    /// plugin's rules, bodies cut at the recording limit.
+    fn recorded_exchange(
+        &self,
+        plugin: &PluginRecord,
+        req: CallRequestInput,
+        response: Option<CallResponseInput>,
+    ) -> (AttemptRequest, Option<AttemptResponse>) {
+        let rules = &plugin.plugin.redact;
+        let max = self.limits.max_recorded_body_bytes;
+        let response = response.map(|r| {
             let (body, truncated) = match r.body {
                 Some(b) => {
                     let (b, t) = redact::cap(redact::body_text(&b, rules), max);
@@ -436,97 +538,15 @@ impl Service {
                 truncated,
             }
         });
-        let (status, decision, last_error) = if class == FailureClass::Success {
-            let reason = match &input.external_id {
-                Some(x) => format!("finished: external id {x}"),
-                None => "finished".to_string(),
-            };
-            (Status::Finished, DecisionAction::Finish, (reason, None))
-        } else {
-            let code = response.as_ref().map(|r| r.status);
-            let what = match (code, &input.error) {
-                (Some(code), _) => format!("{code} {}", class.as_str().replace('_', " ")),
-                (None, Some(e)) => e.clone(),
-                (None, None) => "no response".to_string(),
-            };
-            let reason = format!("stop: {what}: {}", class.hint());
-            let err = LastError {
-                class,
-                message: what,
-                status_code: code,
-            };
-            (Status::Erroneous, DecisionAction::Stop, (reason, Some(err)))
+        let request = AttemptRequest {
+            method: req.method.to_ascii_uppercase(),
+            url: req.url,
+            headers: redact::headers(&req.headers, rules),
+            body: req
+                .body
+                .map(|b| redact::cap(redact::body_text(&b, rules), max).0),
         };
-        let (reason, last_error) = last_error;
-        let trigger_id = Uuid::now_v7();
-        let attempt = Attempt {
-            id: Uuid::now_v7(),
-            number: 1,
-            started_at,
-            duration_ms,
-            started_by: StartedBy {
-                kind: StartedByKind::Reported,
-                actor: Some(who.name.clone()),
-            },
-            request: AttemptRequest {
-                method: req.method.to_ascii_uppercase(),
-                url: req.url,
-                headers: redact::headers(&req.headers, rules),
-                body: req
-                    .body
-                    .map(|b| redact::cap(redact::body_text(&b, rules), max).0),
-            },
-            response,
-            class,
-            decision: Decision {
-                action: decision,
-                at: None,
-                reason: reason.clone(),
-            },
-        };
-        let new = NewTrigger {
-            id: trigger_id,
-            plugin_id: c.plugin.plugin.id,
-            event_type: c.event_type.into_inner(),
-            action: c.action,
-            entity: c.entity.map(Entity::into_inner),
-            initiator: c.initiator,
-            payload: self
-                .secrets
-                .seal_payload(&c.payload, &c.plugin.plugin.redact)
-                .to_string(),
-            aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
-            idempotency: None,
-            status: Status::NotYetStarted,
-            scheduled_at: started_at,
-            next_attempt_at: None,
-            logs: vec![log("reported", format!("reported by {}", who.name))],
-        };
-        let outcome = AttemptOutcome {
-            trigger_id,
-            lease: None,
-            attempt,
-            status,
-            next_attempt_at: None,
-            finished_at: Some(finished_at),
-            external_id: input.external_id,
-            last_error,
-            logs: vec![log(
-                if status == Status::Finished {
-                    "finished"
-                } else {
-                    "failed"
-                },
-                reason,
-            )],
-        };
-        self.store.insert_reported_call(new, outcome).await?;
-        let detail = self
-            .store
-            .get_trigger_detail(trigger_id)
-            .await?
-            .ok_or_else(ServiceError::internal)?;
-        Ok(detail.trigger.trigger)
+        (request, response)
     }
 
     pub async fn list_triggers(

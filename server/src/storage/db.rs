@@ -212,7 +212,10 @@ where
                 .into_iter()
                 .map(Attempt::try_from)
                 .collect::<Result<_, _>>()?,
-            logs: logs.into_iter().map(LogEntry::from).collect(),
+            logs: logs
+                .into_iter()
+                .map(LogEntry::try_from)
+                .collect::<Result<_, _>>()?,
         }))
     }
 
@@ -549,7 +552,7 @@ where
     sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
     sql::ExpiredRow: for<'r> FromRow<'r, DB::Row>,
 {
-    use app::domain::{Decision, DecisionAction, LogEntry, RetryPolicy};
+    use app::domain::{Decision, DecisionAction, LogEntry, LogStep, RetryPolicy};
     let expired: Vec<sql::ExpiredRow> = fetch_all(
         &mut *conn,
         sql::select_expired_leases(DB::DIALECT, now, RESCUE_BATCH),
@@ -571,7 +574,7 @@ where
                         "{INTERRUPTED}; retries exhausted (attempt {number} of {max}): stopped"
                     ),
                 },
-                "failed",
+                LogStep::Failed,
             )
         } else {
             (
@@ -580,7 +583,7 @@ where
                     at: Some(now),
                     reason: format!("{INTERRUPTED}; tried again now"),
                 },
-                "retry scheduled",
+                LogStep::RetryScheduled,
             )
         };
         let moved = execute(
@@ -602,14 +605,14 @@ where
         let logs = [
             LogEntry {
                 at: now,
-                step: "interrupted".into(),
+                step: LogStep::Interrupted,
                 message: format!(
                     "lease expired: attempt {number} was interrupted before its result was recorded"
                 ),
             },
             LogEntry {
                 at: now,
-                step: step.into(),
+                step,
                 message: decision.reason.clone(),
             },
         ];

@@ -98,7 +98,7 @@ fn LogLine(l: LogEntry) -> impl IntoView {
     view! {
         <li>
             <LocalTime at=l.at/>
-            <span class="step">{l.step}</span>
+            <span class="step">{l.step.as_str()}</span>
             <span class="message">{l.message}</span>
         </li>
     }

@@ -217,12 +217,13 @@ pub(crate) struct LogRow {
     message: String,
 }
 
-impl From<LogRow> for LogEntry {
-    fn from(r: LogRow) -> Self {
-        LogEntry {
+impl TryFrom<LogRow> for LogEntry {
+    type Error = StoreError;
+    fn try_from(r: LogRow) -> Result<Self, StoreError> {
+        Ok(LogEntry {
             at: from_micros(r.at),
-            step: r.step,
+            step: LogStep::parse(&r.step).ok_or_else(|| corrupt("log step", &r.step))?,
             message: r.message,
-        }
+        })
     }
 }

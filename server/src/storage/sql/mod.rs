@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use app::domain::{
     Attempt, AttemptRequest, AttemptResponse, BodyEncoding, Decision, DecisionAction, EntityRef,
-    FailureClass, Initiator, InitiatorKind, LastError, LogEntry, Plugin, StartedBy, StartedByKind,
-    Status, Trigger,
+    FailureClass, Initiator, InitiatorKind, LastError, LogEntry, LogStep, Plugin, StartedBy,
+    StartedByKind, Status, Trigger,
 };
 
 use super::{

@@ -133,7 +133,7 @@ pub(crate) fn insert_logs<'a>(
         sql.bind_row(vec![
             trigger_id.into(),
             micros(log.at).into(),
-            log.step.clone().into(),
+            log.step.as_str().into(),
             log.message.clone().into(),
         ]);
     }
