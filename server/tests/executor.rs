@@ -851,7 +851,12 @@ async fn the_demo_tells_an_outage_and_a_refusal_in_the_executors_words() {
     assert_eq!(executed[0]["trigger"]["status"], "retrying");
     assert_eq!(executed[1]["trigger"]["status"], "erroneous");
 
-    assert_eq!(calltrail::demo::seed(&app.service, 150).await.unwrap(), 150);
+    assert_eq!(
+        calltrail::demo::seed(&app.service, 150, "http://127.0.0.1:9/_sandbox")
+            .await
+            .unwrap(),
+        150
+    );
     let (_, page) = app.get("/api/v1/triggers?limit=500").await;
     let mut demo = Vec::new();
     for t in page["items"].as_array().unwrap() {
