@@ -14,19 +14,6 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Postgres).await } )*
-        }
-    };
-}
-
 on_both_databases!(
     a_pdf_answer_is_recorded_byte_for_byte_and_returned_in_base64,
     json_with_a_nul_escape_and_text_with_a_raw_nul_byte_are_recorded_as_text,

@@ -31,19 +31,6 @@ const MAX_AWAITS: usize = 500;
 /// How long a write may take once the hang-ups are over: "at once", with room for a slow CI.
 const PROMPTLY: Duration = Duration::from_secs(20);
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Postgres).await } )*
-        }
-    };
-}
-
 on_both_databases!(
     clients_that_hang_up_right_after_sending_leave_every_write_working,
     writes_dropped_at_any_await_point_leave_every_write_working,

@@ -249,23 +249,6 @@ async fn repeated_filters_and_long_searches_are_bounded(db: Db) {
     still_answers(&app).await;
 }
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(super::Db::Sqlite).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(super::Db::Postgres).await
-            })*
-        }
-    };
-}
-
 on_both_databases!(
     a_nul_character_is_refused_naming_the_field_except_in_a_payload,
     times_and_durations_out_of_range_are_refused_naming_the_field,

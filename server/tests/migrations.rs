@@ -253,19 +253,6 @@ async fn drain(ex: &Executor) {
     panic!("the executor still had work after 100 steps");
 }
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Postgres).await } )*
-        }
-    };
-}
-
 on_both_databases!(
     a_restarted_migration_creates_each_item_once_even_when_its_progress_was_lost,
     a_restarted_rerun_re_queues_each_trigger_once_even_when_its_counter_was_lost,

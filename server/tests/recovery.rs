@@ -16,19 +16,6 @@ use serde_json::{json, Value};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Postgres).await } )*
-        }
-    };
-}
-
 on_both_databases!(
     an_outcome_the_database_refuses_is_recorded_as_internal_and_retried,
     a_batch_the_database_refuses_is_recorded_one_by_one_and_the_refused_one_as_internal,

@@ -18,20 +18,7 @@ use chrono::{Duration, Utc};
 use common::Db;
 use uuid::Uuid;
 
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name(super::Db::Postgres).await } )*
-        }
-    };
-}
-
-conformance!(
+on_both_databases!(
     a_plugin_round_trips_and_its_secrets_are_stored_sealed,
     a_second_plugin_with_the_same_name_is_refused,
     triggers_page_newest_first_without_gaps_or_repeats_while_rows_arrive,

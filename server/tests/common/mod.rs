@@ -7,6 +7,22 @@ use calltrail::service::{Limits, PluginInput, Principal, Role, SecretBox, Servic
 use calltrail::storage::{self, SharedStore};
 use serde_json::{json, Value};
 
+/// Each named `async fn name(db: Db)` becomes two tests, `sqlite::name` and
+/// `postgres::name`: every behaviour is checked on both databases.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::Db::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(super::Db::Postgres).await } )*
+        }
+    };
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
