@@ -4,7 +4,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-export PATH="$HOME/.cargo/bin:$PATH"
+# tools/node_modules/.bin first: cargo-leptos takes wasm-opt from PATH.
+export PATH="$ROOT/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc 1.96; this machine has 1.95
 
@@ -46,8 +47,12 @@ ensure_build_tools() {
     # Its lock file can name a crate version the registry no longer serves; then resolve afresh.
     cargo install --locked wasm-bindgen-cli --version "$wbg" || cargo install wasm-bindgen-cli --version "$wbg"
   fi
-  # wasm-opt for release builds, from Debian rather than a download.
-  command -v wasm-opt >/dev/null || apt_install binaryen
+  # wasm-opt for release builds: binaryen from the npm registry (tools/package.json),
+  # not Debian's 108, whose output of rustc 1.95's wasm fails to start in Chromium.
+  if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+    say "npm ci (tools: binaryen's wasm-opt)"
+    (cd tools && npm ci --no-audit --no-fund)
+  fi
 }
 
 ensure_test_tools() {
