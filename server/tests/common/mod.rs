@@ -333,8 +333,16 @@ pub async fn exec_sql(db_url: &str, statement: &str) -> u64 {
     }
 }
 
-/// One number from a test database (`SELECT COUNT(*) …`).
-pub async fn query_i64(db_url: &str, statement: &str) -> i64 {
+/// One value from a test database, read as a test would inspect it by hand.
+pub async fn query_one<T>(db_url: &str, statement: &str) -> T
+where
+    T: Send
+        + Unpin
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Postgres>
+        + for<'r> sqlx::Decode<'r, sqlx::Postgres>,
+{
     use sqlx::Connection;
     if db_url.starts_with("sqlite:") {
         let mut c = sqlx::SqliteConnection::connect(db_url).await.unwrap();
@@ -351,20 +359,12 @@ pub async fn query_i64(db_url: &str, statement: &str) -> i64 {
     }
 }
 
+/// One number from a test database (`SELECT COUNT(*) …`).
+pub async fn query_i64(db_url: &str, statement: &str) -> i64 {
+    query_one(db_url, statement).await
+}
+
 /// One optional text from a test database.
 pub async fn query_text(db_url: &str, statement: &str) -> Option<String> {
-    use sqlx::Connection;
-    if db_url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(db_url).await.unwrap();
-        sqlx::query_scalar(statement)
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-    } else {
-        let mut c = sqlx::PgConnection::connect(db_url).await.unwrap();
-        sqlx::query_scalar(statement)
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-    }
+    query_one(db_url, statement).await
 }
