@@ -258,7 +258,40 @@ on_both_databases!(
     a_restarted_rerun_re_queues_each_trigger_once_even_when_its_counter_was_lost,
     a_migration_whose_owner_died_is_taken_over_once_its_lease_expires,
     a_filter_migration_re_executes_only_what_matched_when_it_started,
+    migrations_are_listed_newest_first_to_admins_only,
 );
+
+async fn migrations_are_listed_newest_first_to_admins_only(db: Db) {
+    let (app, _provider, _ex) = setup_on(db, 200).await;
+    let (s, list) = app.get("/api/v1/migrations").await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list["items"], json!([]), "none yet");
+
+    let first = start(&app, create_spec(2, 100)).await;
+    let second = start(&app, create_spec(3, 100)).await;
+    let (s, list) = app.get("/api/v1/migrations").await;
+    assert_eq!(s, 200, "{list}");
+    let items = list["items"].as_array().unwrap();
+    let ids: Vec<&str> = items.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [second.as_str(), first.as_str()],
+        "newest first: {list}"
+    );
+    assert_eq!(items[0]["total"], 3);
+    assert_eq!(items[1]["total"], 2);
+    assert_eq!(items[0]["reason"], "backfill");
+
+    let operator = app.key("ops", Role::Operator).await;
+    let r = app
+        .http
+        .get(app.url("/api/v1/migrations"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "only admins read migrations");
+}
 
 async fn a_restarted_migration_creates_each_item_once_even_when_its_progress_was_lost(db: Db) {
     let (app, _provider, _ex) = setup_on(db, 200).await;

@@ -27,6 +27,25 @@ pub async fn start_migration(
     })
 }
 
+/// The newest 100 migrations, newest first.
+#[utoipa::path(get, path = "/api/v1/migrations", tag = "migrations",
+    extensions(("x-required-role" = json!("admin"))),
+    responses((status = 200, body = MigrationList)))]
+pub async fn list_migrations(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+) -> Result<Json<MigrationList>, ApiError> {
+    Ok(Json(MigrationList {
+        items: svc.list_migrations(&who).await?,
+    }))
+}
+
+/// `{"items": [migration…]}`, newest first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct MigrationList {
+    pub items: Vec<Migration>,
+}
+
 #[utoipa::path(get, path = "/api/v1/migrations/{id}", tag = "migrations",
     extensions(("x-required-role" = json!("admin"))),
     params(("id" = String, Path, description = "migration id")),

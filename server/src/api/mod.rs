@@ -62,7 +62,10 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(triggers::rerun_trigger))
         .routes(routes!(triggers::rerun_group))
         .routes(routes!(triggers::audit_trail))
-        .routes(routes!(migrations::start_migration))
+        .routes(routes!(
+            migrations::start_migration,
+            migrations::list_migrations
+        ))
         .routes(routes!(migrations::get_migration))
         .routes(routes!(migrations::cancel_migration))
         .split_for_parts();

@@ -124,6 +124,9 @@ fn public(m: MigrationRecord) -> Migration {
     }
 }
 
+/// How many migrations `GET /api/v1/migrations` lists: an admin page, not a feed.
+pub const MAX_LISTED_MIGRATIONS: u32 = 100;
+
 impl Service {
     pub async fn start_migration(
         self: &Arc<Self>,
@@ -435,6 +438,18 @@ impl Service {
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("no migration {id}")))?;
         Ok(public(m))
+    }
+
+    /// The newest migrations first (at most `MAX_LISTED_MIGRATIONS`), each with its progress.
+    pub async fn list_migrations(&self, who: &Principal) -> Result<Vec<Migration>, ServiceError> {
+        who.require(Role::Admin)?;
+        let mut items = Vec::new();
+        for id in self.store.recent_migrations(MAX_LISTED_MIGRATIONS).await? {
+            if let Some(m) = self.store.get_migration(id).await? {
+                items.push(public(m));
+            }
+        }
+        Ok(items)
     }
 
     pub async fn cancel_migration(

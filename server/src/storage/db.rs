@@ -140,6 +140,7 @@ pub trait Reads: Send + Sync {
     async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError>;
     async fn get_migration(&self, id: Uuid) -> Result<Option<super::MigrationRecord>, StoreError>;
     async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError>;
+    async fn recent_migrations(&self, limit: u32) -> Result<Vec<Uuid>, StoreError>;
     async fn migration_done_positions(&self, id: Uuid) -> Result<Vec<u64>, StoreError>;
     async fn migration_set(
         &self,
@@ -281,6 +282,16 @@ where
             }
         }
         Ok(Some(m))
+    }
+
+    async fn recent_migrations(&self, limit: u32) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<sql::IdRow> = fetch_all(
+            &self.pool,
+            sql::select_recent_migrations(DB::DIALECT, limit),
+            "listing migrations",
+        )
+        .await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
     async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {

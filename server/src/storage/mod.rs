@@ -209,6 +209,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError> {
         self.writes().cancel_migration(id, at).await
     }
+    /// The ids of the newest `limit` migrations, newest first.
+    async fn recent_migrations(&self, limit: u32) -> Result<Vec<Uuid>, StoreError> {
+        self.reads().recent_migrations(limit).await
+    }
     /// Migrations still running (whoever holds them).
     async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
         self.reads().running_migrations().await

@@ -231,6 +231,16 @@ pub(crate) struct CountRow {
     pub n: i64,
 }
 
+/// The newest migrations first, whatever their status.
+pub(crate) fn select_recent_migrations(d: Dialect, limit: u32) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "SELECT id FROM trigger_migrations ORDER BY created_at DESC, id DESC LIMIT ",
+    );
+    sql.bind(limit as i64);
+    sql
+}
+
 pub(crate) fn select_running_migrations(d: Dialect) -> Sql {
     Sql::new(
         d,
