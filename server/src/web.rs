@@ -53,7 +53,7 @@ impl Backend for UiBackend {
             .await?
             .into_iter()
             .map(|view| match view {
-                PluginView::Full(p) => PluginSummary::from(&p),
+                PluginView::Full(p) => PluginSummary::from(p.as_ref()),
                 PluginView::Summary(s) => s,
             })
             .collect())
