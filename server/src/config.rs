@@ -82,6 +82,9 @@ pub enum Command {
         /// Serve the demo's fake provider at /_sandbox.
         #[arg(long, env = "CALLTRAIL_SANDBOX", default_value = "off", value_parser = ["on", "off"])]
         sandbox: String,
+        /// When set, /metrics answers only `Authorization: Bearer <this token>`.
+        #[arg(long, env = "CALLTRAIL_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Run database migrations and exit.
     Migrate,

@@ -14,12 +14,17 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // CALLTRAIL_LOG_FORMAT=json: one JSON object per line, for log shippers.
+    if std::env::var("CALLTRAIL_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve {
@@ -28,10 +33,12 @@ async fn main() -> anyhow::Result<()> {
             executor,
             migration_lease_secs,
             sandbox,
+            metrics_token,
         } => {
             let service = cli.db.service().await?;
             service
                 .set_migration_lease(std::time::Duration::from_secs(migration_lease_secs.max(1)));
+            service.set_metrics_token(metrics_token.filter(|t| !t.is_empty()));
             let (stop, stopped) = tokio::sync::watch::channel(false);
             // Trigger migrations left running (here or by a stopped instance) carry on.
             let migrations = tokio::spawn(service.clone().run_migrations(stopped.clone()));

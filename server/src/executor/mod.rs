@@ -108,6 +108,15 @@ impl PluginState {
         external_id(body, pointer)
     }
 
+    /// The plugin's name, for metrics.
+    fn name(&self) -> &str {
+        match self {
+            PluginState::Ready(p) => &p.0.plugin.name,
+            PluginState::Broken(Some(record), _) => &record.plugin.name,
+            _ => "unknown",
+        }
+    }
+
     /// The retry policy that decides this trigger's next attempt.
     fn policy(&self) -> RetryPolicy {
         match self {
@@ -387,6 +396,13 @@ impl Executor {
         };
         let policy = plugin.policy();
         let outcome = attempt.decide(&policy, automatic, logs, t.id, t.lease.clone());
+        let delay = t.due_at.and_then(|due| (started_at - due).to_std().ok());
+        crate::metrics::attempt(
+            plugin.name(),
+            outcome.attempt.class.as_str(),
+            delay,
+            std::time::Duration::from_millis(outcome.attempt.duration_ms.max(0) as u64),
+        );
         Done::Attempt(Box::new(Recorded {
             outcome,
             policy,

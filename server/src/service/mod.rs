@@ -72,6 +72,8 @@ pub struct Service {
     plugins: cache::TtlCache<String, crate::storage::PluginRecord>,
     /// Which trigger migrations this instance runs, under what lease.
     migrations: migrations::Runner,
+    /// The bearer token `/metrics` asks for, when access to it is limited.
+    metrics_token: std::sync::RwLock<Option<String>>,
 }
 
 impl Service {
@@ -87,7 +89,17 @@ impl Service {
             keys: cache::TtlCache::new(std::time::Duration::from_secs(30)),
             plugins: cache::TtlCache::new(std::time::Duration::from_secs(2)),
             migrations: migrations::Runner::new(),
+            metrics_token: std::sync::RwLock::new(None),
         })
+    }
+
+    /// Limit `/metrics` to scrapers that send this bearer token (`None`: open).
+    pub fn set_metrics_token(&self, token: Option<String>) {
+        *self.metrics_token.write().expect("not poisoned") = token;
+    }
+
+    pub fn metrics_token(&self) -> Option<String> {
+        self.metrics_token.read().expect("not poisoned").clone()
     }
 
     /// Work became due: wake this process's executor at once, and the other

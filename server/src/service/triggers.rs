@@ -349,6 +349,7 @@ impl Service {
         let to_return = new.clone();
         match self.store.insert_trigger(new).await? {
             Inserted::Created(_) => {
+                crate::metrics::trigger_created(&plugin_name);
                 self.announce_due().await;
                 Ok((fresh_trigger(to_return, plugin_name), true))
             }
@@ -391,6 +392,7 @@ impl Service {
             .get_trigger_detail(trigger_id)
             .await?
             .ok_or_else(ServiceError::internal)?;
+        crate::metrics::trigger_created(&detail.trigger.trigger.plugin);
         Ok(detail.trigger.trigger)
     }
 

@@ -154,6 +154,10 @@ pub trait Reads: Send + Sync {
         filter: &StoreFilter,
     ) -> Result<Vec<(app::domain::Status, u64)>, StoreError>;
     async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError>;
+    async fn queue_depth(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<super::QueueDepth, StoreError>;
     async fn list_audit(&self, limit: u32) -> Result<Vec<super::AuditEntry>, StoreError>;
 }
 
@@ -176,6 +180,7 @@ where
     sql::SetRow: for<'r> FromRow<'r, DB::Row>,
     sql::AuditRow: for<'r> FromRow<'r, DB::Row>,
     sql::CreatorRow: for<'r> FromRow<'r, DB::Row>,
+    sql::QueueRow: for<'r> FromRow<'r, DB::Row>,
 {
     async fn list_triggers(
         &self,
@@ -365,6 +370,25 @@ where
                 Ok((status, r.n as u64))
             })
             .collect()
+    }
+
+    async fn queue_depth(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<super::QueueDepth, StoreError> {
+        let row: Option<sql::QueueRow> = fetch_optional(
+            &self.pool,
+            sql::queue_depth(DB::DIALECT, now),
+            "reading the queue depth",
+        )
+        .await?;
+        let r = row.ok_or_else(|| StoreError::Corrupt("no queue depth row".into()))?;
+        Ok(super::QueueDepth {
+            due: r.due as u64,
+            scheduled: r.scheduled as u64,
+            running: r.running as u64,
+            oldest_due: r.oldest_due.map(sql::from_micros),
+        })
     }
 
     async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError> {
@@ -648,6 +672,7 @@ where
             body: None,
         };
         insert_interrupted::<DB>(conn, e.id, number, now, &unknown, &decision).await?;
+        crate::metrics::lease_rescues(1);
         let logs = [
             LogEntry {
                 at: now,

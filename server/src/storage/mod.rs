@@ -188,6 +188,14 @@ pub trait Store: Send + Sync + 'static {
         self.reads().count_by_status(filter).await
     }
 
+    /// How many triggers wait, are scheduled, run; since when the oldest is due.
+    async fn queue_depth(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<QueueDepth, StoreError> {
+        self.reads().queue_depth(now).await
+    }
+
     /// Who created a trigger (`key:<id>`, `user:<id>`, `system`), if recorded.
     async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError> {
         self.reads().trigger_creator(id).await
