@@ -3,7 +3,7 @@ use tracing_subscriber::EnvFilter;
 
 use std::sync::Arc;
 
-use calltrail::config::{self, ApiKeyCommand, Cli, Command};
+use calltrail::config::{self, ApiKeyCommand, Cli, Command, SecretsCommand};
 use calltrail::executor::Executor;
 use calltrail::service::Role;
 
@@ -86,6 +86,24 @@ async fn main() -> anyhow::Result<()> {
                 role.as_str()
             );
             println!("{key}");
+        }
+        Command::Secrets {
+            command: SecretsCommand::Rotate { batch },
+        } => {
+            let service = cli.db.service().await?;
+            let rotation = service
+                .rotate_secrets(batch)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            println!("{rotation}");
+            if !rotation.complete() {
+                anyhow::bail!(
+                    "not everything is sealed under the current key yet: keep the previous \
+                     keys, and run `calltrail secrets rotate` again (rows that failed open \
+                     with none of the configured keys)"
+                );
+            }
+            println!("every secret is sealed under the current key; the previous keys can go");
         }
         Command::Demo {
             triggers,

@@ -148,10 +148,19 @@ pub fn prepare(
         ),
     };
     let timestamp = now.timestamp();
+    // Sensitive static headers come from the sealed store (the plain map holds
+    // their names only, or, from before sealing, the same values).
     let mut headers: Vec<(String, String)> = plugin
         .headers
         .iter()
+        .filter(|(k, _)| !redact::is_sensitive_header(k))
         .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .chain(
+            secrets
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.expose().to_string())),
+        )
         .collect();
     headers.push(("content-type".into(), "application/json".into()));
     headers.push(("webhook-id".into(), msg_id.clone()));
@@ -162,6 +171,9 @@ pub fn prepare(
         headers.push(("webhook-signature".into(), sig));
     }
     let mut rules: RedactRules = plugin.redact.clone();
+    rules
+        .headers
+        .extend(secrets.headers.iter().map(|(k, _)| k.clone()));
     match &secrets.auth {
         Some(AuthInput::Bearer { token }) => {
             headers.push(("authorization".into(), format!("Bearer {}", token.expose())));
@@ -181,7 +193,7 @@ pub fn prepare(
     let shown: BTreeMap<String, String> = headers.iter().cloned().collect();
     let recorded = AttemptRequest {
         method: method.to_string(),
-        url: url.to_string(),
+        url: redact::url(url.as_str()),
         headers: redact::headers(&shown, &rules),
         body: Some(redact::cap(redact::body_text(&t.payload, &rules), max_recorded).0),
     };
@@ -277,7 +289,8 @@ fn failure(e: SendError, duration_ms: i64) -> Exchange {
         response: None,
         class: e.class(),
         blocked: matches!(e, SendError::Refused(_)),
-        error: Some(e.to_string()),
+        // reqwest names the URL in its errors, query string included.
+        error: Some(redact::text(&e.to_string())),
         retry_after: None,
         duration_ms,
     }

@@ -7,8 +7,9 @@ use uuid::Uuid;
 
 use app::domain::{Plugin, RedactRules, RetryPolicy, Route};
 
+use super::secrets::Owner;
 use super::types::{EventType, PluginName};
-use super::{Principal, Role, Secret, Service, ServiceError};
+use super::{redact, Principal, Role, Secret, Service, ServiceError};
 use crate::storage::{PluginKey, PluginRecord};
 
 /// How the executor authenticates to the provider. Only ever deserialised.
@@ -43,6 +44,40 @@ impl AuthInput {
 pub struct PluginSecrets {
     pub auth: Option<AuthInput>,
     pub signing_secret: Option<Secret>,
+    /// The static headers whose names look like credentials, with their values.
+    pub headers: Vec<(String, Secret)>,
+}
+
+/// Static headers as stored: the plain ones, and those whose names look like
+/// credentials, which are sealed (their names stay in the plain map, valued
+/// `[redacted]`, so the API still says they are there).
+fn split_headers(
+    headers: BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut sensitive = BTreeMap::new();
+    let plain = headers
+        .into_iter()
+        .map(|(name, value)| {
+            if redact::is_sensitive_header(&name) {
+                sensitive.insert(name.clone(), value);
+                (name, redact::REDACTED.to_string())
+            } else {
+                (name, value)
+            }
+        })
+        .collect();
+    (plain, sensitive)
+}
+
+/// A plugin as every caller sees it: sensitive header values replaced, including
+/// those stored in plain text before they were sealed.
+pub(crate) fn shown(mut plugin: Plugin) -> Plugin {
+    for (name, value) in plugin.headers.iter_mut() {
+        if redact::is_sensitive_header(name) {
+            *value = redact::REDACTED.to_string();
+        }
+    }
+    plugin
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -217,38 +252,92 @@ fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
 }
 
 impl Service {
-    fn seal_auth(&self, auth: Option<&AuthInput>) -> Option<Vec<u8>> {
-        auth.map(|a| self.secrets.seal(a.to_plain_json().as_bytes()))
+    fn seal_auth(&self, id: Uuid, auth: Option<&AuthInput>) -> Option<Vec<u8>> {
+        auth.map(|a| {
+            self.secrets
+                .seal(a.to_plain_json().as_bytes(), Owner::PluginAuth(id))
+        })
     }
 
-    fn seal_secret(&self, secret: Option<&Secret>) -> Option<Vec<u8>> {
-        secret.map(|s| self.secrets.seal(s.expose().as_bytes()))
+    fn seal_secret(&self, id: Uuid, secret: Option<&Secret>) -> Option<Vec<u8>> {
+        secret.map(|s| {
+            self.secrets
+                .seal(s.expose().as_bytes(), Owner::PluginSigningSecret(id))
+        })
+    }
+
+    /// Keep the plain headers in the record and seal the sensitive ones.
+    fn seal_headers(&self, record: &mut PluginRecord, headers: BTreeMap<String, String>) {
+        let (plain, sensitive) = split_headers(headers);
+        record.plugin.headers = plain;
+        record.headers_sealed = (!sensitive.is_empty()).then(|| {
+            let json = serde_json::to_vec(&sensitive).expect("a map of strings serialises");
+            self.secrets
+                .seal(&json, Owner::PluginHeaders(record.plugin.id))
+        });
+    }
+
+    /// The sensitive static headers with their values: sealed ones opened, and
+    /// those a database from before sealing still holds in plain text.
+    fn sensitive_headers(
+        &self,
+        record: &PluginRecord,
+    ) -> Result<BTreeMap<String, String>, super::SecretError> {
+        let mut out: BTreeMap<String, String> = record
+            .plugin
+            .headers
+            .iter()
+            .filter(|(name, value)| {
+                redact::is_sensitive_header(name) && value.as_str() != redact::REDACTED
+            })
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        if let Some(sealed) = &record.headers_sealed {
+            let plain = self
+                .secrets
+                .open(sealed, Owner::PluginHeaders(record.plugin.id))?;
+            let sealed: BTreeMap<String, String> =
+                serde_json::from_slice(&plain).map_err(|_| super::SecretError::Unseal)?;
+            out.extend(sealed);
+        }
+        Ok(out)
     }
 
     /// A stored payload as the application gave it, for sending.
-    pub fn unseal_payload(&self, stored: &str) -> Result<String, super::SecretError> {
-        self.secrets.unseal_payload(stored)
+    pub fn unseal_payload(
+        &self,
+        stored: &str,
+        owner: super::secrets::Owner,
+    ) -> Result<String, super::SecretError> {
+        self.secrets.unseal_payload(stored, owner)
     }
 
     /// Open a plugin's sealed secrets: only the executor needs them.
     pub fn unseal(&self, record: &PluginRecord) -> Result<PluginSecrets, super::SecretError> {
+        let id = record.plugin.id;
         let auth = match &record.auth_sealed {
             Some(sealed) => {
-                let plain = self.secrets.open(sealed)?;
+                let plain = self.secrets.open(sealed, Owner::PluginAuth(id))?;
                 Some(serde_json::from_slice(&plain).map_err(|_| super::SecretError::Unseal)?)
             }
             None => None,
         };
         let signing_secret = match &record.signing_secret_sealed {
             Some(sealed) => Some(Secret::new(
-                String::from_utf8(self.secrets.open(sealed)?)
+                String::from_utf8(self.secrets.open(sealed, Owner::PluginSigningSecret(id))?)
                     .map_err(|_| super::SecretError::Unseal)?,
             )),
             None => None,
         };
+        let headers = self
+            .sensitive_headers(record)?
+            .into_iter()
+            .map(|(name, value)| (name, Secret::new(value)))
+            .collect();
         Ok(PluginSecrets {
             auth,
             signing_secret,
+            headers,
         })
     }
 
@@ -279,17 +368,20 @@ impl Service {
             updated_at: now,
         };
         check_plugin(&plugin)?;
-        let record = PluginRecord {
-            auth_sealed: self.seal_auth(input.auth.as_ref()),
-            signing_secret_sealed: self.seal_secret(input.signing_secret.as_ref()),
+        let headers = plugin.headers.clone();
+        let mut record = PluginRecord {
+            auth_sealed: self.seal_auth(plugin.id, input.auth.as_ref()),
+            signing_secret_sealed: self.seal_secret(plugin.id, input.signing_secret.as_ref()),
+            headers_sealed: None,
             plugin,
         };
+        self.seal_headers(&mut record, headers);
         self.store
             .insert_plugin(&record)
             .await
             .map_err(|e| duplicate_name(e, &record.plugin.name))?;
         self.plugins.clear();
-        Ok(record.plugin)
+        Ok(shown(record.plugin))
     }
 
     pub async fn update_plugin(
@@ -300,6 +392,10 @@ impl Service {
     ) -> Result<Plugin, ServiceError> {
         who.require(Role::Admin)?;
         let mut record = self.plugin_record(key).await?;
+        let kept = self.sensitive_headers(&record).map_err(|e| {
+            tracing::error!(plugin = %record.plugin.id, "{e}");
+            ServiceError::internal()
+        })?;
         let p = &mut record.plugin;
         if let Some(v) = patch.name {
             p.name = v;
@@ -322,9 +418,26 @@ impl Service {
         if let Some(v) = patch.default_route {
             p.default_route = v;
         }
-        if let Some(v) = patch.headers {
-            p.headers = v;
-        }
+        // A header sent back as shown (`[redacted]`) keeps its value.
+        p.headers = match patch.headers {
+            Some(mut v) => {
+                for (name, value) in v.iter_mut() {
+                    if value.as_str() == redact::REDACTED {
+                        if let Some(old) = kept.get(name) {
+                            value.clone_from(old);
+                        }
+                    }
+                }
+                v
+            }
+            None => std::mem::take(&mut p.headers)
+                .into_iter()
+                .map(|(name, value)| {
+                    let value = kept.get(&name).cloned().unwrap_or(value);
+                    (name, value)
+                })
+                .collect(),
+        };
         if let Some(v) = patch.retry_policy {
             p.retry_policy = v;
         }
@@ -334,17 +447,31 @@ impl Service {
         if let Some(v) = patch.redact {
             p.redact = v;
         }
+        let id = record.plugin.id;
         if let Some(auth) = &patch.auth {
-            record.auth_sealed = self.seal_auth(auth.as_ref());
+            record.auth_sealed = self.seal_auth(id, auth.as_ref());
         }
         if let Some(secret) = &patch.signing_secret {
-            record.signing_secret_sealed = self.seal_secret(secret.as_ref());
+            record.signing_secret_sealed = self.seal_secret(id, secret.as_ref());
         }
         let p = &mut record.plugin;
         p.has_auth = record.auth_sealed.is_some();
         p.has_signing_secret = record.signing_secret_sealed.is_some();
         p.updated_at = super::now();
         check_plugin(p)?;
+        if let Some(name) = p
+            .headers
+            .iter()
+            .find(|(n, v)| v.as_str() == redact::REDACTED && redact::is_sensitive_header(n))
+            .map(|(n, _)| n)
+        {
+            return Err(ServiceError::invalid(
+                format!("headers.{name}"),
+                "\"[redacted]\" keeps a stored value and this header has none: give its value",
+            ));
+        }
+        let headers = std::mem::take(&mut record.plugin.headers);
+        self.seal_headers(&mut record, headers);
         self.store
             .update_plugin(&record)
             .await
@@ -352,11 +479,11 @@ impl Service {
         self.plugins.clear();
         // An activated plugin's waiting triggers are due now.
         self.announce_due().await;
-        Ok(record.plugin)
+        Ok(shown(record.plugin))
     }
 
     pub async fn get_plugin(&self, _who: &Principal, key: &str) -> Result<Plugin, ServiceError> {
-        Ok(self.plugin_record(key).await?.plugin)
+        Ok(shown(self.plugin_record(key).await?.plugin))
     }
 
     pub async fn list_plugins(&self, _who: &Principal) -> Result<Vec<Plugin>, ServiceError> {
@@ -365,7 +492,7 @@ impl Service {
             .list_plugins()
             .await?
             .into_iter()
-            .map(|r| r.plugin)
+            .map(|r| shown(r.plugin))
             .collect())
     }
 

@@ -14,6 +14,8 @@ pub struct PluginRecord {
     pub plugin: Plugin,
     pub auth_sealed: Option<Vec<u8>>,
     pub signing_secret_sealed: Option<Vec<u8>>,
+    /// The static headers whose names look like credentials, as sealed JSON.
+    pub headers_sealed: Option<Vec<u8>>,
 }
 
 pub enum PluginKey {
