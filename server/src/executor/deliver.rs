@@ -127,7 +127,7 @@ pub fn prepare(
             event_type: t.event_type.clone(),
         })?;
     let base = plugin.base_url.trim_end_matches('/');
-    let url = url::Url::parse(&format!(
+    let mut url = url::Url::parse(&format!(
         "{base}{}",
         fill_path(&route.path, t.entity_id.as_deref())
     ))
@@ -188,12 +188,20 @@ pub fn prepare(
             rules.headers.push(name.clone());
             headers.push((name.to_ascii_lowercase(), value.expose().to_string()));
         }
-        None => {}
+        Some(AuthInput::Query { .. }) | None => {}
+    }
+    let mut shown_url = redact::url(url.as_str());
+    if let Some(AuthInput::Query { name, value }) = &secrets.auth {
+        url.query_pairs_mut().append_pair(name, value.expose());
+        // Named by the plugin, so redacted whatever the name.
+        let name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        let joiner = if shown_url.contains('?') { '&' } else { '?' };
+        shown_url = format!("{shown_url}{joiner}{name}={}", redact::REDACTED);
     }
     let shown: BTreeMap<String, String> = headers.iter().cloned().collect();
     let recorded = AttemptRequest {
         method: method.to_string(),
-        url: redact::url(url.as_str()),
+        url: shown_url,
         headers: redact::headers(&shown, &rules),
         body: Some(redact::cap(redact::body_text(&t.payload, &rules), max_recorded).0),
     };

@@ -16,9 +16,23 @@ use crate::storage::{PluginKey, PluginRecord};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AuthInput {
-    Bearer { token: Secret },
-    Basic { username: String, password: Secret },
-    Header { name: String, value: Secret },
+    Bearer {
+        token: Secret,
+    },
+    Basic {
+        username: String,
+        password: Secret,
+    },
+    Header {
+        name: String,
+        value: Secret,
+    },
+    /// A query parameter (`?api_key=…`) added to every call's URL; recorded as
+    /// `[redacted]`.
+    Query {
+        name: String,
+        value: Secret,
+    },
 }
 
 impl AuthInput {
@@ -33,6 +47,9 @@ impl AuthInput {
             }
             AuthInput::Header { name, value } => {
                 serde_json::json!({"type": "header", "name": name, "value": value.expose()})
+            }
+            AuthInput::Query { name, value } => {
+                serde_json::json!({"type": "query", "name": name, "value": value.expose()})
             }
         };
         v.to_string()
@@ -137,6 +154,38 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
+/// The first query parameter of a path or query that names a credential.
+fn credential_in_query(path_or_query: &str) -> Option<String> {
+    let query = match path_or_query.split_once('?') {
+        Some((_, q)) => q,
+        None if path_or_query.starts_with('/') => return None,
+        None => path_or_query,
+    };
+    url::form_urlencoded::parse(query.split('#').next().unwrap_or("").as_bytes())
+        .map(|(name, _)| name.into_owned())
+        .find(|name| redact::is_sensitive_query_param(name))
+}
+
+fn check_auth(auth: Option<&AuthInput>) -> Result<(), ServiceError> {
+    match auth {
+        Some(AuthInput::Header { name, .. })
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() =>
+        {
+            Err(ServiceError::invalid(
+                "auth.name",
+                "not a valid HTTP header name",
+            ))
+        }
+        Some(AuthInput::Query { name, .. }) if name.is_empty() || name.len() > 200 => {
+            Err(ServiceError::invalid(
+                "auth.name",
+                "name the query parameter (1 to 200 characters)",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
     PluginName::parse("name", &p.name)?;
     if p.display_name.trim().is_empty() || p.display_name.len() > 200 {
@@ -152,6 +201,20 @@ fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
         ));
     }
     match url::Url::parse(&p.base_url) {
+        Ok(u) if !u.password().unwrap_or("").is_empty() => {
+            return Err(ServiceError::invalid(
+                "base_url",
+                "a password in the URL would be stored in plain text: give it as auth \
+                 {\"type\": \"basic\", …}, which is sealed",
+            ))
+        }
+        Ok(u) if u.query().and_then(credential_in_query).is_some() => {
+            return Err(ServiceError::invalid(
+                "base_url",
+                "a credential in the URL's query would be stored in plain text: give it as \
+                 auth {\"type\": \"query\", …}, which is sealed",
+            ))
+        }
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {}
         _ => {
             return Err(ServiceError::invalid(
@@ -186,6 +249,16 @@ fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
             return Err(ServiceError::invalid(
                 format!("{field}.path"),
                 "a route path starts with /",
+            ));
+        }
+        if let Some(name) = credential_in_query(&route.path) {
+            return Err(ServiceError::invalid(
+                format!("{field}.path"),
+                format!(
+                    "a route's query string would store the credential {name:?} in plain text: \
+                     give it as auth {{\"type\": \"query\", \"name\": {name:?}, \"value\": …}}, \
+                     which is sealed"
+                ),
             ));
         }
     }
@@ -368,6 +441,7 @@ impl Service {
             updated_at: now,
         };
         check_plugin(&plugin)?;
+        check_auth(input.auth.as_ref())?;
         let headers = plugin.headers.clone();
         let mut record = PluginRecord {
             auth_sealed: self.seal_auth(plugin.id, input.auth.as_ref()),
@@ -449,6 +523,7 @@ impl Service {
         }
         let id = record.plugin.id;
         if let Some(auth) = &patch.auth {
+            check_auth(auth.as_ref())?;
             record.auth_sealed = self.seal_auth(id, auth.as_ref());
         }
         if let Some(secret) = &patch.signing_secret {

@@ -1,0 +1,449 @@
+//! Secrets that cannot leak: distinct marker secrets planted wherever an
+//! application or an admin puts credentials reach the provider (where they are
+//! meant to) through the real binary, and appear nowhere else: not in the
+//! database's bytes, an API answer, a page, a server function, or the server's log.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use app::server_fns::{GetTrigger, ListPlugins, ListTriggers};
+use common::{error_of, fresh_db, serve_binary, wait_for, Db};
+use leptos::server_fn::ServerFn;
+use serde_json::{json, Value};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
+
+/// One marker per place a secret is planted, none a part of another.
+struct Markers {
+    auth: String,
+    header: String,
+    payload: String,
+    form: String,
+    query: String,
+    error_query: String,
+    query_auth: String,
+    route: String,
+}
+
+impl Markers {
+    fn new() -> Markers {
+        let m = |what: &str| format!("MK{what}{}", uuid::Uuid::now_v7().simple());
+        Markers {
+            auth: m("auth"),
+            header: m("header"),
+            payload: m("payload"),
+            form: m("form"),
+            query: m("query"),
+            error_query: m("errquery"),
+            query_auth: m("queryauth"),
+            route: m("route"),
+        }
+    }
+
+    fn all(&self) -> [(&'static str, &str); 8] {
+        [
+            ("plugin auth token", &self.auth),
+            ("sensitive static header", &self.header),
+            ("camelCase payload key", &self.payload),
+            ("form-encoded reported body", &self.form),
+            ("reported call URL query", &self.query),
+            ("URL in a reported error", &self.error_query),
+            ("query-parameter auth", &self.query_auth),
+            ("route path query", &self.route),
+        ]
+    }
+
+    /// Fail naming the marker and where it was found.
+    fn assert_absent(&self, place: &str, haystack: &str) {
+        for (what, marker) in self.all() {
+            assert!(
+                !haystack.contains(marker),
+                "the {what} secret appears in {place}"
+            );
+        }
+    }
+}
+
+/// What a browser reads: the pages and the server functions they call. Takes the
+/// client so that, once pages need a session, a client holding one is passed in.
+async fn browser_reads(
+    http: &reqwest::Client,
+    base: &str,
+    trigger_ids: &[String],
+) -> Vec<(String, String)> {
+    let mut seen = Vec::new();
+    for page in ["/", "/triggers", "/plugins"] {
+        let r = http.get(format!("{base}{page}")).send().await.unwrap();
+        seen.push((format!("page {page}"), r.text().await.unwrap()));
+    }
+    let mut calls = vec![
+        (ListTriggers::PATH, json!({"filter": {}, "cursor": null})),
+        (ListPlugins::PATH, json!({})),
+    ];
+    calls.extend(
+        trigger_ids
+            .iter()
+            .map(|id| (GetTrigger::PATH, json!({ "id": id }))),
+    );
+    for (path, args) in calls {
+        let r = http
+            .post(format!("{base}{path}"))
+            .json(&args)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        seen.push((format!("server function {path}"), text));
+    }
+    seen
+}
+
+/// The database's bytes as an attacker with a copy of it would read them.
+fn database_bytes(db: Db, url: &str) -> Vec<(String, String)> {
+    match db {
+        Db::Sqlite => {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap();
+            [path.to_string(), format!("{path}-wal")]
+                .into_iter()
+                .map(|file| {
+                    let bytes = std::fs::read(&file).unwrap_or_default();
+                    (file, String::from_utf8_lossy(&bytes).into_owned())
+                })
+                .collect()
+        }
+        Db::Postgres => {
+            let out = Command::new("pg_dump")
+                .arg("--no-owner")
+                .arg(url)
+                .output()
+                .expect("pg_dump runs (postgresql-client)");
+            assert!(
+                out.status.success(),
+                "pg_dump: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            vec![(
+                "pg_dump".to_string(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )]
+        }
+    }
+}
+
+async fn marker_secrets_reach_the_provider_and_nowhere_else(db: Db) {
+    let marks = Markers::new();
+    let fresh = fresh_db(db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let command = || {
+        let mut c = Command::new(BIN);
+        c.env("CALLTRAIL_DATABASE_URL", &fresh.url)
+            .env("CALLTRAIL_SECRET_KEY", "5a".repeat(32))
+            .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.0/8")
+            // As talkative as an operator chasing a problem would make it.
+            .env("RUST_LOG", "debug")
+            .env("LEPTOS_SITE_ROOT", "target/site");
+        c
+    };
+    let key_out = command()
+        .args(["api-key", "create", "--name", "ops", "--role", "admin"])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(key_out.status.success());
+    let key = String::from_utf8(key_out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (server, base) = serve_binary(command().arg("serve").stderr(log)).await;
+
+    let provider = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "ext_1"})))
+        .mount(&provider)
+        .await;
+
+    let http = reqwest::Client::new();
+    let mut answers: Vec<(String, String)> = Vec::new();
+    let send = |r: reqwest::RequestBuilder, what: &str| {
+        let what = what.to_string();
+        let r = r.bearer_auth(&key);
+        async move {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (what, status, text)
+        }
+    };
+    // Every answer is kept, to be searched for markers at the end.
+    fn keep(answers: &mut Vec<(String, String)>, answer: (String, u16, String)) -> (u16, Value) {
+        let (what, status, text) = answer;
+        let value = serde_json::from_str::<Value>(&text).unwrap_or(Value::Null);
+        answers.push((what, text));
+        (status, value)
+    }
+
+    // A route that would keep a credential in its query string is refused, without
+    // echoing it; the same credential as query-parameter auth is sealed.
+    let crm = |path: &str| {
+        json!({
+            "name": "crm",
+            "base_url": provider.uri(),
+            "routes": {"invoice.available": {"method": "POST", "path": path}},
+            "headers": {"X-Auth-Token": marks.header, "Accept": "application/json"},
+            "auth": {"type": "bearer", "token": marks.auth},
+        })
+    };
+    let refused = send(
+        http.post(format!("{base}/api/v1/plugins"))
+            .json(&crm(&format!(
+                "/v1/invoices/{{entity_id}}?api_key={}",
+                marks.route
+            ))),
+        "refused plugin",
+    )
+    .await;
+    let (status, body) = keep(&mut answers, refused);
+    assert_eq!(status, 422, "{body}");
+    let (_, field, _) = error_of(&body);
+    assert_eq!(
+        field.as_deref(),
+        Some("routes.invoice.available.path"),
+        "{body}"
+    );
+
+    let created = send(
+        http.post(format!("{base}/api/v1/plugins"))
+            .json(&crm("/v1/invoices/{entity_id}")),
+        "create plugin crm",
+    )
+    .await;
+    let (status, plugin) = keep(&mut answers, created);
+    assert_eq!(status, 201, "{plugin}");
+    assert_eq!(plugin["headers"]["X-Auth-Token"], "[redacted]", "{plugin}");
+    assert_eq!(plugin["headers"]["Accept"], "application/json", "{plugin}");
+
+    let legacy = send(
+        http.post(format!("{base}/api/v1/plugins")).json(&json!({
+            "name": "legacy",
+            "base_url": provider.uri(),
+            "routes": {"invoice.available": {"method": "GET", "path": "/legacy/{entity_id}?page=1"}},
+            "auth": {"type": "query", "name": "api_key", "value": marks.query_auth},
+        })),
+        "create plugin legacy",
+    )
+    .await;
+    let (status, body) = keep(&mut answers, legacy);
+    assert_eq!(status, 201, "{body}");
+
+    let mut trigger_ids = Vec::new();
+    for plugin in ["crm", "legacy"] {
+        let made = send(
+            http.post(format!("{base}/api/v1/triggers")).json(&json!({
+                "plugin": plugin, "event_type": "invoice.available",
+                "entity": {"type": "invoice", "id": "INV-1"},
+                "payload": {"accessToken": marks.payload, "amount": 5},
+            })),
+            "create trigger",
+        )
+        .await;
+        let (status, t) = keep(&mut answers, made);
+        assert_eq!(status, 201, "{t}");
+        trigger_ids.push(t["id"].as_str().unwrap().to_string());
+    }
+
+    // Calls the application made itself: a form body, a token in the URL, and a
+    // transport error that names the URL it failed on.
+    let reported = [
+        json!({
+            "plugin": "crm", "event_type": "token.fetched", "payload": {"n": 1},
+            "request": {"method": "POST",
+                        "url": format!("https://auth.example.com/oauth/token?token={}&tenant=acme", marks.query),
+                        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+                        "body": format!("grant_type=client_credentials&client_id=app&client_secret={}", marks.form)},
+            "response": {"status": 200, "body": "{\"token_type\":\"Bearer\"}"},
+        }),
+        json!({
+            "plugin": "crm", "event_type": "token.fetched", "payload": {"n": 2},
+            "request": {"method": "GET", "url": "https://auth.example.com/ping"},
+            "response": null,
+            "error": format!("error sending request for url (https://auth.example.com/ping?sig={}): connection refused", marks.error_query),
+        }),
+    ];
+    for call in reported {
+        let done = send(
+            http.post(format!("{base}/api/v1/calls")).json(&call),
+            "report a call",
+        )
+        .await;
+        let (status, t) = keep(&mut answers, done);
+        assert_eq!(status, 201, "{t}");
+        trigger_ids.push(t["id"].as_str().unwrap().to_string());
+    }
+
+    // Both executed triggers finish at the provider.
+    for id in &trigger_ids[..2] {
+        let url = format!("{base}/api/v1/triggers/{id}");
+        wait_for(Duration::from_secs(20), "the trigger to finish", || {
+            let r = http.get(&url).bearer_auth(&key).send();
+            async move {
+                let d: Value = r.await.ok()?.json().await.ok()?;
+                (d["trigger"]["status"] == "finished").then_some(())
+            }
+        })
+        .await;
+    }
+
+    // The provider got every secret meant for it.
+    let received = provider.received_requests().await.unwrap();
+    let to_crm = received
+        .iter()
+        .find(|r| r.url.path() == "/v1/invoices/INV-1")
+        .expect("crm was called");
+    let header = |name: &str| {
+        to_crm
+            .headers
+            .get(name)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(header("authorization"), format!("Bearer {}", marks.auth));
+    assert_eq!(header("x-auth-token"), marks.header);
+    assert_eq!(header("accept"), "application/json");
+    let sent: Value = serde_json::from_slice(&to_crm.body).unwrap();
+    assert_eq!(sent["accessToken"], marks.payload.as_str());
+    let to_legacy = received
+        .iter()
+        .find(|r| r.url.path() == "/legacy/INV-1")
+        .expect("legacy was called");
+    let query: Vec<(String, String)> = to_legacy.url.query_pairs().into_owned().collect();
+    assert!(query.contains(&("page".into(), "1".into())), "{query:?}");
+    assert!(
+        query.contains(&("api_key".into(), marks.query_auth.clone())),
+        "{query:?}"
+    );
+
+    // What an operator reads says the secrets were there, redacted.
+    for id in &trigger_ids {
+        let read = send(
+            http.get(format!("{base}/api/v1/triggers/{id}")),
+            "trigger detail",
+        )
+        .await;
+        keep(&mut answers, read);
+    }
+    let error_detail: Value = serde_json::from_str(&answers.last().unwrap().1).unwrap();
+    let error = error_detail["trigger"]["last_error"]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        error.contains("?sig=[redacted]): connection refused"),
+        "{error}"
+    );
+    let crm_detail: Value = serde_json::from_str(
+        &answers
+            .iter()
+            .find(|(w, t)| w == "trigger detail" && t.contains(&trigger_ids[0]))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let request = &crm_detail["attempts"][0]["request"];
+    assert_eq!(
+        request["headers"]["authorization"], "[redacted]",
+        "{request}"
+    );
+    assert_eq!(
+        request["headers"]["x-auth-token"], "[redacted]",
+        "{request}"
+    );
+    assert_eq!(
+        crm_detail["trigger"]["payload"]["accessToken"],
+        "[redacted]"
+    );
+    let legacy_detail: Value = serde_json::from_str(
+        &answers
+            .iter()
+            .find(|(w, t)| w == "trigger detail" && t.contains(&trigger_ids[1]))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let url = legacy_detail["attempts"][0]["request"]["url"]
+        .as_str()
+        .unwrap();
+    assert!(url.ends_with("?page=1&api_key=[redacted]"), "{url}");
+    let form_detail: Value = serde_json::from_str(
+        &answers
+            .iter()
+            .find(|(w, t)| w == "trigger detail" && t.contains(&trigger_ids[2]))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let request = &form_detail["attempts"][0]["request"];
+    assert_eq!(
+        request["body"],
+        "grant_type=client_credentials&client_id=app&client_secret=[redacted]"
+    );
+    assert_eq!(
+        request["url"],
+        "https://auth.example.com/oauth/token?token=[redacted]&tenant=acme"
+    );
+
+    for path in [
+        "/api/v1/triggers".to_string(),
+        "/api/v1/plugins".to_string(),
+        "/api/v1/plugins/crm".to_string(),
+        "/api/v1/plugins/legacy".to_string(),
+        "/api/v1/audit".to_string(),
+        "/api/v1/openapi.json".to_string(),
+    ] {
+        let read = send(http.get(format!("{base}{path}")), &format!("GET {path}")).await;
+        keep(&mut answers, read);
+    }
+    for (what, text) in &answers {
+        marks.assert_absent(&format!("the API answer to {what}"), text);
+    }
+    // Each place searched holds what was recorded (so an empty read cannot pass).
+    let reads = browser_reads(&http, &base, &trigger_ids).await;
+    assert!(reads[0].1.contains("<html"), "{}", reads[0].1);
+    assert!(reads.iter().any(|(_, text)| text.contains(&trigger_ids[0])));
+    for (what, text) in reads {
+        marks.assert_absent(&what, &text);
+    }
+    let bytes = database_bytes(db, &fresh.url);
+    assert!(
+        bytes
+            .iter()
+            .any(|(_, text)| text.contains("auth.example.com/oauth/token")),
+        "the database's bytes were read"
+    );
+    for (what, text) in bytes {
+        marks.assert_absent(&what, &text);
+    }
+    drop(server);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("listening") && log.contains("DEBUG"),
+        "the log was captured, debug lines included"
+    );
+    marks.assert_absent("the server's log", &log);
+}
+
+on_both_databases!(marker_secrets_reach_the_provider_and_nowhere_else);
