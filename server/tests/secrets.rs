@@ -6,10 +6,13 @@
 mod common;
 
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::server_fns::{GetTrigger, ListPlugins, ListTriggers};
-use common::{error_of, fresh_db, serve_binary, wait_for, Db};
+use calltrail::executor::outbound::AllowList;
+use calltrail::executor::{Executor, ExecutorConfig};
+use common::{error_of, exec_sql, fresh_db, query_text, serve_binary, wait_for, Db, TestApp};
 use leptos::server_fn::ServerFn;
 use serde_json::{json, Value};
 use wiremock::matchers::any;
@@ -446,4 +449,174 @@ async fn marker_secrets_reach_the_provider_and_nowhere_else(db: Db) {
     marks.assert_absent("the server's log", &log);
 }
 
-on_both_databases!(marker_secrets_reach_the_provider_and_nowhere_else);
+fn executor(app: &TestApp) -> Executor {
+    Executor::new(
+        app.service.clone(),
+        ExecutorConfig {
+            allow: Arc::new(AllowList::parse("127.0.0.0/8").unwrap()),
+            ..Default::default()
+        },
+    )
+}
+
+async fn provider_answering_200() -> MockServer {
+    let provider = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "ext_1"})))
+        .mount(&provider)
+        .await;
+    provider
+}
+
+fn crm_plugin(base: &str, headers: Value) -> Value {
+    json!({
+        "name": "crm",
+        "base_url": base,
+        "routes": {"invoice.available": {"method": "POST", "path": "/v1/invoices/{entity_id}"}},
+        "headers": headers,
+        "auth": {"type": "bearer", "token": "sk_live_crm"},
+        "retry_policy": {"schedule_secs": [60], "max_attempts": 3, "jitter_pct": 0,
+                         "retry_after_cap_secs": 60},
+    })
+}
+
+fn invoice(id: &str, payload: Value) -> Value {
+    json!({"plugin": "crm", "event_type": "invoice.available",
+           "entity": {"type": "invoice", "id": id}, "payload": payload})
+}
+
+/// A sealed value copied (by someone with write access to the database) from one
+/// trigger's payload into another's does not open there: the executor records an
+/// `internal` failure and sends nothing, rather than handing the secret over.
+async fn a_sealed_value_copied_into_another_trigger_is_never_sent(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let provider = provider_answering_200().await;
+    let (status, body) = app
+        .post("/api/v1/plugins", &crm_plugin(&provider.uri(), json!({})))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    app.trigger(&invoice("A", json!({"token": "MK_A_TOKEN", "to": "a"})))
+        .await;
+    let b = app
+        .trigger(&invoice("B", json!({"token": "MK_B_TOKEN", "to": "b"})))
+        .await;
+    let copied = exec_sql(
+        &app.db_url,
+        "UPDATE triggers SET payload = (SELECT payload FROM triggers WHERE entity_id = 'A') \
+         WHERE entity_id = 'B'",
+    )
+    .await;
+    assert_eq!(copied, 1);
+
+    let ex = executor(&app);
+    assert_eq!(ex.step().await.unwrap(), 2);
+    let received = provider.received_requests().await.unwrap();
+    let paths: Vec<&str> = received.iter().map(|r| r.url.path()).collect();
+    assert_eq!(paths, ["/v1/invoices/A"], "B's call is never sent");
+    let sent: Value = serde_json::from_slice(&received[0].body).unwrap();
+    assert_eq!(sent["token"], "MK_A_TOKEN");
+
+    let (_, d) = app
+        .get(&format!("/api/v1/triggers/{}", b["id"].as_str().unwrap()))
+        .await;
+    let attempt = &d["attempts"][0];
+    assert_eq!(attempt["class"], "internal", "{d}");
+    let error = d["trigger"]["last_error"]["message"].as_str().unwrap();
+    assert!(error.contains("cannot be unsealed"), "{error}");
+    assert!(!d.to_string().contains("MK_A_TOKEN"), "{d}");
+}
+
+/// A payload may not bring its own sealed values: only Calltrail seals.
+async fn a_payload_that_brings_a_sealed_value_is_refused(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.post(
+        "/api/v1/plugins",
+        &crm_plugin("https://api.example.com", json!({})),
+    )
+    .await;
+    let (status, body) = app
+        .post(
+            "/api/v1/triggers",
+            &invoice("A", json!({"nested": [{"$sealed": "AAAA"}]})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (code, field, _) = error_of(&body);
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("validation_failed", Some("payload"))
+    );
+    let (_, list) = app.get("/api/v1/triggers").await;
+    assert_eq!(list["items"], json!([]), "nothing was written");
+}
+
+/// Sensitive static headers are sealed, shown as `[redacted]`, kept when an admin
+/// sends the plugin back as shown, and still sent to the provider.
+async fn a_sensitive_static_header_is_sealed_shown_redacted_and_still_sent(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let provider = provider_answering_200().await;
+    let headers = json!({"X-Api-Key": "MK_HEADER_KEY", "Cookie": "sid=MK_COOKIE",
+                         "X-Tenant": "acme"});
+    let (status, plugin) = app
+        .post("/api/v1/plugins", &crm_plugin(&provider.uri(), headers))
+        .await;
+    assert_eq!(status, 201, "{plugin}");
+    let shown = json!({"X-Api-Key": "[redacted]", "Cookie": "[redacted]", "X-Tenant": "acme"});
+    assert_eq!(plugin["headers"], shown);
+    let (_, got) = app.get("/api/v1/plugins/crm").await;
+    assert_eq!(got["headers"], shown);
+    let stored = query_text(&app.db_url, "SELECT headers FROM plugins")
+        .await
+        .unwrap();
+    assert!(!stored.contains("MK_"), "{stored}");
+
+    // Sent back as shown, with one plain header changed: the secrets stay.
+    let (status, patched) = app
+        .patch(
+            "/api/v1/plugins/crm",
+            &json!({"headers": {"X-Api-Key": "[redacted]", "Cookie": "[redacted]",
+                                "X-Tenant": "globex"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    // A new sensitive header cannot be "[redacted]": there is nothing to keep.
+    let (status, body) = app
+        .patch(
+            "/api/v1/plugins/crm",
+            &json!({"headers": {"X-Api-Key": "[redacted]", "X-Auth-Token": "[redacted]"}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (_, field, _) = error_of(&body);
+    assert_eq!(field.as_deref(), Some("headers.X-Auth-Token"));
+
+    let t = app.trigger(&invoice("A", json!({"n": 1}))).await;
+    executor(&app).step().await.unwrap();
+    let received = provider.received_requests().await.unwrap();
+    let h = |name: &str| {
+        received[0]
+            .headers
+            .get(name)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(h("x-api-key"), "MK_HEADER_KEY");
+    assert_eq!(h("cookie"), "sid=MK_COOKIE");
+    assert_eq!(h("x-tenant"), "globex");
+    let (_, d) = app
+        .get(&format!("/api/v1/triggers/{}", t["id"].as_str().unwrap()))
+        .await;
+    let recorded = &d["attempts"][0]["request"]["headers"];
+    assert_eq!(recorded["x-api-key"], "[redacted]", "{recorded}");
+    assert_eq!(recorded["cookie"], "[redacted]", "{recorded}");
+    assert_eq!(recorded["x-tenant"], "globex", "{recorded}");
+}
+
+on_both_databases!(
+    marker_secrets_reach_the_provider_and_nowhere_else,
+    a_sealed_value_copied_into_another_trigger_is_never_sent,
+    a_payload_that_brings_a_sealed_value_is_refused,
+    a_sensitive_static_header_is_sealed_shown_redacted_and_still_sent,
+);
