@@ -107,7 +107,7 @@ fn words(name: &str) -> Vec<String> {
 /// where this name lives (`key` for headers and query strings).
 fn names_a_credential(words: &[String], extra: &[&str]) -> bool {
     let is_credential =
-        |w: &str| CREDENTIAL_WORDS.iter().any(|c| w.ends_with(c)) || extra.iter().any(|e| w == *e);
+        |w: &str| CREDENTIAL_WORDS.iter().any(|c| w.ends_with(c)) || extra.contains(&w);
     for (i, w) in words.iter().enumerate() {
         let pair = words.get(i + 1).map(|next| format!("{w}{next}"));
         let end = match pair {
