@@ -30,6 +30,7 @@ struct Markers {
     error_query: String,
     query_auth: String,
     route: String,
+    request_query: String,
 }
 
 impl Markers {
@@ -44,10 +45,11 @@ impl Markers {
             error_query: m("errquery"),
             query_auth: m("queryauth"),
             route: m("route"),
+            request_query: m("reqquery"),
         }
     }
 
-    fn all(&self) -> [(&'static str, &str); 8] {
+    fn all(&self) -> [(&'static str, &str); 9] {
         [
             ("plugin auth token", &self.auth),
             ("sensitive static header", &self.header),
@@ -57,6 +59,10 @@ impl Markers {
             ("URL in a reported error", &self.error_query),
             ("query-parameter auth", &self.query_auth),
             ("route path query", &self.route),
+            (
+                "query string of a request to Calltrail",
+                &self.request_query,
+            ),
         ]
     }
 
@@ -409,6 +415,13 @@ async fn marker_secrets_reach_the_provider_and_nowhere_else(db: Db) {
         "https://auth.example.com/oauth/token?token=[redacted]&tenant=acme"
     );
 
+    // A link with a token in it (an embed URL, a pasted link) is not logged whole.
+    let linked = http
+        .get(format!("{base}/healthz?token={}", marks.request_query))
+        .send()
+        .await
+        .unwrap();
+    assert!(linked.status().is_success());
     for path in [
         "/api/v1/triggers".to_string(),
         "/api/v1/plugins".to_string(),

@@ -268,7 +268,9 @@ pub async fn send(
             Ok(None) => break,
             Err(e) => {
                 // The status came; the body broke off. Classify by the status.
-                tracing::debug!(error = %e, "response body broke off");
+                // reqwest's words name the URL, query string included.
+                let error = redact::text(&e.to_string());
+                tracing::debug!(%error, "response body broke off");
                 truncated = true;
                 break;
             }

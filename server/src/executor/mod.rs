@@ -350,7 +350,8 @@ impl Executor {
             Err(e) => {
                 let why = format!(
                     "the secrets of plugin {} cannot be unsealed ({e}): \
-                     is CALLTRAIL_SECRET_KEY the key they were sealed with?",
+                     is the key they were sealed with CALLTRAIL_SECRET_KEY or among \
+                     CALLTRAIL_SECRET_KEY_PREVIOUS?",
                     record.plugin.name
                 );
                 tracing::error!("{why}");
