@@ -563,18 +563,20 @@ async fn a_payload_that_brings_a_sealed_value_is_refused(db: Db) {
     assert_eq!(list["items"], json!([]), "nothing was written");
 }
 
-/// Sensitive static headers are sealed, shown as `[redacted]`, kept when an admin
-/// sends the plugin back as shown, and still sent to the provider.
+/// Sensitive static headers (by their names, or named by the plugin's redaction
+/// rules) are sealed, shown as `[redacted]`, kept when an admin sends the plugin
+/// back as shown, and still sent to the provider.
 async fn a_sensitive_static_header_is_sealed_shown_redacted_and_still_sent(db: Db) {
     let app = TestApp::spawn(db).await;
     let provider = provider_answering_200().await;
     let headers = json!({"X-Api-Key": "MK_HEADER_KEY", "Cookie": "sid=MK_COOKIE",
-                         "X-Tenant": "acme"});
-    let (status, plugin) = app
-        .post("/api/v1/plugins", &crm_plugin(&provider.uri(), headers))
-        .await;
+                         "X-Partner": "MK_PARTNER", "X-Tenant": "acme"});
+    let mut body = crm_plugin(&provider.uri(), headers);
+    body["redact"] = json!({"headers": ["x-partner"], "json_pointers": []});
+    let (status, plugin) = app.post("/api/v1/plugins", &body).await;
     assert_eq!(status, 201, "{plugin}");
-    let shown = json!({"X-Api-Key": "[redacted]", "Cookie": "[redacted]", "X-Tenant": "acme"});
+    let shown = json!({"X-Api-Key": "[redacted]", "Cookie": "[redacted]",
+                       "X-Partner": "[redacted]", "X-Tenant": "acme"});
     assert_eq!(plugin["headers"], shown);
     let (_, got) = app.get("/api/v1/plugins/crm").await;
     assert_eq!(got["headers"], shown);
@@ -588,7 +590,7 @@ async fn a_sensitive_static_header_is_sealed_shown_redacted_and_still_sent(db: D
         .patch(
             "/api/v1/plugins/crm",
             &json!({"headers": {"X-Api-Key": "[redacted]", "Cookie": "[redacted]",
-                                "X-Tenant": "globex"}}),
+                                "X-Partner": "[redacted]", "X-Tenant": "globex"}}),
         )
         .await;
     assert_eq!(status, 200, "{patched}");
@@ -617,6 +619,7 @@ async fn a_sensitive_static_header_is_sealed_shown_redacted_and_still_sent(db: D
     };
     assert_eq!(h("x-api-key"), "MK_HEADER_KEY");
     assert_eq!(h("cookie"), "sid=MK_COOKIE");
+    assert_eq!(h("x-partner"), "MK_PARTNER");
     assert_eq!(h("x-tenant"), "globex");
     let (_, d) = app
         .get(&format!("/api/v1/triggers/{}", t["id"].as_str().unwrap()))
@@ -624,6 +627,7 @@ async fn a_sensitive_static_header_is_sealed_shown_redacted_and_still_sent(db: D
     let recorded = &d["attempts"][0]["request"]["headers"];
     assert_eq!(recorded["x-api-key"], "[redacted]", "{recorded}");
     assert_eq!(recorded["cookie"], "[redacted]", "{recorded}");
+    assert_eq!(recorded["x-partner"], "[redacted]", "{recorded}");
     assert_eq!(recorded["x-tenant"], "globex", "{recorded}");
 }
 

@@ -153,7 +153,7 @@ pub fn prepare(
     let mut headers: Vec<(String, String)> = plugin
         .headers
         .iter()
-        .filter(|(k, _)| !redact::is_sensitive_header(k))
+        .filter(|(k, _)| !redact::is_secret_header(k, &plugin.redact))
         .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
         .chain(
             secrets

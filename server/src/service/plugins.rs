@@ -70,12 +70,13 @@ pub struct PluginSecrets {
 /// `[redacted]`, so the API still says they are there).
 fn split_headers(
     headers: BTreeMap<String, String>,
+    rules: &RedactRules,
 ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let mut sensitive = BTreeMap::new();
     let plain = headers
         .into_iter()
         .map(|(name, value)| {
-            if redact::is_sensitive_header(&name) {
+            if redact::is_secret_header(&name, rules) {
                 sensitive.insert(name.clone(), value);
                 (name, redact::REDACTED.to_string())
             } else {
@@ -90,7 +91,7 @@ fn split_headers(
 /// those stored in plain text before they were sealed.
 pub(crate) fn shown(mut plugin: Plugin) -> Plugin {
     for (name, value) in plugin.headers.iter_mut() {
-        if redact::is_sensitive_header(name) {
+        if redact::is_secret_header(name, &plugin.redact) {
             *value = redact::REDACTED.to_string();
         }
     }
@@ -341,7 +342,7 @@ impl Service {
 
     /// Keep the plain headers in the record and seal the sensitive ones.
     fn seal_headers(&self, record: &mut PluginRecord, headers: BTreeMap<String, String>) {
-        let (plain, sensitive) = split_headers(headers);
+        let (plain, sensitive) = split_headers(headers, &record.plugin.redact);
         record.plugin.headers = plain;
         record.headers_sealed = (!sensitive.is_empty()).then(|| {
             let json = serde_json::to_vec(&sensitive).expect("a map of strings serialises");
@@ -361,7 +362,8 @@ impl Service {
             .headers
             .iter()
             .filter(|(name, value)| {
-                redact::is_sensitive_header(name) && value.as_str() != redact::REDACTED
+                redact::is_secret_header(name, &record.plugin.redact)
+                    && value.as_str() != redact::REDACTED
             })
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
@@ -537,7 +539,7 @@ impl Service {
         if let Some(name) = p
             .headers
             .iter()
-            .find(|(n, v)| v.as_str() == redact::REDACTED && redact::is_sensitive_header(n))
+            .find(|(n, v)| v.as_str() == redact::REDACTED && redact::is_secret_header(n, &p.redact))
             .map(|(n, _)| n)
         {
             return Err(ServiceError::invalid(

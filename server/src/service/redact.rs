@@ -146,14 +146,18 @@ pub fn is_sensitive_query_param(name: &str) -> bool {
     names_a_credential(&words(name), &["key", "sig", "signature"])
 }
 
+/// A header whose value is a secret: it looks like a credential, or the plugin's
+/// rules name it.
+pub fn is_secret_header(name: &str, rules: &RedactRules) -> bool {
+    is_sensitive_header(name) || rules.headers.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
 pub fn headers(input: &BTreeMap<String, String>, rules: &RedactRules) -> BTreeMap<String, String> {
     input
         .iter()
         .map(|(name, value)| {
             let lower = name.to_ascii_lowercase();
-            let secret = is_sensitive_header(name)
-                || rules.headers.iter().any(|h| h.eq_ignore_ascii_case(name));
-            let shown = if secret {
+            let shown = if is_secret_header(name, rules) {
                 REDACTED.to_string()
             } else {
                 text(value)

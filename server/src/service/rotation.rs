@@ -148,7 +148,9 @@ impl Service {
             .plugin
             .headers
             .iter()
-            .filter(|(n, v)| redact::is_sensitive_header(n) && v.as_str() != redact::REDACTED)
+            .filter(|(n, v)| {
+                redact::is_secret_header(n, &record.plugin.redact) && v.as_str() != redact::REDACTED
+            })
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
         let owner = Owner::PluginHeaders(id);
