@@ -12,7 +12,10 @@ use std::time::Duration;
 use app::server_fns::{GetTrigger, ListPlugins, ListTriggers};
 use calltrail::executor::outbound::AllowList;
 use calltrail::executor::{Executor, ExecutorConfig};
-use common::{error_of, exec_sql, fresh_db, query_text, serve_binary, wait_for, Db, TestApp};
+use calltrail::service::{Limits, PluginPatch, SecretBox, Service};
+use common::{
+    admin, error_of, exec_sql, fresh_db, query_text, serve_binary, wait_for, Db, TestApp,
+};
 use leptos::server_fn::ServerFn;
 use serde_json::{json, Value};
 use wiremock::matchers::any;
@@ -631,7 +634,50 @@ async fn a_sensitive_static_header_is_sealed_shown_redacted_and_still_sent(db: D
     assert_eq!(recorded["x-tenant"], "globex", "{recorded}");
 }
 
+/// When the key that sealed a plugin's headers is gone, an admin can still give
+/// them again; a header left as `[redacted]` is refused by name, never sealed as
+/// the word itself.
+async fn headers_sealed_under_a_lost_key_can_be_given_again(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let body = crm_plugin("https://api.example.com", json!({"X-Api-Key": "MK_OLD"}));
+    let (status, _) = app.post("/api/v1/plugins", &body).await;
+    assert_eq!(status, 201);
+    let store = calltrail::storage::connect(&app.db_url).await.unwrap();
+    let other_key = Service::new(store, SecretBox::random(), Limits::default());
+    let patch = |v: Value| serde_json::from_value::<PluginPatch>(v).unwrap();
+
+    let kept = other_key
+        .update_plugin(&admin(), "crm", patch(json!({"display_name": "CRM"})))
+        .await
+        .unwrap_err();
+    assert_eq!(kept.field(), Some("headers.X-Api-Key"), "{kept:?}");
+    let given = other_key
+        .update_plugin(
+            &admin(),
+            "crm",
+            patch(json!({"headers": {"X-Api-Key": "MK_NEW"},
+                         "auth": {"type": "bearer", "token": "sk_new"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(given.headers["X-Api-Key"], "[redacted]");
+    let record = other_key
+        .store()
+        .get_plugin(&calltrail::storage::PluginKey::Name("crm".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    let opened = other_key.unseal(&record).unwrap();
+    let headers: Vec<(&str, &str)> = opened
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.expose()))
+        .collect();
+    assert_eq!(headers, [("X-Api-Key", "MK_NEW")]);
+}
+
 on_both_databases!(
+    headers_sealed_under_a_lost_key_can_be_given_again,
     marker_secrets_reach_the_provider_and_nowhere_else,
     a_sealed_value_copied_into_another_trigger_is_never_sent,
     a_payload_that_brings_a_sealed_value_is_refused,

@@ -468,10 +468,12 @@ impl Service {
     ) -> Result<Plugin, ServiceError> {
         who.require(Role::Admin)?;
         let mut record = self.plugin_record(key).await?;
-        let kept = self.sensitive_headers(&record).map_err(|e| {
-            tracing::error!(plugin = %record.plugin.id, "{e}");
-            ServiceError::internal()
-        })?;
+        // Sealed headers that no configured key opens can still be given again:
+        // any left as `[redacted]` are refused below, naming them.
+        let kept = self.sensitive_headers(&record).unwrap_or_else(|e| {
+            tracing::warn!(plugin = %record.plugin.id, "its sealed headers: {e}");
+            BTreeMap::new()
+        });
         let p = &mut record.plugin;
         if let Some(v) = patch.name {
             p.name = v;
@@ -544,7 +546,8 @@ impl Service {
         {
             return Err(ServiceError::invalid(
                 format!("headers.{name}"),
-                "\"[redacted]\" keeps a stored value and this header has none: give its value",
+                "\"[redacted]\" keeps a stored value and this header has none (or none the \
+                 configured keys open): give its value",
             ));
         }
         let headers = std::mem::take(&mut record.plugin.headers);
