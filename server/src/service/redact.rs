@@ -272,13 +272,19 @@ pub fn text(s: &str) -> String {
     out
 }
 
+/// Where the next `http://` or `https://` starts; reads only up to it, so a body
+/// with many URLs is still read once.
 fn find_url(s: &str) -> Option<usize> {
-    let http = s.find("http://");
-    let https = s.find("https://");
-    match (http, https) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let mut from = 0;
+    while let Some(i) = s[from..].find("http") {
+        let at = from + i;
+        let rest = &s[at..];
+        if rest.starts_with("http://") || rest.starts_with("https://") {
+            return Some(at);
+        }
+        from = at + 4;
     }
+    None
 }
 
 /// Whether a body is `application/x-www-form-urlencoded` by its shape: one line of
@@ -660,6 +666,19 @@ mod tests {
             "error sending request for url (http://127.0.0.1:9/hook?token=[redacted]&n=1): connection refused"
         );
         assert_eq!(text("no url here"), "no url here");
+        assert_eq!(
+            text("see http://a/?key=1 and https://b/?sig=2, httpx://c/?token=3"),
+            "see http://a/?key=[redacted] and https://b/?sig=[redacted], httpx://c/?token=3"
+        );
+    }
+
+    #[test]
+    fn a_large_body_full_of_urls_is_redacted_in_linear_time() {
+        let body = "http://h/?token=t ".repeat(50_000);
+        let started = std::time::Instant::now();
+        let out = text(&body);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(out, "http://h/?token=[redacted] ".repeat(50_000));
     }
 
     #[test]
