@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::{ErrorBody, Page, Plugin, Trigger, TriggerDetail, TriggerFilter};
+use crate::domain::{ErrorBody, Page, PluginSummary, Trigger, TriggerDetail, TriggerFilter};
 
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + 'static {
@@ -17,7 +17,7 @@ pub trait Backend: Send + Sync + 'static {
 
     async fn get_trigger(&self, id: &str) -> Result<TriggerDetail, ErrorBody>;
 
-    async fn list_plugins(&self) -> Result<Vec<Plugin>, ErrorBody>;
+    async fn list_plugins(&self) -> Result<Vec<PluginSummary>, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

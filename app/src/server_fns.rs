@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::{Json, JsonEncoding};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
-use crate::domain::{ErrorBody, Page, Plugin, Trigger, TriggerDetail, TriggerFilter};
+use crate::domain::{ErrorBody, Page, PluginSummary, Trigger, TriggerDetail, TriggerFilter};
 
 /// Failures of the call itself (unreachable server, unreadable arguments) in
 /// the same shape as the service's own.
@@ -45,7 +45,7 @@ pub async fn get_trigger(id: String) -> Result<TriggerDetail, ErrorBody> {
 }
 
 #[server(prefix = "/_fn", input = Json)]
-pub async fn list_plugins() -> Result<Vec<Plugin>, ErrorBody> {
+pub async fn list_plugins() -> Result<Vec<PluginSummary>, ErrorBody> {
     let backend = crate::backend::use_backend()?;
     backend.list_plugins().await
 }

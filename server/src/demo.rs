@@ -14,7 +14,7 @@ use app::domain::{
 };
 
 use crate::outcome::{self, Answer, Stop, Verdict};
-use crate::service::{truncate, PluginInput, Principal, Role, Service};
+use crate::service::{truncate, PluginInput, Principal, Service};
 use crate::storage::{AttemptOutcome, NewTrigger, PluginKey};
 
 struct DemoPlugin {
@@ -109,10 +109,7 @@ const PLUGINS: [DemoPlugin; 5] = [
 
 /// Seed `count` triggers; the sandbox plugin calls `sandbox_url` (a server's `/_sandbox`).
 pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow::Result<usize> {
-    let admin = Principal {
-        name: "demo".into(),
-        role: Role::Admin,
-    };
+    let admin = Principal::system("demo");
     let store = service.store();
     if store
         .get_plugin(&PluginKey::Name("stripe".into()))
@@ -235,6 +232,7 @@ pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow:
             scheduled_at,
             next_attempt_at: Some(scheduled_at),
             logs: vec![outcome::queued(scheduled_at, scheduled_at, None)],
+            created_by: Some(admin.identity.tag()),
         });
         let attempts = match status {
             Status::NotYetStarted | Status::Running => 0,

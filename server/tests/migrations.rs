@@ -392,6 +392,7 @@ async fn a_migration_whose_owner_died_is_taken_over_once_its_lease_expires(db: D
         action: "migration.create".into(),
         target: format!("migration:{}", record.id),
         reason: "backfill".into(),
+        client: None,
         details: json!({}),
     };
     store.insert_migration(&record, audit).await.unwrap();
@@ -548,7 +549,7 @@ async fn two_instances_on_postgres_run_one_migration_once_and_hand_it_over_on_sh
     assert_eq!(
         count(
             &app,
-            "SELECT COUNT(DISTINCT idempotency_key) FROM triggers WHERE idempotency_key LIKE 'migration:%'"
+            "SELECT COUNT(DISTINCT idempotency_key) FROM triggers WHERE idempotency_key LIKE 'system/migration:%'"
         )
         .await,
         40

@@ -65,6 +65,7 @@ fn new_trigger(plugin_id: Uuid, at: chrono::DateTime<Utc>) -> NewTrigger {
             step: LogStep::Queued,
             message: "queued".into(),
         }],
+        created_by: Some("key:test".into()),
     }
 }
 
@@ -640,6 +641,7 @@ async fn a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight(db:
         action: "rerun".into(),
         target: id.to_string(),
         reason: "token renewed".into(),
+        client: Some("127.0.0.1".into()),
         details: serde_json::json!({}),
     };
     let claimed = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();
@@ -887,6 +889,7 @@ fn audit_of(m: &MigrationRecord, now: chrono::DateTime<Utc>) -> AuditEntry {
         action: format!("migration.{}", m.kind),
         target: format!("migration:{}", m.id),
         reason: "token renewed".into(),
+        client: Some("127.0.0.1".into()),
         details: serde_json::json!({}),
     }
 }

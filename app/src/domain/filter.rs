@@ -32,7 +32,35 @@ pub struct TriggerFilter {
     /// Free text over action, event type, entity id and external id.
     #[serde(default)]
     pub q: Option<String>,
+    /// Also the triggers of inactive plugins (admins always see them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_inactive: bool,
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// How many triggers a filter matches: in all, and per status (every status
+/// present, with 0 where there are none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TriggerCount {
+    pub count: u64,
+    pub by_status: std::collections::BTreeMap<String, u64>,
+}
+
+impl TriggerCount {
+    pub fn new(by_status: impl IntoIterator<Item = (Status, u64)>) -> TriggerCount {
+        let mut out = TriggerCount::default();
+        for status in Status::ALL {
+            out.by_status.insert(status.as_str().to_string(), 0);
+        }
+        for (status, n) in by_status {
+            out.count += n;
+            *out.by_status
+                .entry(status.as_str().to_string())
+                .or_default() += n;
+        }
+        out
+    }
+}

@@ -72,3 +72,38 @@ impl Plugin {
         self.routes.get(event_type).or(self.default_route.as_ref())
     }
 }
+
+/// What every reader may know of a plugin: which it is and whether it runs, and
+/// the event types it routes. Its configuration (routes, headers, retry policy)
+/// is for admins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PluginSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub active: bool,
+    /// The event types it has a route for.
+    pub event_types: Vec<String>,
+}
+
+impl From<&Plugin> for PluginSummary {
+    fn from(p: &Plugin) -> PluginSummary {
+        PluginSummary {
+            id: p.id,
+            name: p.name.clone(),
+            display_name: p.display_name.clone(),
+            active: p.active,
+            event_types: p.routes.keys().cloned().collect(),
+        }
+    }
+}
+
+/// A plugin as the API returns it: whole to admins, its summary to everyone else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum PluginView {
+    Full(Box<Plugin>),
+    Summary(PluginSummary),
+}

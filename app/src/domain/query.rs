@@ -69,6 +69,8 @@ struct RawListQuery {
     #[serde(default)]
     q: Vec<String>,
     #[serde(default)]
+    include_inactive: Vec<String>,
+    #[serde(default)]
     cursor: Vec<String>,
     #[serde(default)]
     limit: Vec<String>,
@@ -109,6 +111,16 @@ impl ListQuery {
                 })
             })
             .collect::<Result<_, _>>()?;
+        let include_inactive = match last(raw.include_inactive).as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(QueryError::new(
+                    "include_inactive",
+                    "include_inactive is true or false",
+                ))
+            }
+        };
         let limit = match last(raw.limit) {
             Some(v) => v
                 .parse()
@@ -128,6 +140,7 @@ impl ListQuery {
                 triggered_from: time("triggered_from", raw.triggered_from)?,
                 triggered_to: time("triggered_to", raw.triggered_to)?,
                 q: last(raw.q),
+                include_inactive,
             },
             cursor: last(raw.cursor),
             limit,
@@ -268,6 +281,13 @@ mod tests {
         assert_eq!(refused("triggered_to=2026-13-01T00:00:00Z"), "triggered_to");
         assert_eq!(refused("limit=ten"), "limit");
         assert_eq!(refused("limit=-1"), "limit");
+        assert_eq!(refused("include_inactive=yes"), "include_inactive");
+        assert!(
+            ListQuery::parse("include_inactive=true")
+                .unwrap()
+                .filter
+                .include_inactive
+        );
         assert_eq!(refused("colour=red"), "colour");
         assert_eq!(refused("plugin=a&weird%60name=1"), "weird`name");
         let e = ListQuery::parse("colour=red").unwrap_err();

@@ -12,7 +12,7 @@ use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::{OpenApi, Ref, RefOr, Response, ResponseBuilder};
 
-use crate::service::Role;
+use crate::service::{Permission, Role};
 
 /// The extension each authenticated operation names its role in.
 pub const REQUIRED_ROLE: &str = "x-required-role";
@@ -50,20 +50,35 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .filter_map(Option::as_mut)
 }
 
-fn required_role(op: &Operation) -> Option<Role> {
+/// The extension names the least role that may call the route; what it needs is
+/// the permission that role adds (`ingest`: create, `operator`: re-run, …).
+fn required_role(op: &Operation) -> Option<Permission> {
     let name = op.extensions.as_ref()?.get(REQUIRED_ROLE)?.as_str()?;
-    Role::parse(name)
+    Some(match Role::parse(name)? {
+        Role::Viewer => Permission::Read,
+        Role::Ingest => Permission::Create,
+        Role::Operator => Permission::Rerun,
+        Role::Admin => Permission::Administer,
+    })
 }
 
-fn declare_answers(op: &mut Operation, role: Role) {
+fn declare_answers(op: &mut Operation, needed: Permission) {
+    let allowed: Vec<&str> = Role::ALL
+        .iter()
+        .filter(|r| r.allows(needed))
+        .map(|r| r.as_str())
+        .collect();
     let params = op.parameters.as_deref().unwrap_or_default();
     let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
     let has_other_params = params.iter().any(|p| p.parameter_in != ParameterIn::Path);
     let has_body = op.request_body.is_some();
 
     let mut answers = vec![(401, "no API key, or not a valid one".to_string())];
-    if role > Role::Viewer {
-        answers.push((403, format!("the key's role is below {}", role.as_str())));
+    if allowed.len() < Role::ALL.len() {
+        answers.push((
+            403,
+            format!("the caller's role is not one of {}", allowed.join(", ")),
+        ));
     }
     let unreadable = match (has_body, has_path) {
         (true, true) => Some("the body is not JSON, or a path segment could not be read"),
@@ -89,9 +104,13 @@ fn declare_answers(op: &mut Operation, role: Role) {
             .or_insert_with(|| error_response(&description));
     }
 
-    let needs = match role {
-        Role::Viewer => "Needs an API key of any role.".to_string(),
-        higher => format!("Needs an API key with the `{}` role.", higher.as_str()),
+    let needs = if allowed.len() == Role::ALL.len() {
+        "Needs an API key of any role.".to_string()
+    } else {
+        format!(
+            "Needs an API key with one of the roles {}.",
+            allowed.join(", ")
+        )
     };
     op.description = Some(match op.description.take() {
         Some(d) if !d.is_empty() => format!("{d}\n\n{needs}"),

@@ -57,6 +57,7 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(plugins::create_plugin, plugins::list_plugins))
         .routes(routes!(plugins::get_plugin, plugins::update_plugin))
         .routes(routes!(triggers::create_trigger, triggers::list_triggers))
+        .routes(routes!(triggers::count_triggers))
         .routes(routes!(triggers::get_trigger))
         .routes(routes!(triggers::report_call))
         .routes(routes!(triggers::rerun_trigger))

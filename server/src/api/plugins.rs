@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use app::domain::{ErrorEnvelope, Items, Plugin};
+use app::domain::{ErrorEnvelope, Items, Plugin, PluginView};
 
 use super::extract::{ApiJson, Caller, Segment};
 use crate::api::ApiError;
@@ -26,11 +26,12 @@ pub async fn create_plugin(
 
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins",
     extensions(("x-required-role" = json!("viewer"))),
-    responses((status = 200, body = Items<Plugin>)))]
+    description = "Admins get each plugin whole; other roles its summary (name, display name, active, event types).",
+    responses((status = 200, body = Items<PluginView>)))]
 pub async fn list_plugins(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,
-) -> Result<Json<Items<Plugin>>, ApiError> {
+) -> Result<Json<Items<PluginView>>, ApiError> {
     Ok(Json(Items {
         items: svc.list_plugins(&who).await?,
     }))
@@ -39,12 +40,13 @@ pub async fn list_plugins(
 #[utoipa::path(get, path = "/api/v1/plugins/{id}", tag = "plugins",
     extensions(("x-required-role" = json!("viewer"))),
     params(("id" = String, Path, description = "plugin id or name")),
-    responses((status = 200, body = Plugin), (status = 404, body = ErrorEnvelope)))]
+    description = "Admins get the plugin whole; other roles its summary.",
+    responses((status = 200, body = PluginView), (status = 404, body = ErrorEnvelope)))]
 pub async fn get_plugin(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,
     Segment(id): Segment,
-) -> Result<Json<Plugin>, ApiError> {
+) -> Result<Json<PluginView>, ApiError> {
     Ok(Json(svc.get_plugin(&who, &id).await?))
 }
 

@@ -5,7 +5,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
 use app::domain::{
-    AuditQuery, ErrorEnvelope, Items, ListQuery, Page, QueryError, Status, Trigger, TriggerDetail,
+    AuditQuery, ErrorEnvelope, Items, ListQuery, Page, QueryError, Status, Trigger, TriggerCount,
+    TriggerDetail,
 };
 
 use crate::storage::AuditEntry;
@@ -15,7 +16,7 @@ use super::ApiError;
 use crate::service::{CallInput, GroupRerun, GroupRerunInput, RerunInput, Service, TriggerInput};
 
 #[utoipa::path(post, path = "/api/v1/triggers", tag = "triggers",
-    extensions(("x-required-role" = json!("viewer"))),
+    extensions(("x-required-role" = json!("ingest"))),
     request_body = TriggerInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retrying this request safe")),
     responses((status = 201, body = Trigger, description = "created"),
@@ -58,6 +59,7 @@ pub async fn create_trigger(
         ("triggered_from" = Option<DateTime<Utc>>, Query, description = "inclusive"),
         ("triggered_to" = Option<DateTime<Utc>>, Query, description = "exclusive"),
         ("q" = Option<String>, Query, description = "free text over action, event type, entity id, external id"),
+        ("include_inactive" = Option<bool>, Query, description = "also inactive plugins' triggers (admins always see them)"),
         ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
@@ -74,6 +76,38 @@ pub async fn list_triggers(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/triggers/count", tag = "triggers",
+    extensions(("x-required-role" = json!("viewer"))),
+    params(
+        ("plugin" = Option<Vec<String>>, Query, description = "plugin name or id; repeatable"),
+        ("status" = Option<Vec<Status>>, Query, description = "repeatable"),
+        ("event_type" = Option<String>, Query),
+        ("entity_type" = Option<String>, Query),
+        ("entity_id" = Option<String>, Query),
+        ("aggregation_key" = Option<String>, Query),
+        ("scheduled_from" = Option<DateTime<Utc>>, Query, description = "inclusive"),
+        ("scheduled_to" = Option<DateTime<Utc>>, Query, description = "exclusive"),
+        ("triggered_from" = Option<DateTime<Utc>>, Query, description = "inclusive"),
+        ("triggered_to" = Option<DateTime<Utc>>, Query, description = "exclusive"),
+        ("q" = Option<String>, Query),
+        ("include_inactive" = Option<bool>, Query),
+    ),
+    responses((status = 200, body = TriggerCount)))]
+pub async fn count_triggers(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<TriggerCount>, ApiError> {
+    let q = ListQuery::parse(query.as_deref().unwrap_or("")).map_err(invalid)?;
+    if q.cursor.is_some() {
+        return Err(ApiError::invalid(
+            "cursor",
+            "a count has no pages; leave cursor out",
+        ));
+    }
+    Ok(Json(svc.count_triggers(&who, q.filter).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/triggers/{id}", tag = "triggers",
     extensions(("x-required-role" = json!("viewer"))),
     params(("id" = String, Path, description = "trigger id")),
@@ -87,7 +121,7 @@ pub async fn get_trigger(
 }
 
 #[utoipa::path(post, path = "/api/v1/calls", tag = "triggers",
-    extensions(("x-required-role" = json!("viewer"))),
+    extensions(("x-required-role" = json!("ingest"))),
     request_body = CallInput,
     responses((status = 201, body = Trigger)))]
 pub async fn report_call(

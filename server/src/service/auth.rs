@@ -1,75 +1,14 @@
-//! Who is asking, and what they may do. API keys today; users, sessions and
-//! embed tokens will resolve to the same `Principal`.
+//! Who is asking: an API key resolved to a `Principal` (see `access` for what
+//! it may then do). Users, sessions and embed tokens resolve to the same type.
 
 use chrono::Utc;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{Service, ServiceError};
+use super::access::Identity;
+use super::{Principal, Role, Service, ServiceError};
 use crate::storage::ApiKeyRecord;
-
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Role {
-    Viewer,
-    Operator,
-    Admin,
-}
-
-impl Role {
-    /// Least to most allowed.
-    pub const ALL: &'static [Role] = <Role as strum::VariantArray>::VARIANTS;
-
-    /// The word stored and typed (`operator`).
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        s.parse().ok()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub name: String,
-    pub role: Role,
-}
-
-impl Principal {
-    pub fn require(&self, role: Role) -> Result<(), ServiceError> {
-        if self.role >= role {
-            Ok(())
-        } else {
-            Err(ServiceError::forbidden(format!(
-                "this needs the {} role; {} has {}",
-                role.as_str(),
-                self.name,
-                self.role.as_str()
-            )))
-        }
-    }
-
-    /// The browser UI before sign-in exists: it may read, nothing more.
-    pub fn ui_viewer() -> Principal {
-        Principal {
-            name: "browser".into(),
-            role: Role::Viewer,
-        }
-    }
-}
 
 /// Keys are 32 random bytes, so a fast hash is enough: nothing to brute-force.
 fn hash_key(key: &str) -> String {
@@ -101,8 +40,12 @@ impl Service {
             .ok_or_else(|| ServiceError::unauthorized("this API key is not valid"))?;
         let role = Role::parse(&record.role).ok_or_else(ServiceError::internal)?;
         let who = Principal {
+            identity: Identity::ApiKey(record.id),
             name: record.name,
             role,
+            plugins: None,
+            entity: None,
+            client: None,
         };
         self.keys.put(hash, who.clone());
         Ok(who)
@@ -130,21 +73,5 @@ impl Service {
         };
         self.store.insert_api_key(&record).await?;
         Ok(key)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Role;
-
-    #[test]
-    fn roles_are_stored_as_lowercase_words_and_ordered_least_to_most_allowed() {
-        let words: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-        assert_eq!(words, ["viewer", "operator", "admin"]);
-        for &r in Role::ALL {
-            assert_eq!(Role::parse(r.as_str()), Some(r));
-        }
-        assert!(Role::Viewer < Role::Operator && Role::Operator < Role::Admin);
-        assert_eq!(Role::parse("Admin"), None);
     }
 }

@@ -23,10 +23,8 @@ use uuid::Uuid;
 use app::domain::{EntityRef, Migration, StartedByKind, Trigger, TriggerFilter};
 
 use super::secrets::Owner;
-use super::{now, Principal, Role, Service, ServiceError, TriggerInput};
-use crate::storage::{
-    AuditEntry, MigrationRecord, MigrationStep, MigrationWork, PendingRun, StepOutcome,
-};
+use super::{now, Permission, Principal, Service, ServiceError, TriggerInput};
+use crate::storage::{MigrationRecord, MigrationStep, MigrationWork, PendingRun, StepOutcome};
 
 /// This instance's part in running migrations: who it is, how long its leases
 /// last, which jobs it runs now, and the shutdown signal they stop on.
@@ -134,7 +132,7 @@ impl Service {
         who: &Principal,
         input: MigrationInput,
     ) -> Result<MigrationStart, ServiceError> {
-        who.require(Role::Admin)?;
+        who.require(Permission::Administer)?;
         let reason = input
             .reason
             .as_deref()
@@ -165,7 +163,7 @@ impl Service {
                 ))
             }
             (Some(filter), None) => {
-                let store_filter = self.resolve_filter(filter.clone()).await?;
+                let store_filter = self.resolve_filter(who, filter.clone()).await?;
                 let total = self.store.count_triggers(&store_filter).await?;
                 let sample = self.store.list_triggers(&store_filter, None, 10).await?;
                 let mut spec = serde_json::to_value(filter).expect("a filter serialises");
@@ -239,15 +237,13 @@ impl Service {
             succeeded: 0,
             failed: 0,
         };
-        let audit = AuditEntry {
-            id: Uuid::now_v7(),
-            at: record.created_at,
-            actor: who.name.clone(),
-            action: format!("migration.{kind}"),
-            target: format!("migration:{}", record.id),
+        let audit = who.audit(
+            record.created_at,
+            format!("migration.{kind}"),
+            format!("migration:{}", record.id),
             reason,
-            details: serde_json::json!({"total": total, "rate_per_sec": rate}),
-        };
+            serde_json::json!({"total": total, "rate_per_sec": rate}),
+        );
         // The set a rerun re-executes is fixed here, with the migration itself.
         record.total = self
             .store
@@ -436,7 +432,7 @@ impl Service {
         who: &Principal,
         id: &str,
     ) -> Result<Migration, ServiceError> {
-        who.require(Role::Admin)?;
+        who.require(Permission::Administer)?;
         let id = Uuid::parse_str(id)
             .map_err(|_| ServiceError::invalid("id", "a migration id is a UUID"))?;
         let m = self
@@ -449,7 +445,7 @@ impl Service {
 
     /// The newest migrations first (at most `MAX_LISTED_MIGRATIONS`), each with its progress.
     pub async fn list_migrations(&self, who: &Principal) -> Result<Vec<Migration>, ServiceError> {
-        who.require(Role::Admin)?;
+        who.require(Permission::Administer)?;
         let mut items = Vec::new();
         for id in self.store.recent_migrations(MAX_LISTED_MIGRATIONS).await? {
             if let Some(m) = self.store.get_migration(id).await? {
@@ -464,7 +460,7 @@ impl Service {
         who: &Principal,
         id: &str,
     ) -> Result<Migration, ServiceError> {
-        who.require(Role::Admin)?;
+        who.require(Permission::Administer)?;
         let uuid = Uuid::parse_str(id)
             .map_err(|_| ServiceError::invalid("id", "a migration id is a UUID"))?;
         let m = self.get_migration(who, id).await?;
@@ -518,10 +514,7 @@ impl MigrationItems {
         let items: Vec<MigrationCreateItem> = serde_json::from_value(m.spec["create"].clone())
             .map_err(|_| ServiceError::internal())?;
         Ok(MigrationItems::Create {
-            creator: Principal {
-                name: actor.to_string(),
-                role: Role::Admin,
-            },
+            creator: Principal::system(actor),
             plugin: m.spec["plugin"].as_str().unwrap_or_default().to_string(),
             event_type: m.spec["event_type"]
                 .as_str()

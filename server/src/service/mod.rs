@@ -4,6 +4,7 @@
 //! through here. Below the surfaces, the executor, the demo and the readiness
 //! probe use the store it holds (`Service::store`) directly.
 
+mod access;
 mod auth;
 mod cache;
 mod cursor;
@@ -16,10 +17,11 @@ mod rotation;
 mod secrets;
 mod triggers;
 pub mod types;
+mod visibility;
 
 use std::sync::Arc;
 
-pub use auth::{Principal, Role};
+pub use access::{EntityScope, Identity, Permission, Principal, Role};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use error::ServiceError;
 pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
-use app::domain::{Plugin, RedactRules, RetryPolicy, Route};
+use app::domain::{Plugin, PluginSummary, PluginView, RedactRules, RetryPolicy, Route};
 
 use super::secrets::Owner;
 use super::types::{EventType, PluginName};
-use super::{redact, Principal, Role, Secret, Service, ServiceError};
+use super::{redact, Permission, Principal, Secret, Service, ServiceError};
 use crate::storage::{PluginKey, PluginRecord};
 
 /// How the executor authenticates to the provider. Only ever deserialised.
@@ -421,7 +421,7 @@ impl Service {
         who: &Principal,
         input: PluginInput,
     ) -> Result<Plugin, ServiceError> {
-        who.require(Role::Admin)?;
+        who.require(Permission::Administer)?;
         let now = super::now();
         let plugin = Plugin {
             id: Uuid::now_v7(),
@@ -466,7 +466,7 @@ impl Service {
         key: &str,
         patch: PluginPatch,
     ) -> Result<Plugin, ServiceError> {
-        who.require(Role::Admin)?;
+        who.require(Permission::Administer)?;
         let mut record = self.plugin_record(key).await?;
         // Sealed headers that no configured key opens can still be given again:
         // any left as `[redacted]` are refused below, naming them.
@@ -562,17 +562,26 @@ impl Service {
         Ok(shown(record.plugin))
     }
 
-    pub async fn get_plugin(&self, _who: &Principal, key: &str) -> Result<Plugin, ServiceError> {
-        Ok(shown(self.plugin_record(key).await?.plugin))
+    /// A plugin as `who` may see it: whole to admins, its summary to others; one
+    /// outside `who`'s scope is not found.
+    pub async fn get_plugin(&self, who: &Principal, key: &str) -> Result<PluginView, ServiceError> {
+        who.require(Permission::Read)?;
+        let plugin = self.plugin_record(key).await?.plugin;
+        if !who.sees_plugin(plugin.id) {
+            return Err(ServiceError::not_found(format!("no plugin named {key:?}")));
+        }
+        Ok(view_for(who, plugin))
     }
 
-    pub async fn list_plugins(&self, _who: &Principal) -> Result<Vec<Plugin>, ServiceError> {
+    pub async fn list_plugins(&self, who: &Principal) -> Result<Vec<PluginView>, ServiceError> {
+        who.require(Permission::Read)?;
         Ok(self
             .store
             .list_plugins()
             .await?
             .into_iter()
-            .map(|r| shown(r.plugin))
+            .filter(|r| who.sees_plugin(r.plugin.id))
+            .map(|r| view_for(who, r.plugin))
             .collect())
     }
 
@@ -596,6 +605,15 @@ impl Service {
             .get_plugin(&PluginKey::parse(key))
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("no plugin named {key:?}")))
+    }
+}
+
+fn view_for(who: &Principal, plugin: Plugin) -> PluginView {
+    let plugin = shown(plugin);
+    if who.is_admin() {
+        PluginView::Full(Box::new(plugin))
+    } else {
+        PluginView::Summary(PluginSummary::from(&plugin))
     }
 }
 

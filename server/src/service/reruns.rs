@@ -7,7 +7,7 @@ use uuid::Uuid;
 use app::domain::{StartedByKind, Trigger};
 
 use super::types::Reason;
-use super::{now, Principal, Role, Service, ServiceError};
+use super::{now, Permission, Principal, Service, ServiceError};
 use crate::storage::{AuditEntry, PendingRun, RunRequest};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -46,17 +46,19 @@ impl Service {
         key: &str,
         input: GroupRerunInput,
     ) -> Result<GroupRerun, ServiceError> {
-        who.require(Role::Operator)?;
+        who.require(Permission::Rerun)?;
         let reason = Reason::parse(input.reason)?.into_inner();
         let mut statuses = vec![app::domain::Status::Erroneous];
         if input.include_finished {
             statuses.push(app::domain::Status::Finished);
         }
-        let filter = crate::storage::StoreFilter {
+        let mut filter = crate::storage::StoreFilter {
             aggregation_key: Some(key.to_string()),
             statuses,
             ..Default::default()
         };
+        // Only what the caller can see is re-run, inactive plugins' triggers included.
+        self.narrow_to_visible(who, &mut filter, true).await?;
         let mut ids = Vec::new();
         let mut after = None;
         loop {
@@ -68,15 +70,13 @@ impl Service {
             });
             ids.extend(page.iter().map(|t| t.id));
         }
-        let audit = AuditEntry {
-            id: Uuid::now_v7(),
-            at: now(),
-            actor: who.name.clone(),
-            action: "rerun.group".into(),
-            target: format!("aggregation:{key}"),
-            reason: reason.clone(),
-            details: serde_json::json!({"triggers": ids.len(), "resume_retries": input.resume_retries}),
-        };
+        let audit = who.audit(
+            now(),
+            "rerun.group",
+            format!("aggregation:{key}"),
+            reason.clone(),
+            serde_json::json!({"triggers": ids.len(), "resume_retries": input.resume_retries}),
+        );
         let mut out = GroupRerun {
             aggregation_key: key.to_string(),
             queued: 0,
@@ -110,26 +110,30 @@ impl Service {
         id: &str,
         input: RerunInput,
     ) -> Result<Trigger, ServiceError> {
-        who.require(Role::Operator)?;
+        who.require(Permission::Rerun)?;
         let trigger_id = Uuid::parse_str(id).map_err(|_| {
             ServiceError::invalid("id", format!("{id:?} is not a trigger id (a UUID)"))
         })?;
         let reason = Reason::parse(input.reason)?.into_inner();
+        let before = self
+            .store
+            .get_trigger_detail(trigger_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(format!("no trigger {trigger_id}")))?;
+        self.check_visible(who, &before.trigger.trigger).await?;
         let run = PendingRun {
             kind: StartedByKind::Manual,
             actor: who.name.clone(),
             reason: reason.clone(),
             resume_retries: input.resume_retries,
         };
-        let audit = AuditEntry {
-            id: Uuid::now_v7(),
-            at: now(),
-            actor: who.name.clone(),
-            action: "rerun".into(),
-            target: format!("trigger:{trigger_id}"),
+        let audit = who.audit(
+            now(),
+            "rerun",
+            format!("trigger:{trigger_id}"),
             reason,
-            details: serde_json::json!({"resume_retries": input.resume_retries}),
-        };
+            serde_json::json!({"resume_retries": input.resume_retries}),
+        );
         match self.store.request_run(trigger_id, run, Some(audit)).await? {
             RunRequest::Queued => {}
             RunRequest::Running => {
@@ -158,7 +162,7 @@ impl Service {
         who: &Principal,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, ServiceError> {
-        who.require(Role::Admin)?;
+        who.require(Permission::Administer)?;
         if !(1..=500).contains(&limit) {
             return Err(ServiceError::invalid("limit", "limit is 1 to 500"));
         }

@@ -10,12 +10,13 @@ use uuid::Uuid;
 
 use app::domain::{
     Attempt, AttemptRequest, AttemptResponse, EntityRef, FailureClass, Initiator, InitiatorKind,
-    Page, StartedBy, StartedByKind, Status, Trigger, TriggerDetail, TriggerFilter, MAX_PAGE_SIZE,
+    Page, StartedBy, StartedByKind, Status, Trigger, TriggerCount, TriggerDetail, TriggerFilter,
+    MAX_PAGE_SIZE,
 };
 
 use super::secrets::Owner;
 use super::types::{optional_text, AggregationKey, Entity, EventType};
-use super::{decode_cursor, encode_cursor, redact, Principal, Role, Service, ServiceError};
+use super::{decode_cursor, encode_cursor, redact, Permission, Principal, Service, ServiceError};
 use crate::outcome::{self, Answer, Stop, Verdict};
 use crate::storage::{
     AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, PluginRecord, StoreFilter,
@@ -212,9 +213,14 @@ impl Service {
         who: &Principal,
         f: TriggerFields,
     ) -> Result<Common, ServiceError> {
-        let plugin = self.cached_plugin(&f.plugin).await?.ok_or_else(|| {
-            ServiceError::invalid("plugin", format!("no plugin named {:?}", f.plugin))
-        })?;
+        // A plugin outside the caller's scope is as unknown as a missing one.
+        let plugin = self
+            .cached_plugin(&f.plugin)
+            .await?
+            .filter(|p| who.sees_plugin(p.plugin.id))
+            .ok_or_else(|| {
+                ServiceError::invalid("plugin", format!("no plugin named {:?}", f.plugin))
+            })?;
         let event_type = EventType::parse("event_type", f.event_type)?;
         let payload = match f.payload {
             None | Some(Value::Null) => {
@@ -268,7 +274,7 @@ impl Service {
         idempotency_key: Option<&str>,
     ) -> Result<(NewTrigger, String), ServiceError> {
         // Ingest keys of any role may create triggers; see API.md.
-        who.require(Role::Viewer)?;
+        who.require(Permission::Create)?;
         let (fields, run_at) = input.into_parts();
         // Only an idempotent request needs its fingerprint.
         let hash = idempotency_key.and(fields.payload.as_ref()).map(|_| {
@@ -297,8 +303,9 @@ impl Service {
                     "an idempotency key is 1 to 255 ASCII characters",
                 ))
             }
+            // Scoped to the caller: two applications using the same key do not collide.
             Some(k) => Some(Idempotency {
-                key: k.to_string(),
+                key: format!("{}/{k}", who.identity.tag()),
                 request_hash: hash.unwrap_or_default(),
             }),
         };
@@ -329,6 +336,7 @@ impl Service {
             scheduled_at,
             next_attempt_at: Some(scheduled_at),
             logs: vec![queued],
+            created_by: Some(who.identity.tag()),
         };
         let plugin_name = c.plugin.plugin.name.clone();
         Ok((new, plugin_name))
@@ -390,7 +398,7 @@ impl Service {
         who: &Principal,
         input: CallInput,
     ) -> Result<Trigger, ServiceError> {
-        who.require(Role::Viewer)?;
+        who.require(Permission::Create)?;
         let call = self.check_call(who, input).await?;
         let (new, outcome) = self.reported_rows(who, call);
         let trigger_id = new.id;
@@ -506,6 +514,7 @@ impl Service {
             scheduled_at: call.started_at,
             next_attempt_at: None,
             logs: vec![outcome::reported(now, &who.name)],
+            created_by: Some(who.identity.tag()),
         };
         let outcome = AttemptOutcome {
             trigger_id,
@@ -573,11 +582,12 @@ impl Service {
 
     pub async fn list_triggers(
         &self,
-        _who: &Principal,
+        who: &Principal,
         filter: TriggerFilter,
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<Page<Trigger>, ServiceError> {
+        who.require(Permission::Read)?;
         if !(1..=MAX_PAGE_SIZE).contains(&limit) {
             return Err(ServiceError::invalid(
                 "limit",
@@ -585,7 +595,7 @@ impl Service {
             ));
         }
         let after = cursor.map(decode_cursor).transpose()?;
-        let store_filter = self.resolve_filter(filter).await?;
+        let store_filter = self.resolve_filter(who, filter).await?;
         let items = self
             .store
             .list_triggers(&store_filter, after, limit)
@@ -603,8 +613,23 @@ impl Service {
         Ok(Page { items, next_cursor })
     }
 
+    /// How many triggers the filter matches, in all and per status.
+    pub async fn count_triggers(
+        &self,
+        who: &Principal,
+        filter: TriggerFilter,
+    ) -> Result<TriggerCount, ServiceError> {
+        who.require(Permission::Read)?;
+        let store_filter = self.resolve_filter(who, filter).await?;
+        let by_status = self.store.count_by_status(&store_filter).await?;
+        Ok(TriggerCount::new(by_status))
+    }
+
+    /// Check a list filter, resolve its plugin names, and narrow it to what `who`
+    /// can see. A plugin outside `who`'s scope is refused like an unknown one.
     pub(crate) async fn resolve_filter(
         &self,
+        who: &Principal,
         f: TriggerFilter,
     ) -> Result<StoreFilter, ServiceError> {
         for (field, n) in [("plugin", f.plugin.len()), ("status", f.status.len())] {
@@ -636,7 +661,7 @@ impl Service {
         for name in &f.plugin {
             no_nul("plugin", name)?;
         }
-        let plugin_ids = self.plugin_ids(&f.plugin).await?;
+        let plugin_ids = self.plugin_ids(who, &f.plugin).await?;
         for (field, from, to) in [
             ("scheduled_to", f.scheduled_from, f.scheduled_to),
             ("triggered_to", f.triggered_from, f.triggered_to),
@@ -656,8 +681,10 @@ impl Service {
                 "entity_id needs entity_type beside it",
             ));
         }
-        Ok(StoreFilter {
+        let mut filter = StoreFilter {
             plugin_ids,
+            visible_plugin_ids: None,
+            created_by: None,
             statuses: f.status,
             event_type: f.event_type,
             entity_type: f.entity_type,
@@ -668,12 +695,20 @@ impl Service {
             triggered_from: f.triggered_from,
             triggered_to: f.triggered_to,
             q: f.q.filter(|q| !q.trim().is_empty()),
-        })
+        };
+        self.narrow_to_visible(who, &mut filter, f.include_inactive)
+            .await?;
+        Ok(filter)
     }
 
     /// Plugin names or ids to ids: from the cache, and on a miss from one read of
     /// every plugin, so repeated or unknown names cost at most one query per request.
-    async fn plugin_ids(&self, keys: &[String]) -> Result<Vec<Uuid>, ServiceError> {
+    /// A plugin outside `who`'s scope is refused like an unknown one.
+    async fn plugin_ids(
+        &self,
+        who: &Principal,
+        keys: &[String],
+    ) -> Result<Vec<Uuid>, ServiceError> {
         let mut ids = Vec::with_capacity(keys.len());
         let mut all: Option<Vec<PluginRecord>> = None;
         for key in keys {
@@ -695,6 +730,12 @@ impl Service {
                     found
                 }
             };
+            if !who.sees_plugin(record.plugin.id) {
+                return Err(ServiceError::invalid(
+                    "plugin",
+                    format!("no plugin named {key:?}"),
+                ));
+            }
             if !ids.contains(&record.plugin.id) {
                 ids.push(record.plugin.id);
             }
@@ -704,9 +745,10 @@ impl Service {
 
     pub async fn get_trigger(
         &self,
-        _who: &Principal,
+        who: &Principal,
         id: &str,
     ) -> Result<TriggerDetail, ServiceError> {
+        who.require(Permission::Read)?;
         let uuid = Uuid::parse_str(id).map_err(|_| {
             ServiceError::invalid("id", format!("{id:?} is not a trigger id (a UUID)"))
         })?;
@@ -715,6 +757,7 @@ impl Service {
             .get_trigger_detail(uuid)
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("no trigger {uuid}")))?;
+        self.check_visible(who, &detail.trigger.trigger).await?;
         // Payloads are shown redacted everywhere; the stored original is for execution.
         let plugin = self
             .store

@@ -149,6 +149,11 @@ pub trait Reads: Send + Sync {
         limit: u32,
     ) -> Result<Vec<(u64, Uuid)>, StoreError>;
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    async fn count_by_status(
+        &self,
+        filter: &StoreFilter,
+    ) -> Result<Vec<(app::domain::Status, u64)>, StoreError>;
+    async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError>;
     async fn list_audit(&self, limit: u32) -> Result<Vec<super::AuditEntry>, StoreError>;
     async fn sealed_payloads(
         &self,
@@ -180,6 +185,7 @@ where
     sql::IdRow: for<'r> FromRow<'r, DB::Row>,
     sql::SetRow: for<'r> FromRow<'r, DB::Row>,
     sql::AuditRow: for<'r> FromRow<'r, DB::Row>,
+    sql::CreatorRow: for<'r> FromRow<'r, DB::Row>,
     sql::SealedTextRow: for<'r> FromRow<'r, DB::Row>,
 {
     async fn sealed_payloads(
@@ -373,6 +379,35 @@ where
         )
         .await?;
         rows.into_iter().map(super::AuditEntry::try_from).collect()
+    }
+
+    async fn count_by_status(
+        &self,
+        filter: &StoreFilter,
+    ) -> Result<Vec<(app::domain::Status, u64)>, StoreError> {
+        let rows: Vec<sql::StatusCountRow> = fetch_all(
+            &self.pool,
+            sql::count_triggers_by_status(DB::DIALECT, filter),
+            "counting triggers by status",
+        )
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let status = app::domain::Status::parse(&r.status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("status {:?}", r.status)))?;
+                Ok((status, r.n as u64))
+            })
+            .collect()
+    }
+
+    async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError> {
+        let row: Option<sql::CreatorRow> = fetch_optional(
+            &self.pool,
+            sql::select_trigger_creator(DB::DIALECT, id),
+            "reading who created a trigger",
+        )
+        .await?;
+        Ok(row.and_then(|r| r.created_by))
     }
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
@@ -858,6 +893,7 @@ pub trait Writes: Send + Sync {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError>;
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError>;
     async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError>;
     async fn replace_migration_spec(
         &self,
@@ -949,6 +985,11 @@ where
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let sql = sql::insert_api_key(DB::DIALECT, key);
         self.run(sql, "inserting an api key").await.map(drop)
+    }
+
+    async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError> {
+        let sql = sql::insert_audit(DB::DIALECT, entry);
+        self.run(sql, "writing an audit row").await.map(drop)
     }
 
     async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError> {

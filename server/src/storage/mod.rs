@@ -180,6 +180,19 @@ pub trait Store: Send + Sync + 'static {
         self.reads().count_triggers(filter).await
     }
 
+    /// How many triggers a filter matches, per status (statuses with none are absent).
+    async fn count_by_status(
+        &self,
+        filter: &StoreFilter,
+    ) -> Result<Vec<(app::domain::Status, u64)>, StoreError> {
+        self.reads().count_by_status(filter).await
+    }
+
+    /// Who created a trigger (`key:<id>`, `user:<id>`, `system`), if recorded.
+    async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError> {
+        self.reads().trigger_creator(id).await
+    }
+
     /// A new trigger migration and its audit row, together.
     async fn insert_migration(
         &self,
@@ -268,6 +281,12 @@ pub trait Store: Send + Sync + 'static {
     /// The audit trail, newest first.
     async fn list_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         self.reads().list_audit(limit).await
+    }
+
+    /// An audit row on its own (sign-ins, key and user changes, embed tokens);
+    /// actions with their own writes record theirs in the same transaction.
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.writes().insert_audit(entry).await
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {

@@ -51,6 +51,8 @@ pub struct NewTrigger {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Logs written with the trigger (`queued`).
     pub logs: Vec<LogEntry>,
+    /// The creator's identity tag (`key:<id>`, `user:<id>`, `system`).
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +136,8 @@ pub struct AuditEntry {
     pub action: String,
     pub target: String,
     pub reason: String,
+    /// The address the request came from, when it came over the network.
+    pub client: Option<String>,
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
@@ -149,7 +153,13 @@ pub enum RunRequest {
 /// The list filter after plugin names are resolved to ids.
 #[derive(Debug, Clone, Default)]
 pub struct StoreFilter {
+    /// The plugins asked for; empty is all of them.
     pub plugin_ids: Vec<Uuid>,
+    /// The plugins the caller may see (its scope, and for non-admins only active
+    /// ones); `None` is all, an empty list none.
+    pub visible_plugin_ids: Option<Vec<Uuid>>,
+    /// Only what this creator made (an `ingest` caller's own triggers).
+    pub created_by: Option<String>,
     pub statuses: Vec<Status>,
     pub event_type: Option<String>,
     pub entity_type: Option<String>,

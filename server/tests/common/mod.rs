@@ -86,10 +86,7 @@ pub struct TestApp {
 }
 
 pub fn admin() -> Principal {
-    Principal {
-        name: "test-admin".into(),
-        role: Role::Admin,
-    }
+    Principal::system("test-admin")
 }
 
 impl TestApp {

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::domain::{Plugin, Status};
+use crate::domain::{PluginSummary, Status};
 
 /// One filter of the log as a select. Choosing a value navigates client-side to
 /// the same page with that query parameter changed and every other filter kept,
@@ -46,7 +46,7 @@ fn SelectFilter(
 }
 
 #[component]
-pub fn PluginFilter(plugins: Vec<Plugin>) -> impl IntoView {
+pub fn PluginFilter(plugins: Vec<PluginSummary>) -> impl IntoView {
     let options = plugins
         .into_iter()
         .map(|p| (p.name, p.display_name))

@@ -199,7 +199,7 @@ pub(crate) fn request_run(
 pub(crate) fn insert_audit(d: Dialect, a: &crate::storage::AuditEntry) -> Sql {
     let mut sql = Sql::new(
         d,
-        "INSERT INTO audit_log (id, at, actor, action, target, reason, details) VALUES ",
+        "INSERT INTO audit_log (id, at, actor, action, target, reason, client, details) VALUES ",
     );
     sql.bind_row(vec![
         a.id.into(),
@@ -208,6 +208,7 @@ pub(crate) fn insert_audit(d: Dialect, a: &crate::storage::AuditEntry) -> Sql {
         a.action.clone().into(),
         a.target.clone().into(),
         a.reason.clone().into(),
+        a.client.clone().into(),
         a.details.to_string().into(),
     ]);
     sql

@@ -225,6 +225,17 @@ pub(crate) fn count_triggers(d: Dialect, f: &StoreFilter) -> Sql {
     sql
 }
 
+/// How many triggers a filter matches per status (the list's count).
+pub(crate) fn count_triggers_by_status(d: Dialect, f: &StoreFilter) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        format!("SELECT t.status AS status, COUNT(*) AS n{TRIGGERS_FROM}"),
+    );
+    push_trigger_filter(&mut sql, f);
+    sql.push(" GROUP BY t.status");
+    sql
+}
+
 /// How many rows a statement counted.
 #[derive(sqlx::FromRow)]
 pub(crate) struct CountRow {
@@ -292,7 +303,7 @@ pub(crate) struct IdRow {
 pub(crate) fn select_audit(d: Dialect, limit: u32) -> Sql {
     let mut sql = Sql::new(
         d,
-        "SELECT id, at, actor, action, target, reason, details FROM audit_log \
+        "SELECT id, at, actor, action, target, reason, client, details FROM audit_log \
          ORDER BY at DESC, id DESC LIMIT ",
     );
     sql.bind(limit as i64);
@@ -307,6 +318,7 @@ pub(crate) struct AuditRow {
     action: String,
     target: String,
     reason: String,
+    client: Option<String>,
     details: String,
 }
 
@@ -321,6 +333,7 @@ impl TryFrom<AuditRow> for crate::storage::AuditEntry {
             action: r.action,
             target: r.target,
             reason: r.reason,
+            client: r.client,
             details: json("audit details", &r.details)?,
         })
     }

@@ -75,3 +75,15 @@ pub(crate) fn select_idempotent(d: Dialect, key: &str) -> Sql {
     sql.bind(key);
     sql
 }
+
+/// Who created a trigger (read into `CreatorRow`).
+pub(crate) fn select_trigger_creator(d: Dialect, id: Uuid) -> Sql {
+    let mut sql = Sql::new(d, "SELECT created_by FROM triggers WHERE id = ");
+    sql.bind(id);
+    sql
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CreatorRow {
+    pub created_by: Option<String>,
+}

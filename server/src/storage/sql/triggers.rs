@@ -84,7 +84,7 @@ pub(crate) fn insert_triggers(d: Dialect, rows: &[NewTrigger]) -> Sql {
         d,
         "INSERT INTO triggers (id, plugin_id, event_type, action, entity_type, entity_id, \
          initiator_kind, initiator_name, payload, aggregation_key, idempotency_key, \
-         request_hash, status, attempts, scheduled_at, next_attempt_at) VALUES ",
+         request_hash, status, attempts, scheduled_at, next_attempt_at, created_by) VALUES ",
     );
     for (i, t) in rows.iter().enumerate() {
         if i > 0 {
@@ -110,6 +110,7 @@ pub(crate) fn insert_triggers(d: Dialect, rows: &[NewTrigger]) -> Sql {
             0i64.into(),
             micros(t.scheduled_at).into(),
             t.next_attempt_at.map(micros).into(),
+            t.created_by.clone().into(),
         ]);
     }
     sql
@@ -169,6 +170,19 @@ pub(crate) const TRIGGERS_FROM: &str =
 
 /// The filter's conditions, each ` AND …`, after `TRIGGERS_FROM`.
 pub(crate) fn push_trigger_filter(sql: &mut Sql, f: &StoreFilter) {
+    match &f.visible_plugin_ids {
+        None => {}
+        Some(ids) if ids.is_empty() => {
+            sql.push(" AND 1=0");
+        }
+        Some(ids) => {
+            sql.push(" AND t.plugin_id IN ")
+                .bind_row(ids.iter().map(|id| Arg::from(*id)).collect());
+        }
+    }
+    if let Some(creator) = &f.created_by {
+        sql.push(" AND t.created_by = ").bind(creator.clone());
+    }
     if !f.plugin_ids.is_empty() {
         sql.push(" AND t.plugin_id IN ")
             .bind_row(f.plugin_ids.iter().map(|id| Arg::from(*id)).collect());
