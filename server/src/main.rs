@@ -30,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
             sandbox,
         } => {
             let service = cli.db.service().await?;
+            seal_plain_headers(&service).await;
             service
                 .set_migration_lease(std::time::Duration::from_secs(migration_lease_secs.max(1)));
             let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -69,7 +70,8 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Migrate => {
-            cli.db.service().await?;
+            let service = cli.db.service().await?;
+            seal_plain_headers(&service).await;
             println!("migrations are up to date");
         }
         Command::ApiKey {
@@ -115,6 +117,19 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Headers stored in plain text before sensitive ones were sealed get sealed as
+/// soon as a process holding the key starts (a failure only delays it).
+async fn seal_plain_headers(service: &calltrail::service::Service) {
+    match service.seal_plain_headers().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("sealed the sensitive static headers of {n} plugin(s)"),
+        Err(e) => tracing::warn!(
+            "sealing sensitive static headers stored in plain text: {}",
+            e.message()
+        ),
+    }
 }
 
 async fn shutdown_signal() {

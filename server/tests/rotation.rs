@@ -280,4 +280,84 @@ async fn after_rotation_the_old_key_can_go_and_everything_still_executes(db: Db)
     );
 }
 
-on_both_databases!(after_rotation_the_old_key_can_go_and_everything_still_executes);
+/// A database from before sensitive static headers were sealed holds them in
+/// plain text: the first start with the key seals them, and they are still sent.
+async fn plain_sensitive_headers_are_sealed_at_start_and_still_sent(db: Db) {
+    let key_hex = "0c".repeat(32);
+    let keys = Keys {
+        current: &key_hex,
+        previous: None,
+    };
+    let fresh = fresh_db(db).await;
+    let url = fresh.url.clone();
+    let provider = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "ext"})))
+        .mount(&provider)
+        .await;
+    let out = calltrail(&url, &keys)
+        .args(["api-key", "create", "--name", "ops", "--role", "admin"])
+        .output()
+        .unwrap();
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let http = reqwest::Client::new();
+    {
+        let mut serve = calltrail(&url, &keys);
+        serve.arg("serve").env("CALLTRAIL_EXECUTOR", "off");
+        let (_server, base) = serve_binary(&mut serve).await;
+        post(&http, format!("{base}/api/v1/plugins"), &key, json!({
+            "name": "crm",
+            "base_url": provider.uri(),
+            "routes": {"invoice.available": {"method": "POST", "path": "/v1/invoices/{entity_id}"}},
+            "headers": {"X-Tenant": "acme"},
+        }))
+        .await;
+    }
+    exec_sql(
+        &url,
+        "UPDATE plugins SET headers = '{\"X-Api-Key\":\"MK_PLAIN_HEADER\",\"X-Tenant\":\"acme\"}'",
+    )
+    .await;
+
+    let mut serve = calltrail(&url, &keys);
+    serve.arg("serve");
+    let (_server, base) = serve_binary(&mut serve).await;
+    let headers = query_text(&url, "SELECT headers FROM plugins")
+        .await
+        .unwrap();
+    assert_eq!(headers, r#"{"X-Api-Key":"[redacted]","X-Tenant":"acme"}"#);
+    post(
+        &http,
+        format!("{base}/api/v1/triggers"),
+        &key,
+        json!({
+            "plugin": "crm", "event_type": "invoice.available",
+            "entity": {"type": "invoice", "id": "INV-1"}, "payload": {"n": 1},
+        }),
+    )
+    .await;
+    let finished = format!("{base}/api/v1/triggers?status=finished");
+    wait_for(Duration::from_secs(20), "the trigger to finish", || {
+        let get = get_json(&http, finished.clone(), &key);
+        async move { (get.await["items"].as_array()?.len() == 1).then_some(()) }
+    })
+    .await;
+    let received = provider.received_requests().await.unwrap();
+    let sent = received[0]
+        .headers
+        .get("x-api-key")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(sent, "MK_PLAIN_HEADER");
+}
+
+on_both_databases!(
+    after_rotation_the_old_key_can_go_and_everything_still_executes,
+    plain_sensitive_headers_are_sealed_at_start_and_still_sent,
+);

@@ -144,7 +144,37 @@ impl Service {
                 }
             }
         }
-        let plain_sensitive: BTreeMap<String, String> = record
+        let owner = Owner::PluginHeaders(id);
+        match self.plain_headers_sealed(record)? {
+            Some(sealed) => {
+                new.plugin.headers = sealed.plugin.headers;
+                new.headers_sealed = sealed.headers_sealed;
+                changed = true;
+            }
+            None => {
+                if let Some(sealed) = &record.headers_sealed {
+                    if let Some(fresh) = self.secrets.reseal(sealed, owner)? {
+                        new.headers_sealed = Some(fresh);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        Ok(if changed {
+            Resealed::New(new)
+        } else {
+            Resealed::Current
+        })
+    }
+
+    /// The plugin with the sensitive static headers a database from before they
+    /// were sealed holds in plain text moved into its sealed map; `None` when it
+    /// holds none.
+    fn plain_headers_sealed(
+        &self,
+        record: &PluginRecord,
+    ) -> Result<Option<PluginRecord>, SecretError> {
+        let plain: BTreeMap<String, String> = record
             .plugin
             .headers
             .iter()
@@ -153,35 +183,53 @@ impl Service {
             })
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect();
-        let owner = Owner::PluginHeaders(id);
-        if plain_sensitive.is_empty() {
-            if let Some(sealed) = &record.headers_sealed {
-                if let Some(fresh) = self.secrets.reseal(sealed, owner)? {
-                    new.headers_sealed = Some(fresh);
-                    changed = true;
-                }
-            }
-        } else {
-            let mut all: BTreeMap<String, String> = match &record.headers_sealed {
-                Some(sealed) => serde_json::from_slice(&self.secrets.open(sealed, owner)?)
-                    .map_err(|_| SecretError::Unseal)?,
-                None => BTreeMap::new(),
-            };
-            for (name, value) in plain_sensitive {
-                new.plugin
-                    .headers
-                    .insert(name.clone(), redact::REDACTED.to_string());
-                all.insert(name, value);
-            }
-            let json = serde_json::to_vec(&all).expect("a map of strings serialises");
-            new.headers_sealed = Some(self.secrets.seal(&json, owner));
-            changed = true;
+        if plain.is_empty() {
+            return Ok(None);
         }
-        Ok(if changed {
-            Resealed::New(new)
-        } else {
-            Resealed::Current
-        })
+        let owner = Owner::PluginHeaders(record.plugin.id);
+        let mut all: BTreeMap<String, String> = match &record.headers_sealed {
+            Some(sealed) => serde_json::from_slice(&self.secrets.open(sealed, owner)?)
+                .map_err(|_| SecretError::Unseal)?,
+            None => BTreeMap::new(),
+        };
+        let mut new = record.clone();
+        for (name, value) in plain {
+            new.plugin
+                .headers
+                .insert(name.clone(), redact::REDACTED.to_string());
+            all.insert(name, value);
+        }
+        let json = serde_json::to_vec(&all).expect("a map of strings serialises");
+        new.headers_sealed = Some(self.secrets.seal(&json, owner));
+        Ok(Some(new))
+    }
+
+    /// Seal the sensitive static headers a database from before they were sealed
+    /// still holds in plain text (run at start). Says how many plugins it sealed.
+    pub async fn seal_plain_headers(&self) -> Result<u64, ServiceError> {
+        let mut sealed = 0;
+        for record in self.store.list_plugins().await? {
+            match self.plain_headers_sealed(&record) {
+                Ok(None) => {}
+                Ok(Some(new)) => {
+                    if self
+                        .store
+                        .replace_plugin_secrets(&new, record.plugin.updated_at)
+                        .await?
+                    {
+                        sealed += 1;
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    plugin = %record.plugin.name,
+                    "its plain sensitive headers stay until `calltrail secrets rotate`: {e}"
+                ),
+            }
+        }
+        if sealed > 0 {
+            self.plugins.clear();
+        }
+        Ok(sealed)
     }
 
     async fn rotate_payloads(&self, batch: u32) -> Result<Tally, ServiceError> {
