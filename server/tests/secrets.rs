@@ -676,7 +676,41 @@ async fn headers_sealed_under_a_lost_key_can_be_given_again(db: Db) {
     assert_eq!(headers, [("X-Api-Key", "MK_NEW")]);
 }
 
+/// A credential written into a plugin's URL would be stored in plain text: it is
+/// refused, naming the field and never echoing the value; query auth is the way.
+async fn a_credential_in_a_plugin_url_is_refused_without_echoing_it(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let cases = [
+        ("https://ann:MK_PW@api.example.com", None, "base_url"),
+        ("https://api.example.com/?key=MK_KEY", None, "base_url"),
+        (
+            "https://api.example.com",
+            Some("/v1/x?page=1&access_token=MK_TOKEN"),
+            "routes.invoice.available.path",
+        ),
+    ];
+    for (base_url, path, field) in cases {
+        let mut body = crm_plugin(base_url, json!({}));
+        if let Some(path) = path {
+            body["routes"]["invoice.available"]["path"] = json!(path);
+        }
+        let (status, answer) = app.post("/api/v1/plugins", &body).await;
+        assert_eq!(status, 422, "{answer}");
+        let (_, got, _) = error_of(&answer);
+        assert_eq!(got.as_deref(), Some(field), "{answer}");
+        assert!(!answer.to_string().contains("MK_"), "{answer}");
+    }
+    let mut fine = crm_plugin("https://api.example.com/?region=eu", json!({}));
+    fine["routes"]["invoice.available"]["path"] = json!("/v1/x?page=1&monkey=2");
+    let (status, answer) = app.post("/api/v1/plugins", &fine).await;
+    assert_eq!(
+        status, 201,
+        "ordinary query parameters stay allowed: {answer}"
+    );
+}
+
 on_both_databases!(
+    a_credential_in_a_plugin_url_is_refused_without_echoing_it,
     headers_sealed_under_a_lost_key_can_be_given_again,
     marker_secrets_reach_the_provider_and_nowhere_else,
     a_sealed_value_copied_into_another_trigger_is_never_sent,
