@@ -119,6 +119,19 @@ async fn server_fn(State(state): State<WebState>, req: Request<Body>) -> Respons
         .into_response()
 }
 
+/// The Export button: the REST export, as the signed-in browser.
+async fn export(State(state): State<WebState>, req: Request) -> Response {
+    let who = req
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_else(nobody);
+    let query = req.uri().query().unwrap_or("").to_string();
+    crate::api::export::export_response(&state.service, &who, &query)
+        .await
+        .into_response()
+}
+
 /// Who the browser is. Sign-in is not built yet: until it is, every browser
 /// reads as a viewer of everything and can change nothing.
 async fn caller_from_request(mut req: Request, next: Next) -> Response {
@@ -143,6 +156,7 @@ pub fn router(service: Arc<Service>, options: LeptosOptions) -> Router {
     Router::new()
         .leptos_routes_with_handler(routes, axum::routing::get(page))
         .route("/_fn/{*fn_name}", axum::routing::post(server_fn))
+        .route("/export/triggers", axum::routing::get(export))
         .layer(axum::middleware::from_fn(caller_from_request))
         .fallback(leptos_axum::file_and_error_handler::<WebState, _>(
             app::shell,

@@ -7,7 +7,7 @@ mod trigger_dialog;
 mod trigger_table;
 
 pub use date_range::DateRange;
-pub use filter_bar::{EntityChip, PluginFilter, SearchBox, StatusFilter};
+pub use filter_bar::{EntityChip, ExportLinks, PluginFilter, SearchBox, StatusFilter};
 pub use local_time::LocalTime;
 pub use status_badge::StatusBadge;
 pub use trigger_dialog::{DialogKind, TriggerDialog};
