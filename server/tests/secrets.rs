@@ -1,7 +1,8 @@
 //! Secrets that cannot leak: distinct marker secrets planted wherever an
 //! application or an admin puts credentials reach the provider (where they are
 //! meant to) through the real binary, and appear nowhere else: not in the
-//! database's bytes, an API answer, a page, a server function, or the server's log.
+//! database's bytes, an API answer, an export, a page, a server function, or the
+//! server's log.
 
 mod common;
 
@@ -432,10 +433,22 @@ async fn marker_secrets_reach_the_provider_and_nowhere_else(db: Db) {
         "/api/v1/plugins/legacy".to_string(),
         "/api/v1/audit".to_string(),
         "/api/v1/openapi.json".to_string(),
+        "/api/v1/triggers/export?format=csv".to_string(),
+        "/api/v1/triggers/export?format=ndjson".to_string(),
     ] {
         let read = send(http.get(format!("{base}{path}")), &format!("GET {path}")).await;
         keep(&mut answers, read);
     }
+    let export = &answers
+        .iter()
+        .find(|(what, _)| what.ends_with("format=ndjson"))
+        .unwrap()
+        .1;
+    assert_eq!(
+        export.lines().count(),
+        4,
+        "the export holds every trigger: {export}"
+    );
     for (what, text) in &answers {
         marks.assert_absent(&format!("the API answer to {what}"), text);
     }
