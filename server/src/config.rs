@@ -40,6 +40,15 @@ pub struct DbArgs {
         global = true
     )]
     pub secret_key: Option<String>,
+    /// Earlier keys, comma-separated: they open what they sealed, seal nothing
+    /// new (until `calltrail secrets rotate` has re-sealed it all).
+    #[arg(
+        long,
+        env = "CALLTRAIL_SECRET_KEY_PREVIOUS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub secret_key_previous: Option<String>,
     #[arg(
         long,
         env = "CALLTRAIL_SECRET_KEY_FILE",
@@ -92,6 +101,11 @@ pub enum Command {
     ApiKey {
         #[command(subcommand)]
         command: ApiKeyCommand,
+    },
+    /// Manage the key that seals plugin credentials and payload secrets.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
     },
     /// Seed demo plugins and triggers across every status.
     Demo {
@@ -155,6 +169,18 @@ impl ExecutorArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-seal every stored secret under CALLTRAIL_SECRET_KEY (the previous keys
+    /// still open what they sealed). Safe to run while servers run, and again.
+    Rotate {
+        /// Triggers read per batch.
+        #[arg(long, default_value_t = 500,
+              value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ApiKeyCommand {
     /// Create a key; it is printed once, alone on the last line.
     Create {
@@ -173,7 +199,8 @@ impl DbArgs {
         let secrets = match &self.secret_key {
             Some(hex) => SecretBox::from_hex(hex)?,
             None => SecretBox::from_file(&self.secret_key_file)?,
-        };
+        }
+        .with_previous(self.secret_key_previous.as_deref().unwrap_or(""))?;
         let limits = Limits {
             max_body_bytes: self.max_body_bytes,
             max_export_rows: self.export_max_rows,

@@ -48,7 +48,7 @@ pub fn app_with_sandbox(service: Arc<Service>, options: LeptosOptions, sandbox: 
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()
         }))
-        .layer(TraceLayer::new_for_http());
+        .layer(TraceLayer::new_for_http().make_span_with(request_span));
     // The sandbox's failures are the demo's intended provider outages: they are
     // attempts in the log, not errors of this server, so its requests are not traced.
     if sandbox {
@@ -56,6 +56,18 @@ pub fn app_with_sandbox(service: Arc<Service>, options: LeptosOptions, sandbox: 
     } else {
         router
     }
+}
+
+/// The span each request is logged in, as tower-http's default makes it but with
+/// credentials in the query string (`?token=` of a link) redacted.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let uri = service::redact::url(&request.uri().to_string());
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %uri,
+        version = ?request.version(),
+    )
 }
 
 /// Serve `app` on an already-bound listener until `shutdown` resolves.

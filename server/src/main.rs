@@ -3,7 +3,7 @@ use tracing_subscriber::EnvFilter;
 
 use std::sync::Arc;
 
-use calltrail::config::{self, ApiKeyCommand, Cli, Command};
+use calltrail::config::{self, ApiKeyCommand, Cli, Command, SecretsCommand};
 use calltrail::executor::Executor;
 use calltrail::service::Role;
 
@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
             metrics_token,
         } => {
             let service = cli.db.service().await?;
+            seal_plain_headers(&service).await;
             service
                 .set_migration_lease(std::time::Duration::from_secs(migration_lease_secs.max(1)));
             service.set_metrics_token(metrics_token.filter(|t| !t.is_empty()));
@@ -76,7 +77,8 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Migrate => {
-            cli.db.service().await?;
+            let service = cli.db.service().await?;
+            seal_plain_headers(&service).await;
             println!("migrations are up to date");
         }
         Command::ApiKey {
@@ -94,6 +96,24 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("{key}");
         }
+        Command::Secrets {
+            command: SecretsCommand::Rotate { batch },
+        } => {
+            let service = cli.db.service().await?;
+            let rotation = service
+                .rotate_secrets(batch)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            println!("{rotation}");
+            if !rotation.complete() {
+                anyhow::bail!(
+                    "not everything is sealed under the current key yet: keep the previous \
+                     keys, and run `calltrail secrets rotate` again (rows that failed open \
+                     with none of the configured keys)"
+                );
+            }
+            println!("every secret is sealed under the current key; the previous keys can go");
+        }
         Command::Demo {
             triggers,
             sandbox_url,
@@ -104,6 +124,19 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Headers stored in plain text before sensitive ones were sealed get sealed as
+/// soon as a process holding the key starts (a failure only delays it).
+async fn seal_plain_headers(service: &calltrail::service::Service) {
+    match service.seal_plain_headers().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("sealed the sensitive static headers of {n} plugin(s)"),
+        Err(e) => tracing::warn!(
+            "sealing sensitive static headers stored in plain text: {}",
+            e.message()
+        ),
+    }
 }
 
 async fn shutdown_signal() {

@@ -32,7 +32,7 @@ use app::domain::{
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::outcome::{self, Answer, Stop, Verdict};
-use crate::service::{now, PluginSecrets, Service};
+use crate::service::{now, Owner, PluginSecrets, Service};
 use crate::storage::{AttemptOutcome, Claim, ClaimedTrigger, PluginKey, PluginRecord, StoreError};
 use outbound::AllowList;
 
@@ -359,7 +359,8 @@ impl Executor {
             Err(e) => {
                 let why = format!(
                     "the secrets of plugin {} cannot be unsealed ({e}): \
-                     is CALLTRAIL_SECRET_KEY the key they were sealed with?",
+                     is the key they were sealed with CALLTRAIL_SECRET_KEY or among \
+                     CALLTRAIL_SECRET_KEY_PREVIOUS?",
                     record.plugin.name
                 );
                 tracing::error!("{why}");
@@ -489,7 +490,7 @@ impl Executor {
     ) -> Result<(deliver::Prepared, Duration), NotSent> {
         let payload = self
             .service
-            .unseal_payload(&t.payload)
+            .unseal_payload(&t.payload, Owner::TriggerPayload(t.id))
             .map_err(|e| NotSent {
                 class: FailureClass::Internal,
                 why: format!("the payload cannot be unsealed: {e}"),

@@ -14,6 +14,7 @@ mod migrations;
 mod plugins;
 pub mod redact;
 mod reruns;
+mod rotation;
 mod secrets;
 mod triggers;
 pub mod types;
@@ -28,7 +29,8 @@ pub use export::Export;
 pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};
 pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
 pub use reruns::{GroupRerun, GroupRerunInput, RerunInput};
-pub use secrets::{Secret, SecretBox, SecretError};
+pub use rotation::{Rotation, Tally};
+pub use secrets::{Owner, Secret, SecretBox, SecretError};
 pub(crate) use triggers::no_nul;
 pub use triggers::{
     CallInput, CallRequestInput, CallResponseInput, TriggerInput, MAX_FILTER_VALUES,

@@ -159,6 +159,16 @@ pub trait Reads: Send + Sync {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<super::QueueDepth, StoreError>;
     async fn list_audit(&self, limit: u32) -> Result<Vec<super::AuditEntry>, StoreError>;
+    async fn sealed_payloads(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, String)>, StoreError>;
+    async fn sealed_migration_specs(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, String)>, StoreError>;
 }
 
 #[async_trait::async_trait]
@@ -181,7 +191,30 @@ where
     sql::AuditRow: for<'r> FromRow<'r, DB::Row>,
     sql::CreatorRow: for<'r> FromRow<'r, DB::Row>,
     sql::QueueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::SealedTextRow: for<'r> FromRow<'r, DB::Row>,
 {
+    async fn sealed_payloads(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        let sql = sql::select_sealed_payloads(DB::DIALECT, after, limit);
+        let rows: Vec<sql::SealedTextRow> =
+            fetch_all(&self.pool, sql, "reading sealed payloads").await?;
+        Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
+    }
+
+    async fn sealed_migration_specs(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        let sql = sql::select_sealed_migration_specs(DB::DIALECT, after, limit);
+        let rows: Vec<sql::SealedTextRow> =
+            fetch_all(&self.pool, sql, "reading sealed migration items").await?;
+        Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
+    }
+
     async fn list_triggers(
         &self,
         filter: &StoreFilter,
@@ -886,6 +919,18 @@ pub trait Writes: Send + Sync {
     ) -> Result<bool, StoreError>;
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError>;
+    async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError>;
+    async fn replace_migration_spec(
+        &self,
+        id: Uuid,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError>;
+    async fn replace_plugin_secrets(
+        &self,
+        plugin: &PluginRecord,
+        read_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 pub(crate) struct Writer<DB: Database> {
@@ -970,6 +1015,30 @@ where
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError> {
         let sql = sql::insert_audit(DB::DIALECT, entry);
         self.run(sql, "writing an audit row").await.map(drop)
+    }
+
+    async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError> {
+        let sql = sql::replace_payload(DB::DIALECT, id, old, new);
+        Ok(self.run(sql, "re-sealing a payload").await? > 0)
+    }
+
+    async fn replace_migration_spec(
+        &self,
+        id: Uuid,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = sql::replace_migration_spec(DB::DIALECT, id, old, new);
+        Ok(self.run(sql, "re-sealing a migration's items").await? > 0)
+    }
+
+    async fn replace_plugin_secrets(
+        &self,
+        plugin: &PluginRecord,
+        read_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = sql::replace_plugin_secrets(DB::DIALECT, plugin, sql::micros(read_at));
+        Ok(self.run(sql, "re-sealing a plugin's secrets").await? > 0)
     }
 }
 

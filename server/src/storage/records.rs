@@ -14,6 +14,9 @@ pub struct PluginRecord {
     pub plugin: Plugin,
     pub auth_sealed: Option<Vec<u8>>,
     pub signing_secret_sealed: Option<Vec<u8>>,
+    /// The static headers whose names look like credentials (or that the plugin's
+    /// redaction rules name), as sealed JSON.
+    pub headers_sealed: Option<Vec<u8>>,
 }
 
 pub enum PluginKey {
