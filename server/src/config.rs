@@ -67,6 +67,22 @@ pub struct DbArgs {
         global = true
     )]
     pub export_max_rows: u64,
+    /// Days a finished trigger keeps its payload, attempts and logs (0: forever).
+    #[arg(
+        long,
+        env = "CALLTRAIL_RETENTION_DETAIL_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub retention_detail_days: u32,
+    /// Days a finished trigger's summary row is kept (0: forever; at least the detail days).
+    #[arg(
+        long,
+        env = "CALLTRAIL_RETENTION_SUMMARY_DAYS",
+        default_value_t = 400,
+        global = true
+    )]
+    pub retention_summary_days: u32,
     /// PostgreSQL connections per instance (SQLite ignores it).
     #[arg(long, env = "CALLTRAIL_DB_POOL", default_value_t = storage::DEFAULT_PG_POOL,
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
@@ -94,6 +110,16 @@ pub enum Command {
         /// When set, /metrics answers only `Authorization: Bearer <this token>`.
         #[arg(long, env = "CALLTRAIL_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// Seconds between background retention passes (0: none; `calltrail prune` still works).
+        #[arg(long, env = "CALLTRAIL_RETENTION_INTERVAL_SECS", default_value_t = 600)]
+        retention_interval_secs: u64,
+    },
+    /// Remove what retention says is expired, now, with progress (example:
+    /// `calltrail prune --dry-run` to see how much would go).
+    Prune {
+        /// Count what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Run database migrations and exit.
     Migrate,
@@ -206,7 +232,14 @@ impl DbArgs {
             max_export_rows: self.export_max_rows,
             ..Limits::default()
         };
-        Ok(Service::new(store, secrets, limits))
+        let retention = crate::service::RetentionPolicy::from_days(
+            self.retention_detail_days,
+            self.retention_summary_days,
+        )
+        .map_err(anyhow::Error::msg)?;
+        let service = Service::new(store, secrets, limits);
+        service.set_retention(retention);
+        Ok(service)
     }
 }
 

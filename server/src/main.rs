@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
             migration_lease_secs,
             sandbox,
             metrics_token,
+            retention_interval_secs,
         } => {
             let service = cli.db.service().await?;
             seal_plain_headers(&service).await;
@@ -43,6 +44,12 @@ async fn main() -> anyhow::Result<()> {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             // Trigger migrations left running (here or by a stopped instance) carry on.
             let migrations = tokio::spawn(service.clone().run_migrations(stopped.clone()));
+            let retention = (retention_interval_secs > 0).then(|| {
+                tokio::spawn(service.clone().run_retention(
+                    std::time::Duration::from_secs(retention_interval_secs),
+                    stopped.clone(),
+                ))
+            });
             let worker = match executor.config()? {
                 Some(config) => {
                     let ex = Arc::new(Executor::new(service.clone(), config));
@@ -66,6 +73,9 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             // Running migrations stop between two items and give their leases up.
             let _ = migrations.await;
+            if let Some(retention) = retention {
+                let _ = retention.await;
+            }
             if let Some(worker) = worker {
                 let grace = std::time::Duration::from_secs(10);
                 if tokio::time::timeout(grace, worker).await.is_err() {
@@ -113,6 +123,45 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             println!("every secret is sealed under the current key; the previous keys can go");
+        }
+        Command::Prune { dry_run } => {
+            let service = cli.db.service().await?;
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                    .expect("a valid template"),
+            );
+            let verb = if dry_run { "would remove" } else { "removed" };
+            let show = |r: calltrail::service::PruneReport| {
+                bar.set_message(format!(
+                    "{verb}: details of {} triggers, {} whole triggers",
+                    r.details_removed, r.triggers_deleted
+                ));
+                bar.tick();
+            };
+            let report = service
+                .prune(dry_run, &show)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            bar.finish_and_clear();
+            let policy = service.retention();
+            let days = |d: Option<std::time::Duration>| {
+                d.map(|d| format!("{} days", d.as_secs() / 86_400))
+                    .unwrap_or_else(|| "forever".into())
+            };
+            println!(
+                "{}: details (payload, attempts, logs) of {} finished triggers older than {}; \
+                 {} whole triggers older than {}",
+                if dry_run {
+                    "dry run, would remove"
+                } else {
+                    "removed"
+                },
+                report.details_removed,
+                days(policy.detail),
+                report.triggers_deleted,
+                days(policy.summary),
+            );
         }
         Command::Demo {
             triggers,

@@ -117,42 +117,6 @@ async fn browser_reads(
     seen
 }
 
-/// The database's bytes as an attacker with a copy of it would read them.
-fn database_bytes(db: Db, url: &str) -> Vec<(String, String)> {
-    match db {
-        Db::Sqlite => {
-            let path = url
-                .trim_start_matches("sqlite://")
-                .split('?')
-                .next()
-                .unwrap();
-            [path.to_string(), format!("{path}-wal")]
-                .into_iter()
-                .map(|file| {
-                    let bytes = std::fs::read(&file).unwrap_or_default();
-                    (file, String::from_utf8_lossy(&bytes).into_owned())
-                })
-                .collect()
-        }
-        Db::Postgres => {
-            let out = Command::new("pg_dump")
-                .arg("--no-owner")
-                .arg(url)
-                .output()
-                .expect("pg_dump runs (postgresql-client)");
-            assert!(
-                out.status.success(),
-                "pg_dump: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            vec![(
-                "pg_dump".to_string(),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-            )]
-        }
-    }
-}
-
 async fn marker_secrets_reach_the_provider_and_nowhere_else(db: Db) {
     let marks = Markers::new();
     let fresh = fresh_db(db).await;
@@ -459,7 +423,7 @@ async fn marker_secrets_reach_the_provider_and_nowhere_else(db: Db) {
     for (what, text) in reads {
         marks.assert_absent(&what, &text);
     }
-    let bytes = database_bytes(db, &fresh.url);
+    let bytes = common::database_bytes(db, &fresh.url);
     assert!(
         bytes
             .iter()

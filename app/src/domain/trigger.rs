@@ -98,6 +98,10 @@ pub struct TriggerWithPayload {
     #[serde(flatten)]
     pub trigger: Trigger,
     pub payload: serde_json::Value,
+    /// When retention (or an erasure) removed the payload, attempts and logs;
+    /// absent while they are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_removed_at: Option<DateTime<Utc>>,
 }
 
 /// One processing step of a trigger.

@@ -168,3 +168,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Segment {
         Ok(Segment(segment))
     }
 }
+
+/// Two path segments (`/entities/{type}/{id}/…`), as text, each checked like `Segment`.
+pub struct Segments(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Segments {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let names: Vec<String> = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map(|p| p.iter().map(|(name, _)| name.to_string()).collect())
+            .unwrap_or_default();
+        let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| "id".into());
+        let Path((a, b)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::malformed("the path could not be read").on(name(0)))?;
+        crate::service::no_nul(&name(0), &a)?;
+        crate::service::no_nul(&name(1), &b)?;
+        Ok(Segments(a, b))
+    }
+}

@@ -3,6 +3,7 @@
 //! is registered through `routes!`, which also puts it in the OpenAPI document.
 
 mod doc;
+mod entities;
 mod error;
 pub use error::ApiError;
 pub mod export;
@@ -60,6 +61,7 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(triggers::create_trigger, triggers::list_triggers))
         .routes(routes!(triggers::count_triggers))
         .routes(routes!(export::export_triggers))
+        .routes(routes!(entities::erase_entity))
         .routes(routes!(triggers::get_trigger))
         .routes(routes!(triggers::report_call))
         .routes(routes!(triggers::rerun_trigger))

@@ -14,6 +14,7 @@ mod migrations;
 mod plugins;
 pub mod redact;
 mod reruns;
+mod retention;
 mod rotation;
 mod secrets;
 mod triggers;
@@ -29,6 +30,7 @@ pub use export::Export;
 pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};
 pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
 pub use reruns::{GroupRerun, GroupRerunInput, RerunInput};
+pub use retention::{Erasure, ErasureInput, PruneReport, RetentionPolicy};
 pub use rotation::{Rotation, Tally};
 pub use secrets::{Owner, Secret, SecretBox, SecretError};
 pub(crate) use triggers::no_nul;
@@ -76,6 +78,8 @@ pub struct Service {
     migrations: migrations::Runner,
     /// The bearer token `/metrics` asks for, when access to it is limited.
     metrics_token: std::sync::RwLock<Option<String>>,
+    /// How long details and summaries are kept.
+    retention: std::sync::RwLock<RetentionPolicy>,
 }
 
 impl Service {
@@ -92,6 +96,7 @@ impl Service {
             plugins: cache::TtlCache::new(std::time::Duration::from_secs(2)),
             migrations: migrations::Runner::new(),
             metrics_token: std::sync::RwLock::new(None),
+            retention: std::sync::RwLock::new(RetentionPolicy::default()),
         })
     }
 

@@ -159,6 +159,12 @@ pub trait Reads: Send + Sync {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<super::QueueDepth, StoreError>;
     async fn list_audit(&self, limit: u32) -> Result<Vec<super::AuditEntry>, StoreError>;
+    /// Ids a statement selects (read into `IdRow`); statements are built inside `storage`.
+    #[allow(private_interfaces)]
+    async fn trigger_ids(&self, sql: Sql, context: &'static str) -> Result<Vec<Uuid>, StoreError>;
+    /// The database the statements are written for.
+    #[allow(private_interfaces)]
+    fn dialect(&self) -> Dialect;
     async fn sealed_payloads(
         &self,
         after: Option<Uuid>,
@@ -234,6 +240,7 @@ where
             return Ok(None);
         };
         let payload_text = row.payload.take().unwrap_or_else(|| "null".into());
+        let details_removed_at = row.details_removed_at.take().map(sql::from_micros);
         let payload = serde_json::from_str(&payload_text)
             .map_err(|_| StoreError::Corrupt(format!("payload of trigger {id}")))?;
         let attempts: Vec<AttemptRow> = fetch_all(
@@ -252,6 +259,7 @@ where
             trigger: TriggerWithPayload {
                 trigger: Trigger::try_from(row)?,
                 payload,
+                details_removed_at,
             },
             attempts: attempts
                 .into_iter()
@@ -403,6 +411,15 @@ where
                 Ok((status, r.n as u64))
             })
             .collect()
+    }
+
+    fn dialect(&self) -> Dialect {
+        DB::DIALECT
+    }
+
+    async fn trigger_ids(&self, sql: Sql, context: &'static str) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<sql::IdRow> = fetch_all(&self.pool, sql, context).await?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
     async fn queue_depth(
@@ -919,6 +936,10 @@ pub trait Writes: Send + Sync {
     ) -> Result<bool, StoreError>;
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError>;
+    /// Statements run one after another, each on its own (idempotent steps); the
+    /// rows the last one changed. Statements are built inside `storage`.
+    #[allow(private_interfaces)]
+    async fn run_each(&self, steps: Vec<(Sql, &'static str)>) -> Result<u64, StoreError>;
     async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError>;
     async fn replace_migration_spec(
         &self,
@@ -1015,6 +1036,14 @@ where
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError> {
         let sql = sql::insert_audit(DB::DIALECT, entry);
         self.run(sql, "writing an audit row").await.map(drop)
+    }
+
+    async fn run_each(&self, steps: Vec<(Sql, &'static str)>) -> Result<u64, StoreError> {
+        let mut last = 0;
+        for (sql, context) in steps {
+            last = self.run(sql, context).await?;
+        }
+        Ok(last)
     }
 
     async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError> {

@@ -196,6 +196,130 @@ pub trait Store: Send + Sync + 'static {
         self.reads().queue_depth(now).await
     }
 
+    /// Final triggers whose `tier` is due for removal (see `sql::retention`), oldest first.
+    async fn expired_triggers(
+        &self,
+        tier: RetentionTier,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        not_before: Option<chrono::DateTime<chrono::Utc>>,
+        plugins: Option<&[Uuid]>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let r = self.reads();
+        let tier = match tier {
+            RetentionTier::Details => sql::Tier::Details,
+            RetentionTier::Summary => sql::Tier::Summary,
+        };
+        let sql = sql::select_expired(r.dialect(), tier, cutoff, not_before, plugins, after, limit);
+        r.trigger_ids(sql, "finding expired triggers").await
+    }
+
+    /// One entity's triggers, by id, a page at a time (erasure).
+    async fn entity_triggers(
+        &self,
+        entity_type: &str,
+        entity_id: &str,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let r = self.reads();
+        let sql = sql::select_entity_triggers(r.dialect(), entity_type, entity_id, after, limit);
+        r.trigger_ids(sql, "finding an entity's triggers").await
+    }
+
+    /// Remove the details of final triggers: their logs, attempts and payload. The
+    /// trigger is marked last, so a pass cut short is simply done again.
+    async fn remove_details(
+        &self,
+        ids: &[Uuid],
+        at: chrono::DateTime<chrono::Utc>,
+        why: &str,
+    ) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let d = self.reads().dialect();
+        self.writes()
+            .run_each(vec![
+                (
+                    sql::delete_children(d, "trigger_logs", ids),
+                    "removing logs",
+                ),
+                (
+                    sql::delete_children(d, "attempts", ids),
+                    "removing attempts",
+                ),
+                (
+                    sql::mark_details_removed(d, ids, at, why),
+                    "marking details removed",
+                ),
+            ])
+            .await
+    }
+
+    /// Delete final triggers with everything that refers to them.
+    async fn delete_triggers(&self, ids: &[Uuid]) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let d = self.reads().dialect();
+        self.writes()
+            .run_each(vec![
+                (
+                    sql::delete_children(d, "trigger_logs", ids),
+                    "removing logs",
+                ),
+                (
+                    sql::delete_children(d, "attempts", ids),
+                    "removing attempts",
+                ),
+                (
+                    sql::delete_children(d, "trigger_migration_items", ids),
+                    "removing migration items",
+                ),
+                (sql::delete_final_triggers(d, ids), "removing triggers"),
+            ])
+            .await
+    }
+
+    /// Take or renew a background job's lease until `until`; false while another holds it.
+    async fn take_job_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let d = self.reads().dialect();
+        let n = self
+            .writes()
+            .run_each(vec![(
+                sql::take_job_lease(d, name, owner, now, until),
+                "taking a job lease",
+            )])
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn give_up_job_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        let d = self.reads().dialect();
+        self.writes()
+            .run_each(vec![(
+                sql::give_up_job_lease(d, name, owner),
+                "giving up a job lease",
+            )])
+            .await
+            .map(drop)
+    }
+
+    /// After an erasure: make the removed bytes unrecoverable from the files where
+    /// this database can (SQLite checkpoints its WAL into the zeroed main file and
+    /// truncates it). PostgreSQL keeps dead rows until VACUUM: see the operator's guide.
+    async fn flush_erased(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Who created a trigger (`key:<id>`, `user:<id>`, `system`), if recorded.
     async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError> {
         self.reads().trigger_creator(id).await

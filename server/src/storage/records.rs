@@ -250,3 +250,12 @@ pub struct QueueDepth {
     pub running: u64,
     pub oldest_due: Option<DateTime<Utc>>,
 }
+
+/// The two tiers of retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionTier {
+    /// Payload, attempts (headers, bodies) and logs; the summary row stays.
+    Details,
+    /// The trigger's summary row itself.
+    Summary,
+}

@@ -58,7 +58,10 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Deleted content is overwritten with zeros, so retention and erasure
+            // leave no readable bytes behind in the file's free pages.
+            .pragma("secure_delete", "ON");
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
@@ -274,6 +277,21 @@ impl Store for SqliteStore {
             .run(&self.write)
             .await?;
         Ok(())
+    }
+
+    async fn flush_erased(&self) -> Result<(), StoreError> {
+        let pool = self.write.clone();
+        super::detached(async move {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&pool)
+                .await
+                .map(drop)
+                .map_err(|source| StoreError::Database {
+                    context: "checkpointing the WAL after an erasure",
+                    source,
+                })
+        })
+        .await
     }
 
     async fn insert_trigger(&self, trigger: NewTrigger) -> Result<Inserted, StoreError> {

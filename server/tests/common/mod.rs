@@ -365,3 +365,39 @@ pub async fn query_i64(db_url: &str, statement: &str) -> i64 {
 pub async fn query_text(db_url: &str, statement: &str) -> Option<String> {
     query_one(db_url, statement).await
 }
+
+/// The database's bytes as an attacker with a copy of it would read them.
+pub fn database_bytes(db: Db, url: &str) -> Vec<(String, String)> {
+    match db {
+        Db::Sqlite => {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap();
+            [path.to_string(), format!("{path}-wal")]
+                .into_iter()
+                .map(|file| {
+                    let bytes = std::fs::read(&file).unwrap_or_default();
+                    (file, String::from_utf8_lossy(&bytes).into_owned())
+                })
+                .collect()
+        }
+        Db::Postgres => {
+            let out = std::process::Command::new("pg_dump")
+                .arg("--no-owner")
+                .arg(url)
+                .output()
+                .expect("pg_dump runs (postgresql-client)");
+            assert!(
+                out.status.success(),
+                "pg_dump: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            vec![(
+                "pg_dump".to_string(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )]
+        }
+    }
+}

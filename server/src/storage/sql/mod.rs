@@ -164,6 +164,7 @@ pub(super) fn push_sets(sql: &mut Sql, sets: Vec<(&str, Arg)>) {
 
 mod plugins;
 mod reads;
+mod retention;
 mod sealed;
 mod triggers;
 
@@ -173,5 +174,6 @@ pub(crate) use executor::*;
 pub(crate) use migrations::*;
 pub(crate) use plugins::*;
 pub(crate) use reads::*;
+pub(crate) use retention::*;
 pub(crate) use sealed::*;
 pub(crate) use triggers::*;

@@ -6,7 +6,7 @@ pub(crate) fn select_trigger(d: Dialect, id: Uuid) -> Sql {
     let mut sql = Sql::new(
         d,
         format!(
-            "SELECT {TRIGGER_COLUMNS}, t.payload FROM triggers t \
+            "SELECT {TRIGGER_COLUMNS}, t.payload, t.details_removed_at FROM triggers t \
              JOIN plugins p ON p.id = t.plugin_id WHERE t.id = "
         ),
     );

@@ -27,6 +27,8 @@ pub(crate) struct TriggerRow {
     last_error_status: Option<i64>,
     #[sqlx(default)]
     pub(crate) payload: Option<String>,
+    #[sqlx(default)]
+    pub(crate) details_removed_at: Option<i64>,
 }
 
 pub(crate) const TRIGGER_COLUMNS: &str = "t.id, t.plugin_id, p.name AS plugin_name, \

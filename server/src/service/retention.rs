@@ -1,0 +1,291 @@
+//! Retention in two tiers, and erasure on request.
+//!
+//! After the detail TTL a final trigger loses its payload, attempts (request and
+//! response headers and bodies) and logs; its summary row (plugin, type, entity,
+//! initiator, status, times, attempt count, external id, last error) stays until
+//! the summary TTL. Audit rows are never touched. Work is done in small batches,
+//! each its own short write, so ingest and the executor never wait long behind it;
+//! one instance at a time runs it in the background (a lease), and `calltrail
+//! prune` runs the same passes by hand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::types::Reason;
+use super::{now, Permission, Principal, Service, ServiceError};
+use crate::storage::RetentionTier;
+
+/// Triggers handled per write.
+const BATCH: u32 = 500;
+/// The lease's name in `job_leases`.
+const LEASE: &str = "retention";
+
+/// How long each tier is kept; `None` keeps it forever. Policy as data: `cutoffs`
+/// is a pure function of it and the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    pub detail: Option<Duration>,
+    pub summary: Option<Duration>,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy {
+            detail: Some(Duration::from_secs(30 * 86_400)),
+            summary: Some(Duration::from_secs(400 * 86_400)),
+        }
+    }
+}
+
+impl RetentionPolicy {
+    /// From days (0 keeps forever), refusing a summary kept shorter than its details.
+    pub fn from_days(detail_days: u32, summary_days: u32) -> Result<RetentionPolicy, String> {
+        let days = |d: u32| (d > 0).then(|| Duration::from_secs(u64::from(d) * 86_400));
+        let policy = RetentionPolicy {
+            detail: days(detail_days),
+            summary: days(summary_days),
+        };
+        match (policy.detail, policy.summary) {
+            (None, Some(_)) => Err(
+                "CALLTRAIL_RETENTION_SUMMARY_DAYS needs CALLTRAIL_RETENTION_DETAIL_DAYS: details \
+                 cannot outlive their trigger"
+                    .into(),
+            ),
+            (Some(d), Some(s)) if s < d => Err(format!(
+                "CALLTRAIL_RETENTION_SUMMARY_DAYS ({summary_days}) is shorter than \
+                 CALLTRAIL_RETENTION_DETAIL_DAYS ({detail_days})"
+            )),
+            _ => Ok(policy),
+        }
+    }
+
+    /// What finished before each returned time is due for that tier's removal.
+    pub fn cutoffs(&self, now: DateTime<Utc>) -> [(RetentionTier, Option<DateTime<Utc>>); 2] {
+        let before = |d: Option<Duration>| {
+            d.and_then(|d| chrono::Duration::from_std(d).ok())
+                .and_then(|d| now.checked_sub_signed(d))
+        };
+        [
+            // Whole triggers first: their details need no separate pass.
+            (RetentionTier::Summary, before(self.summary)),
+            (RetentionTier::Details, before(self.detail)),
+        ]
+    }
+}
+
+/// What a pass removed (or, in a dry run, would remove).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct PruneReport {
+    /// Triggers whose payload, attempts and logs were removed.
+    pub details_removed: u64,
+    /// Triggers removed whole.
+    pub triggers_deleted: u64,
+}
+
+/// An erasure's result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Erasure {
+    pub entity_type: String,
+    pub entity_id: String,
+    /// Triggers whose payload, attempts and logs were removed now.
+    pub erased: u64,
+    /// Triggers still waiting or running: erase again once they have finished.
+    pub in_progress: u64,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErasureInput {
+    /// Why (a data subject's request, a ticket): kept in the audit trail.
+    pub reason: Option<String>,
+}
+
+impl Service {
+    /// The policy background retention and `prune` follow.
+    pub fn set_retention(&self, policy: RetentionPolicy) {
+        *self.retention.write().expect("not poisoned") = policy;
+    }
+
+    pub fn retention(&self) -> RetentionPolicy {
+        *self.retention.read().expect("not poisoned")
+    }
+
+    /// One full pass of both tiers, batch by batch; `progress` hears after each
+    /// batch. A dry run only counts.
+    pub async fn prune(
+        &self,
+        dry_run: bool,
+        progress: &(dyn Fn(PruneReport) + Sync),
+    ) -> Result<PruneReport, ServiceError> {
+        let mut report = PruneReport::default();
+        let cutoffs = self.retention().cutoffs(now());
+        // What the summary tier removes whole is not counted again for its details.
+        let summary_cutoff = cutoffs[0].1;
+        for (tier, cutoff) in cutoffs {
+            let Some(cutoff) = cutoff else { continue };
+            let not_before = match tier {
+                RetentionTier::Details => summary_cutoff,
+                RetentionTier::Summary => None,
+            };
+            let mut after: Option<Uuid> = None;
+            loop {
+                let ids = self
+                    .store
+                    .expired_triggers(tier, cutoff, not_before, None, after, BATCH)
+                    .await?;
+                let Some(last) = ids.last().copied() else {
+                    break;
+                };
+                let n = if dry_run {
+                    ids.len() as u64
+                } else {
+                    match tier {
+                        RetentionTier::Details => {
+                            self.store.remove_details(&ids, now(), "retention").await?
+                        }
+                        RetentionTier::Summary => self.store.delete_triggers(&ids).await?,
+                    }
+                };
+                match tier {
+                    RetentionTier::Details => {
+                        report.details_removed += n;
+                        if !dry_run {
+                            crate::metrics::retention_deleted("details", n);
+                        }
+                    }
+                    RetentionTier::Summary => {
+                        report.triggers_deleted += n;
+                        if !dry_run {
+                            crate::metrics::retention_deleted("summary", n);
+                        }
+                    }
+                }
+                progress(report);
+                after = Some(last);
+                if !dry_run {
+                    // Let ingest and the executor have the writer between batches.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Background retention: every `every`, the instance that holds the lease runs
+    /// a pass. Stops when `stop` turns true.
+    pub async fn run_retention(
+        self: Arc<Self>,
+        every: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let owner = Uuid::now_v7().to_string();
+        loop {
+            let held = chrono::Duration::from_std(every * 2).unwrap_or(chrono::Duration::hours(1));
+            let t = now();
+            match self.store.take_job_lease(LEASE, &owner, t, t + held).await {
+                Ok(true) => match self.prune(false, &|_| {}).await {
+                    Ok(r) if r != PruneReport::default() => tracing::info!(
+                        details_removed = r.details_removed,
+                        triggers_deleted = r.triggers_deleted,
+                        "retention pass"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = ?e, "retention pass"),
+                },
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "taking the retention lease"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        let _ = self.store.give_up_job_lease(LEASE, &owner).await;
+    }
+
+    /// Erase the payloads, attempts and logs of one entity's finished triggers now
+    /// (admin, with a reason, audited). Triggers still in progress are counted,
+    /// not touched: erase again when they have finished.
+    pub async fn erase_entity(
+        &self,
+        who: &Principal,
+        entity_type: &str,
+        entity_id: &str,
+        input: ErasureInput,
+    ) -> Result<Erasure, ServiceError> {
+        who.require(Permission::Administer)?;
+        let reason = Reason::parse(input.reason)?.into_inner();
+        let entity = super::types::Entity::parse(app::domain::EntityRef {
+            entity_type: entity_type.to_string(),
+            id: entity_id.to_string(),
+        })?
+        .into_inner();
+        let mut out = Erasure {
+            entity_type: entity.entity_type.clone(),
+            entity_id: entity.id.clone(),
+            ..Default::default()
+        };
+        let mut after = None;
+        loop {
+            let ids = self
+                .store
+                .entity_triggers(&entity.entity_type, &entity.id, after, BATCH)
+                .await?;
+            let Some(last) = ids.last().copied() else {
+                break;
+            };
+            let erased = self.store.remove_details(&ids, now(), "erasure").await?;
+            out.erased += erased;
+            out.in_progress += ids.len() as u64 - erased;
+            after = Some(last);
+        }
+        self.store.flush_erased().await?;
+        let audit = who.audit(
+            now(),
+            "entity.erase",
+            format!("entity:{}/{}", entity.entity_type, entity.id),
+            reason,
+            serde_json::json!({"erased": out.erased, "in_progress": out.in_progress}),
+        );
+        self.store.insert_audit(&audit).await?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_expire_after_their_ttl_and_summaries_after_theirs() {
+        let now = Utc::now();
+        let p = RetentionPolicy::from_days(30, 400).unwrap();
+        let [(first, summary), (second, detail)] = p.cutoffs(now);
+        assert_eq!(
+            (first, second),
+            (RetentionTier::Summary, RetentionTier::Details)
+        );
+        assert_eq!(now - summary.unwrap(), chrono::Duration::days(400));
+        assert_eq!(now - detail.unwrap(), chrono::Duration::days(30));
+    }
+
+    #[test]
+    fn zero_days_keeps_a_tier_forever() {
+        let p = RetentionPolicy::from_days(30, 0).unwrap();
+        assert_eq!(p.summary, None);
+        assert_eq!(p.cutoffs(Utc::now())[0].1, None);
+        assert_eq!(RetentionPolicy::from_days(0, 0).unwrap().detail, None);
+    }
+
+    #[test]
+    fn a_summary_may_not_be_kept_shorter_than_its_details() {
+        let e = RetentionPolicy::from_days(90, 30).unwrap_err();
+        assert!(e.contains("shorter"), "{e}");
+        assert!(RetentionPolicy::from_days(0, 30).is_err());
+    }
+}
