@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod cache;
 mod cursor;
+pub mod embed;
 mod error;
 mod migrations;
 mod plugins;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 pub use access::{EntityScope, Identity, Permission, Principal, Role};
 pub use cursor::{decode_cursor, encode_cursor};
+pub use embed::{EmbedKey, EmbedSettings, EmbedToken, EmbedTokenInput};
 pub use error::ServiceError;
 pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};
 pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
@@ -67,6 +69,8 @@ pub struct Service {
     plugins: cache::TtlCache<String, crate::storage::PluginRecord>,
     /// Which trigger migrations this instance runs, under what lease.
     migrations: migrations::Runner,
+    /// Embed tokens' key, links and framing (`set_embed`).
+    embed: std::sync::RwLock<Arc<embed::EmbedSettings>>,
 }
 
 impl Service {
@@ -82,6 +86,7 @@ impl Service {
             keys: cache::TtlCache::new(std::time::Duration::from_secs(30)),
             plugins: cache::TtlCache::new(std::time::Duration::from_secs(2)),
             migrations: migrations::Runner::new(),
+            embed: Default::default(),
         })
     }
 
