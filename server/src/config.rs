@@ -176,7 +176,12 @@ pub enum ApiKeyCommand {
 #[derive(Debug, Args, Clone)]
 pub struct EmbedArgs {
     /// 64 hex characters; without it a key file is used (created on first start).
-    #[arg(long, env = "CALLTRAIL_EMBED_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "CALLTRAIL_EMBED_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub embed_key: Option<String>,
     #[arg(
         long,

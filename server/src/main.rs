@@ -100,7 +100,8 @@ async fn main() -> anyhow::Result<()> {
             let mut settings = cli.embed.settings()?;
             if settings.public_url.is_none() {
                 // Unset, the link points where this machine's server listens.
-                settings.public_url = Some(format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1")));
+                settings.public_url =
+                    Some(format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1")));
             }
             let service = cli.db.service().await?;
             service.set_embed(settings);
@@ -118,8 +119,14 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "A link to {entity_type}/{entity_id}'s panel, valid until {}{}:",
-                issued.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                if can_rerun { ", that may re-run its triggers" } else { "" }
+                issued
+                    .expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                if can_rerun {
+                    ", that may re-run its triggers"
+                } else {
+                    ""
+                }
             );
             println!("{}", issued.url);
         }

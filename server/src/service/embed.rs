@@ -107,7 +107,8 @@ impl EmbedKey {
     /// caller's to check, so it can say "expired" rather than "invalid".
     pub fn open(&self, token: &str) -> Option<EmbedClaims> {
         let untrusted = UntrustedToken::<Local, V4>::try_from(token).ok()?;
-        let trusted = LocalToken::decrypt(&self.0, &untrusted, None, Some(IMPLICIT_ASSERTION)).ok()?;
+        let trusted =
+            LocalToken::decrypt(&self.0, &untrusted, None, Some(IMPLICIT_ASSERTION)).ok()?;
         serde_json::from_str(trusted.payload()).ok()
     }
 }
@@ -235,10 +236,7 @@ fn is_origin(o: &str) -> bool {
             .unwrap_or(host)
             .split('.')
             .all(|label| {
-                !label.is_empty()
-                    && label
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
     matches!(scheme, "http" | "https")
         && host_ok
@@ -429,7 +427,8 @@ mod tests {
     #[test]
     fn origins_are_checked_before_they_reach_a_header() {
         assert_eq!(
-            EmbedSettings::parse_origins("https://crm.example.com, http://localhost:8080/").unwrap(),
+            EmbedSettings::parse_origins("https://crm.example.com, http://localhost:8080/")
+                .unwrap(),
             ["https://crm.example.com", "http://localhost:8080"]
         );
         assert_eq!(
@@ -461,7 +460,10 @@ mod tests {
 
     #[test]
     fn panel_paths_encode_each_segment() {
-        assert_eq!(panel_path("invoice", "INV 1/2"), "/embed/invoice/INV%201%2F2");
+        assert_eq!(
+            panel_path("invoice", "INV 1/2"),
+            "/embed/invoice/INV%201%2F2"
+        );
     }
 
     #[test]

@@ -100,7 +100,12 @@ fn refusal_page(e: &ServiceError) -> Response {
 /// A server function's refusal, in the shape server functions answer with.
 fn refusal_json(e: ServiceError) -> Response {
     let status = crate::api::ApiError::from(e.clone()).status;
-    (status, [("serverfnerror", "embed")], Json(ErrorBody::from(e))).into_response()
+    (
+        status,
+        [("serverfnerror", "embed")],
+        Json(ErrorBody::from(e)),
+    )
+        .into_response()
 }
 
 fn escape(text: &str) -> String {
@@ -132,7 +137,6 @@ pub async fn embed_frame_ancestors(
     response
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,7 +157,10 @@ mod tests {
 
     #[test]
     fn the_token_is_read_from_the_query() {
-        assert_eq!(token_in_query(Some("a=1&token=v4.local.x")).as_deref(), Some("v4.local.x"));
+        assert_eq!(
+            token_in_query(Some("a=1&token=v4.local.x")).as_deref(),
+            Some("v4.local.x")
+        );
         assert_eq!(token_in_query(Some("token=")), None);
         assert_eq!(token_in_query(None), None);
     }
