@@ -138,6 +138,7 @@ fn generate(
                 step: LogStep::Queued,
                 message: format!("queued for {}", scheduled_at.to_rfc3339()),
             }],
+            created_by: None,
         });
     }
     out

@@ -52,6 +52,14 @@ pub struct DbArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CALLTRAIL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
+    /// The most triggers one export may hold (more is refused with a clear error).
+    #[arg(
+        long,
+        env = "CALLTRAIL_EXPORT_MAX_ROWS",
+        default_value_t = 1_000_000,
+        global = true
+    )]
+    pub export_max_rows: u64,
     /// PostgreSQL connections per instance (SQLite ignores it).
     #[arg(long, env = "CALLTRAIL_DB_POOL", default_value_t = storage::DEFAULT_PG_POOL,
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
@@ -232,6 +240,7 @@ impl DbArgs {
         };
         let limits = Limits {
             max_body_bytes: self.max_body_bytes,
+            max_export_rows: self.export_max_rows,
             ..Limits::default()
         };
         Ok(Service::new(store, secrets, limits))

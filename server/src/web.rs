@@ -56,7 +56,7 @@ impl Backend for UiBackend {
             .await?
             .into_iter()
             .map(|view| match view {
-                PluginView::Full(p) => PluginSummary::from(&p),
+                PluginView::Full(p) => PluginSummary::from(p.as_ref()),
                 PluginView::Summary(s) => s,
             })
             .collect())
@@ -163,6 +163,19 @@ async fn with_error_status(response: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// The Export button: the REST export, as the signed-in browser.
+async fn export(State(state): State<WebState>, req: Request) -> Response {
+    let who = req
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_else(nobody);
+    let query = req.uri().query().unwrap_or("").to_string();
+    crate::api::export::export_response(&state.service, &who, &query)
+        .await
+        .into_response()
+}
+
 /// Who the browser is. Sign-in is not built yet: until it is, every browser
 /// reads as a viewer of everything and can change nothing. A caller already
 /// known (an embed token's holder, see `embed::embed_caller`) is kept.
@@ -192,6 +205,7 @@ pub fn router(service: Arc<Service>, options: LeptosOptions) -> Router {
     Router::new()
         .leptos_routes_with_handler(routes, axum::routing::get(page))
         .route("/_fn/{*fn_name}", axum::routing::post(server_fn))
+        .route("/export/triggers", axum::routing::get(export))
         .layer(axum::middleware::from_fn(caller_from_request))
         // An embed token is resolved before any other way of knowing the caller.
         .layer(axum::middleware::from_fn_with_state(

@@ -104,6 +104,6 @@ impl From<&Plugin> for PluginSummary {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum PluginView {
-    Full(Plugin),
+    Full(Box<Plugin>),
     Summary(PluginSummary),
 }

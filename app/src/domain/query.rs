@@ -163,6 +163,52 @@ impl ListQuery {
     }
 }
 
+/// How an export is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Ndjson,
+}
+
+/// An export's query: its format and the list's filters (no page: it is the whole set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportQuery {
+    pub format: ExportFormat,
+    pub filter: TriggerFilter,
+}
+
+impl ExportQuery {
+    pub fn parse(query: &str) -> Result<ExportQuery, QueryError> {
+        let pairs: Vec<(String, String)> = serde_html_form::from_str(query)
+            .map_err(|e| QueryError::new("query", e.to_string()))?;
+        let (formats, rest): (Vec<_>, Vec<_>) =
+            pairs.into_iter().partition(|(name, _)| name == "format");
+        let format = match formats.last().map(|(_, v)| v.as_str()) {
+            None | Some("csv") => ExportFormat::Csv,
+            Some("ndjson") => ExportFormat::Ndjson,
+            Some(other) => {
+                return Err(QueryError::new(
+                    "format",
+                    format!("{other:?} is not an export format; use csv or ndjson"),
+                ))
+            }
+        };
+        for (name, _) in &rest {
+            if name == "cursor" || name == "limit" {
+                return Err(QueryError::new(
+                    name.clone(),
+                    "an export is the whole filtered set; it takes no cursor or limit",
+                ));
+            }
+        }
+        let rest = serde_html_form::to_string(&rest).unwrap_or_default();
+        Ok(ExportQuery {
+            format,
+            filter: ListQuery::parse(&rest)?.filter,
+        })
+    }
+}
+
 /// The audit trail's query: how many entries, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditQuery {
@@ -305,6 +351,23 @@ mod tests {
         assert_eq!(
             ListQuery::parse_lenient("%%%&&=").filter,
             TriggerFilter::default()
+        );
+    }
+
+    #[test]
+    fn an_export_takes_a_format_and_the_lists_filters_but_no_page() {
+        let q = ExportQuery::parse("format=ndjson&plugin=xero&status=erroneous").unwrap();
+        assert_eq!(q.format, ExportFormat::Ndjson);
+        assert_eq!(q.filter.plugin, ["xero"]);
+        assert_eq!(ExportQuery::parse("").unwrap().format, ExportFormat::Csv);
+        assert_eq!(
+            ExportQuery::parse("format=xlsx").unwrap_err().field,
+            "format"
+        );
+        assert_eq!(ExportQuery::parse("limit=5").unwrap_err().field, "limit");
+        assert_eq!(
+            ExportQuery::parse("status=done").unwrap_err().field,
+            "status"
         );
     }
 

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::components::{
-    DateRange, EntityChip, PluginFilter, SearchBox, StatusFilter, TriggerTable,
+    DateRange, EntityChip, ExportLinks, PluginFilter, SearchBox, StatusFilter, TriggerTable,
 };
 use crate::domain::ListQuery;
 use crate::server_fns::{list_plugins, list_triggers};
@@ -39,6 +39,7 @@ pub fn LogPage() -> impl IntoView {
             <DateRange label="Scheduled" from_param="scheduled_from" to_param="scheduled_to"/>
             <DateRange label="Triggered" from_param="triggered_from" to_param="triggered_to"/>
             <SearchBox/>
+            <ExportLinks/>
         </section>
         <EntityChip/>
         <Transition fallback=|| view! { <p class="muted">"Loading triggers…"</p> }>

@@ -6,6 +6,7 @@ mod doc;
 mod embed;
 mod error;
 pub use error::{status_of_code, ApiError};
+pub mod export;
 pub mod extract;
 mod migrations;
 mod plugins;
@@ -59,6 +60,7 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(plugins::get_plugin, plugins::update_plugin))
         .routes(routes!(triggers::create_trigger, triggers::list_triggers))
         .routes(routes!(triggers::count_triggers))
+        .routes(routes!(export::export_triggers))
         .routes(routes!(triggers::get_trigger))
         .routes(routes!(triggers::report_call))
         .routes(routes!(triggers::rerun_trigger))

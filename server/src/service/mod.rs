@@ -10,6 +10,7 @@ mod cache;
 mod cursor;
 pub mod embed;
 mod error;
+mod export;
 mod migrations;
 mod plugins;
 pub mod redact;
@@ -25,6 +26,7 @@ pub use access::{EntityScope, Identity, Permission, Principal, Role};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use embed::{EmbedKey, EmbedSettings, EmbedToken, EmbedTokenInput};
 pub use error::ServiceError;
+pub use export::Export;
 pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};
 pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
 pub use reruns::{GroupRerun, GroupRerunInput, RerunInput};
@@ -43,6 +45,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Response bodies of reported calls are cut at this size and flagged truncated.
     pub max_recorded_body_bytes: usize,
+    /// The most rows one export holds; more is refused, naming the limit.
+    pub max_export_rows: u64,
 }
 
 impl Default for Limits {
@@ -50,6 +54,7 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 1024 * 1024,
             max_recorded_body_bytes: 64 * 1024,
+            max_export_rows: 1_000_000,
         }
     }
 }

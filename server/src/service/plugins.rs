@@ -403,7 +403,7 @@ impl Service {
 
 fn view_for(who: &Principal, plugin: Plugin) -> PluginView {
     if who.is_admin() {
-        PluginView::Full(plugin)
+        PluginView::Full(Box::new(plugin))
     } else {
         PluginView::Summary(PluginSummary::from(&plugin))
     }

@@ -128,3 +128,23 @@ pub fn EntityChip() -> impl IntoView {
         </Show>
     }
 }
+
+/// Export the log as the filters show it: the whole filtered set, not the page.
+#[component]
+pub fn ExportLinks() -> impl IntoView {
+    let query = use_query_map();
+    let href = move |format: &'static str| {
+        let mut params = query.get();
+        params.remove("cursor");
+        params.replace("format", format.to_string());
+        format!("/export/triggers{}", params.to_query_string())
+    };
+    view! {
+        <span class="export">
+            "Export "
+            <a href=move || href("csv") data-testid="export-csv" download>"CSV"</a>
+            " · "
+            <a href=move || href("ndjson") data-testid="export-ndjson" download>"NDJSON"</a>
+        </span>
+    }
+}

@@ -9,7 +9,7 @@ mod trigger_dialog;
 mod trigger_table;
 
 pub use date_range::DateRange;
-pub use filter_bar::{EntityChip, PluginFilter, SearchBox, StatusFilter};
+pub use filter_bar::{EntityChip, ExportLinks, PluginFilter, SearchBox, StatusFilter};
 pub use frame_height::report_height_to_parent;
 pub use local_time::LocalTime;
 pub use rerun_button::RerunButton;
