@@ -150,7 +150,10 @@ async fn server_fn(State(state): State<WebState>, req: Request<Body>) -> Respons
 /// `forbidden`, 404 for `not_found`…), as the REST API does, rather than the 500
 /// Leptos gives every error; the body, the `ErrorBody`, is unchanged.
 async fn with_error_status(response: Response) -> Response {
-    if !response.headers().contains_key("serverfnerror") {
+    if !response
+        .headers()
+        .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();
