@@ -42,6 +42,15 @@ pub struct DbArgs {
         global = true
     )]
     pub secret_key: Option<String>,
+    /// Earlier keys, comma-separated: they open what they sealed, seal nothing
+    /// new (until `calltrail secrets rotate` has re-sealed it all).
+    #[arg(
+        long,
+        env = "CALLTRAIL_SECRET_KEY_PREVIOUS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub secret_key_previous: Option<String>,
     #[arg(
         long,
         env = "CALLTRAIL_SECRET_KEY_FILE",
@@ -84,6 +93,9 @@ pub enum Command {
         /// Serve the demo's fake provider at /_sandbox.
         #[arg(long, env = "CALLTRAIL_SANDBOX", default_value = "off", value_parser = ["on", "off"])]
         sandbox: String,
+        /// When set, /metrics answers only `Authorization: Bearer <this token>`.
+        #[arg(long, env = "CALLTRAIL_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Run database migrations and exit.
     Migrate,
@@ -106,6 +118,11 @@ pub enum Command {
         /// Where the server listens: the link's address when CALLTRAIL_PUBLIC_URL is unset.
         #[arg(long, env = "CALLTRAIL_LISTEN", default_value = "127.0.0.1:3000")]
         listen: String,
+    },
+    /// Manage the key that seals plugin credentials and payload secrets.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
     },
     /// Seed demo plugins and triggers across every status.
     Demo {
@@ -166,6 +183,18 @@ impl ExecutorArgs {
             ..Default::default()
         }))
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-seal every stored secret under CALLTRAIL_SECRET_KEY (the previous keys
+    /// still open what they sealed). Safe to run while servers run, and again.
+    Rotate {
+        /// Triggers read per batch.
+        #[arg(long, default_value_t = 500,
+              value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,7 +266,8 @@ impl DbArgs {
         let secrets = match &self.secret_key {
             Some(hex) => SecretBox::from_hex(hex)?,
             None => SecretBox::from_file(&self.secret_key_file)?,
-        };
+        }
+        .with_previous(self.secret_key_previous.as_deref().unwrap_or(""))?;
         let limits = Limits {
             max_body_bytes: self.max_body_bytes,
             max_export_rows: self.export_max_rows,

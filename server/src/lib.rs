@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod executor;
+pub mod metrics;
 pub mod outcome;
 pub mod sandbox;
 pub mod service;
@@ -39,16 +40,34 @@ pub fn app(service: Arc<Service>, options: LeptosOptions) -> Router {
 /// (`CALLTRAIL_SANDBOX=on`).
 pub fn app_with_sandbox(service: Arc<Service>, options: LeptosOptions, sandbox: bool) -> Router {
     let (api, _doc) = api::router();
-    let mut router = web::router(service.clone(), options).merge(api.with_state(service));
-    if sandbox {
-        router = router.merge(sandbox::router());
-    }
-    router
+    crate::metrics::handle();
+    let router = web::router(service.clone(), options)
+        .merge(api.with_state(service))
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(CatchPanicLayer::custom(|_| -> Response {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()
         }))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span));
+    // The sandbox's failures are the demo's intended provider outages: they are
+    // attempts in the log, not errors of this server, so its requests are not traced.
+    if sandbox {
+        router.merge(sandbox::router())
+    } else {
+        router
+    }
+}
+
+/// The span each request is logged in, as tower-http's default makes it but with
+/// credentials in the query string (`?token=` of a link) redacted.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let uri = service::redact::url(&request.uri().to_string());
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %uri,
+        version = ?request.version(),
+    )
 }
 
 /// Serve `app` on an already-bound listener until `shutdown` resolves.

@@ -3,7 +3,7 @@ use tracing_subscriber::EnvFilter;
 
 use std::sync::Arc;
 
-use calltrail::config::{self, ApiKeyCommand, Cli, Command};
+use calltrail::config::{self, ApiKeyCommand, Cli, Command, SecretsCommand};
 use calltrail::executor::Executor;
 use calltrail::service::{EmbedTokenInput, Principal, Role};
 
@@ -14,12 +14,17 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // CALLTRAIL_LOG_FORMAT=json: one JSON object per line, for log shippers.
+    if std::env::var("CALLTRAIL_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve {
@@ -28,11 +33,14 @@ async fn main() -> anyhow::Result<()> {
             executor,
             migration_lease_secs,
             sandbox,
+            metrics_token,
         } => {
             let service = cli.db.service().await?;
+            seal_plain_headers(&service).await;
             service.set_embed(cli.embed.settings()?);
             service
                 .set_migration_lease(std::time::Duration::from_secs(migration_lease_secs.max(1)));
+            service.set_metrics_token(metrics_token.filter(|t| !t.is_empty()));
             let (stop, stopped) = tokio::sync::watch::channel(false);
             // Trigger migrations left running (here or by a stopped instance) carry on.
             let migrations = tokio::spawn(service.clone().run_migrations(stopped.clone()));
@@ -70,7 +78,8 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Migrate => {
-            cli.db.service().await?;
+            let service = cli.db.service().await?;
+            seal_plain_headers(&service).await;
             println!("migrations are up to date");
         }
         Command::ApiKey {
@@ -130,6 +139,24 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("{}", issued.url);
         }
+        Command::Secrets {
+            command: SecretsCommand::Rotate { batch },
+        } => {
+            let service = cli.db.service().await?;
+            let rotation = service
+                .rotate_secrets(batch)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            println!("{rotation}");
+            if !rotation.complete() {
+                anyhow::bail!(
+                    "not everything is sealed under the current key yet: keep the previous \
+                     keys, and run `calltrail secrets rotate` again (rows that failed open \
+                     with none of the configured keys)"
+                );
+            }
+            println!("every secret is sealed under the current key; the previous keys can go");
+        }
         Command::Demo {
             triggers,
             sandbox_url,
@@ -140,6 +167,19 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Headers stored in plain text before sensitive ones were sealed get sealed as
+/// soon as a process holding the key starts (a failure only delays it).
+async fn seal_plain_headers(service: &calltrail::service::Service) {
+    match service.seal_plain_headers().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("sealed the sensitive static headers of {n} plugin(s)"),
+        Err(e) => tracing::warn!(
+            "sealing sensitive static headers stored in plain text: {}",
+            e.message()
+        ),
+    }
 }
 
 async fn shutdown_signal() {

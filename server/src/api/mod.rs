@@ -101,6 +101,7 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .route("/api/v1/{*rest}", axum::routing::any(unknown_route))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(crate::metrics::render))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() });
     (router, doc)
 }

@@ -127,7 +127,7 @@ pub fn prepare(
             event_type: t.event_type.clone(),
         })?;
     let base = plugin.base_url.trim_end_matches('/');
-    let url = url::Url::parse(&format!(
+    let mut url = url::Url::parse(&format!(
         "{base}{}",
         fill_path(&route.path, t.entity_id.as_deref())
     ))
@@ -148,10 +148,19 @@ pub fn prepare(
         ),
     };
     let timestamp = now.timestamp();
+    // Sensitive static headers come from the sealed store (the plain map holds
+    // their names only, or, from before sealing, the same values).
     let mut headers: Vec<(String, String)> = plugin
         .headers
         .iter()
+        .filter(|(k, _)| !redact::is_secret_header(k, &plugin.redact))
         .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .chain(
+            secrets
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.expose().to_string())),
+        )
         .collect();
     headers.push(("content-type".into(), "application/json".into()));
     headers.push(("webhook-id".into(), msg_id.clone()));
@@ -162,6 +171,9 @@ pub fn prepare(
         headers.push(("webhook-signature".into(), sig));
     }
     let mut rules: RedactRules = plugin.redact.clone();
+    rules
+        .headers
+        .extend(secrets.headers.iter().map(|(k, _)| k.clone()));
     match &secrets.auth {
         Some(AuthInput::Bearer { token }) => {
             headers.push(("authorization".into(), format!("Bearer {}", token.expose())));
@@ -176,12 +188,20 @@ pub fn prepare(
             rules.headers.push(name.clone());
             headers.push((name.to_ascii_lowercase(), value.expose().to_string()));
         }
-        None => {}
+        Some(AuthInput::Query { .. }) | None => {}
+    }
+    let mut shown_url = redact::url(url.as_str());
+    if let Some(AuthInput::Query { name, value }) = &secrets.auth {
+        url.query_pairs_mut().append_pair(name, value.expose());
+        // Named by the plugin, so redacted whatever the name.
+        let name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        let joiner = if shown_url.contains('?') { '&' } else { '?' };
+        shown_url = format!("{shown_url}{joiner}{name}={}", redact::REDACTED);
     }
     let shown: BTreeMap<String, String> = headers.iter().cloned().collect();
     let recorded = AttemptRequest {
         method: method.to_string(),
-        url: url.to_string(),
+        url: shown_url,
         headers: redact::headers(&shown, &rules),
         body: Some(redact::cap(redact::body_text(&t.payload, &rules), max_recorded).0),
     };
@@ -248,7 +268,9 @@ pub async fn send(
             Ok(None) => break,
             Err(e) => {
                 // The status came; the body broke off. Classify by the status.
-                tracing::debug!(error = %e, "response body broke off");
+                // reqwest's words name the URL, query string included.
+                let error = redact::text(&e.to_string());
+                tracing::debug!(%error, "response body broke off");
                 truncated = true;
                 break;
             }
@@ -277,7 +299,8 @@ fn failure(e: SendError, duration_ms: i64) -> Exchange {
         response: None,
         class: e.class(),
         blocked: matches!(e, SendError::Refused(_)),
-        error: Some(e.to_string()),
+        // reqwest names the URL in its errors, query string included.
+        error: Some(redact::text(&e.to_string())),
         retry_after: None,
         duration_ms,
     }

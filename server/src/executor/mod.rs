@@ -32,7 +32,7 @@ use app::domain::{
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::outcome::{self, Answer, Stop, Verdict};
-use crate::service::{now, PluginSecrets, Service};
+use crate::service::{now, Owner, PluginSecrets, Service};
 use crate::storage::{AttemptOutcome, Claim, ClaimedTrigger, PluginKey, PluginRecord, StoreError};
 use outbound::AllowList;
 
@@ -106,6 +106,15 @@ impl PluginState {
         let pointer = p.0.plugin.external_id_pointer.as_deref()?;
         let body = exchange.response.as_ref()?.body.as_deref()?;
         external_id(body, pointer)
+    }
+
+    /// The plugin's name, for metrics.
+    fn name(&self) -> &str {
+        match self {
+            PluginState::Ready(p) => &p.0.plugin.name,
+            PluginState::Broken(Some(record), _) => &record.plugin.name,
+            _ => "unknown",
+        }
     }
 
     /// The retry policy that decides this trigger's next attempt.
@@ -350,7 +359,8 @@ impl Executor {
             Err(e) => {
                 let why = format!(
                     "the secrets of plugin {} cannot be unsealed ({e}): \
-                     is CALLTRAIL_SECRET_KEY the key they were sealed with?",
+                     is the key they were sealed with CALLTRAIL_SECRET_KEY or among \
+                     CALLTRAIL_SECRET_KEY_PREVIOUS?",
                     record.plugin.name
                 );
                 tracing::error!("{why}");
@@ -387,6 +397,13 @@ impl Executor {
         };
         let policy = plugin.policy();
         let outcome = attempt.decide(&policy, automatic, logs, t.id, t.lease.clone());
+        let delay = t.due_at.and_then(|due| (started_at - due).to_std().ok());
+        crate::metrics::attempt(
+            plugin.name(),
+            outcome.attempt.class.as_str(),
+            delay,
+            std::time::Duration::from_millis(outcome.attempt.duration_ms.max(0) as u64),
+        );
         Done::Attempt(Box::new(Recorded {
             outcome,
             policy,
@@ -473,7 +490,7 @@ impl Executor {
     ) -> Result<(deliver::Prepared, Duration), NotSent> {
         let payload = self
             .service
-            .unseal_payload(&t.payload)
+            .unseal_payload(&t.payload, Owner::TriggerPayload(t.id))
             .map_err(|e| NotSent {
                 class: FailureClass::Internal,
                 why: format!("the payload cannot be unsealed: {e}"),

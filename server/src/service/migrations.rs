@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use app::domain::{EntityRef, Migration, StartedByKind, Trigger, TriggerFilter};
 
+use super::secrets::Owner;
 use super::{now, Permission, Principal, Service, ServiceError, TriggerInput};
 use crate::storage::{MigrationRecord, MigrationStep, MigrationWork, PendingRun, StepOutcome};
 
@@ -146,6 +147,8 @@ impl Service {
                 "from 1 to 1000 per second",
             ));
         }
+        // Known before the spec: a create's sealed payloads are bound to it.
+        let id = Uuid::now_v7();
         let (kind, total, sample, spec, rerun_set) = match (&input.filter, &input.create) {
             (Some(_), Some(_)) => {
                 return Err(ServiceError::invalid(
@@ -202,7 +205,11 @@ impl Service {
                     .iter()
                     .map(|item| MigrationCreateItem {
                         entity: item.entity.clone(),
-                        payload: self.secrets.seal_payload(&item.payload, &rules),
+                        payload: self.secrets.seal_payload(
+                            &item.payload,
+                            &rules,
+                            Owner::MigrationPayload(id),
+                        ),
                     })
                     .collect();
                 let spec = serde_json::json!({"plugin": plugin, "event_type": event_type,
@@ -217,7 +224,7 @@ impl Service {
             }));
         }
         let mut record = MigrationRecord {
-            id: Uuid::now_v7(),
+            id,
             created_at: now(),
             actor: who.name.clone(),
             reason: reason.clone(),
@@ -562,7 +569,7 @@ impl MigrationItems {
                     // Opened only to be checked and sealed again as the trigger's payload.
                     let opened = service
                         .secrets
-                        .unseal_payload(&item.payload.to_string())
+                        .unseal_payload(&item.payload.to_string(), Owner::MigrationPayload(*id))
                         .ok()
                         .and_then(|p| serde_json::from_str(&p).ok())
                         .ok_or_else(ServiceError::internal)?;

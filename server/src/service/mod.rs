@@ -15,6 +15,7 @@ mod migrations;
 mod plugins;
 pub mod redact;
 mod reruns;
+mod rotation;
 mod secrets;
 mod triggers;
 pub mod types;
@@ -30,7 +31,8 @@ pub use export::Export;
 pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};
 pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
 pub use reruns::{GroupRerun, GroupRerunInput, RerunInput};
-pub use secrets::{Secret, SecretBox, SecretError};
+pub use rotation::{Rotation, Tally};
+pub use secrets::{Owner, Secret, SecretBox, SecretError};
 pub(crate) use triggers::no_nul;
 pub use triggers::{
     CallInput, CallRequestInput, CallResponseInput, TriggerInput, MAX_FILTER_VALUES,
@@ -76,6 +78,8 @@ pub struct Service {
     migrations: migrations::Runner,
     /// Embed tokens' key, links and framing (`set_embed`).
     embed: std::sync::RwLock<Arc<embed::EmbedSettings>>,
+    /// The bearer token `/metrics` asks for, when access to it is limited.
+    metrics_token: std::sync::RwLock<Option<String>>,
 }
 
 impl Service {
@@ -92,7 +96,17 @@ impl Service {
             plugins: cache::TtlCache::new(std::time::Duration::from_secs(2)),
             migrations: migrations::Runner::new(),
             embed: Default::default(),
+            metrics_token: std::sync::RwLock::new(None),
         })
+    }
+
+    /// Limit `/metrics` to scrapers that send this bearer token (`None`: open).
+    pub fn set_metrics_token(&self, token: Option<String>) {
+        *self.metrics_token.write().expect("not poisoned") = token;
+    }
+
+    pub fn metrics_token(&self) -> Option<String> {
+        self.metrics_token.read().expect("not poisoned").clone()
     }
 
     /// Work became due: wake this process's executor at once, and the other

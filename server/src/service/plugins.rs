@@ -7,17 +7,32 @@ use uuid::Uuid;
 
 use app::domain::{Plugin, PluginSummary, PluginView, RedactRules, RetryPolicy, Route};
 
+use super::secrets::Owner;
 use super::types::{EventType, PluginName};
-use super::{Permission, Principal, Secret, Service, ServiceError};
+use super::{redact, Permission, Principal, Secret, Service, ServiceError};
 use crate::storage::{PluginKey, PluginRecord};
 
 /// How the executor authenticates to the provider. Only ever deserialised.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AuthInput {
-    Bearer { token: Secret },
-    Basic { username: String, password: Secret },
-    Header { name: String, value: Secret },
+    Bearer {
+        token: Secret,
+    },
+    Basic {
+        username: String,
+        password: Secret,
+    },
+    Header {
+        name: String,
+        value: Secret,
+    },
+    /// A query parameter (`?api_key=…`) added to every call's URL; recorded as
+    /// `[redacted]`.
+    Query {
+        name: String,
+        value: Secret,
+    },
 }
 
 impl AuthInput {
@@ -33,6 +48,9 @@ impl AuthInput {
             AuthInput::Header { name, value } => {
                 serde_json::json!({"type": "header", "name": name, "value": value.expose()})
             }
+            AuthInput::Query { name, value } => {
+                serde_json::json!({"type": "query", "name": name, "value": value.expose()})
+            }
         };
         v.to_string()
     }
@@ -43,6 +61,41 @@ impl AuthInput {
 pub struct PluginSecrets {
     pub auth: Option<AuthInput>,
     pub signing_secret: Option<Secret>,
+    /// The static headers whose names look like credentials, with their values.
+    pub headers: Vec<(String, Secret)>,
+}
+
+/// Static headers as stored: the plain ones, and those whose names look like
+/// credentials, which are sealed (their names stay in the plain map, valued
+/// `[redacted]`, so the API still says they are there).
+fn split_headers(
+    headers: BTreeMap<String, String>,
+    rules: &RedactRules,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut sensitive = BTreeMap::new();
+    let plain = headers
+        .into_iter()
+        .map(|(name, value)| {
+            if redact::is_secret_header(&name, rules) {
+                sensitive.insert(name.clone(), value);
+                (name, redact::REDACTED.to_string())
+            } else {
+                (name, value)
+            }
+        })
+        .collect();
+    (plain, sensitive)
+}
+
+/// A plugin as every caller sees it: sensitive header values replaced, including
+/// those stored in plain text before they were sealed.
+pub(crate) fn shown(mut plugin: Plugin) -> Plugin {
+    for (name, value) in plugin.headers.iter_mut() {
+        if redact::is_secret_header(name, &plugin.redact) {
+            *value = redact::REDACTED.to_string();
+        }
+    }
+    plugin
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -102,6 +155,38 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
+/// The first query parameter of a path or query that names a credential.
+fn credential_in_query(path_or_query: &str) -> Option<String> {
+    let query = match path_or_query.split_once('?') {
+        Some((_, q)) => q,
+        None if path_or_query.starts_with('/') => return None,
+        None => path_or_query,
+    };
+    url::form_urlencoded::parse(query.split('#').next().unwrap_or("").as_bytes())
+        .map(|(name, _)| name.into_owned())
+        .find(|name| redact::is_sensitive_query_param(name))
+}
+
+fn check_auth(auth: Option<&AuthInput>) -> Result<(), ServiceError> {
+    match auth {
+        Some(AuthInput::Header { name, .. })
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() =>
+        {
+            Err(ServiceError::invalid(
+                "auth.name",
+                "not a valid HTTP header name",
+            ))
+        }
+        Some(AuthInput::Query { name, .. }) if name.is_empty() || name.len() > 200 => {
+            Err(ServiceError::invalid(
+                "auth.name",
+                "name the query parameter (1 to 200 characters)",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
     PluginName::parse("name", &p.name)?;
     if p.display_name.trim().is_empty() || p.display_name.len() > 200 {
@@ -117,6 +202,20 @@ fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
         ));
     }
     match url::Url::parse(&p.base_url) {
+        Ok(u) if !u.password().unwrap_or("").is_empty() => {
+            return Err(ServiceError::invalid(
+                "base_url",
+                "a password in the URL would be stored in plain text: give it as auth \
+                 {\"type\": \"basic\", …}, which is sealed",
+            ))
+        }
+        Ok(u) if u.query().and_then(credential_in_query).is_some() => {
+            return Err(ServiceError::invalid(
+                "base_url",
+                "a credential in the URL's query would be stored in plain text: give it as \
+                 auth {\"type\": \"query\", …}, which is sealed",
+            ))
+        }
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {}
         _ => {
             return Err(ServiceError::invalid(
@@ -151,6 +250,16 @@ fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
             return Err(ServiceError::invalid(
                 format!("{field}.path"),
                 "a route path starts with /",
+            ));
+        }
+        if let Some(name) = credential_in_query(&route.path) {
+            return Err(ServiceError::invalid(
+                format!("{field}.path"),
+                format!(
+                    "a route's query string would store the credential {name:?} in plain text: \
+                     give it as auth {{\"type\": \"query\", \"name\": {name:?}, \"value\": …}}, \
+                     which is sealed"
+                ),
             ));
         }
     }
@@ -217,38 +326,93 @@ fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
 }
 
 impl Service {
-    fn seal_auth(&self, auth: Option<&AuthInput>) -> Option<Vec<u8>> {
-        auth.map(|a| self.secrets.seal(a.to_plain_json().as_bytes()))
+    fn seal_auth(&self, id: Uuid, auth: Option<&AuthInput>) -> Option<Vec<u8>> {
+        auth.map(|a| {
+            self.secrets
+                .seal(a.to_plain_json().as_bytes(), Owner::PluginAuth(id))
+        })
     }
 
-    fn seal_secret(&self, secret: Option<&Secret>) -> Option<Vec<u8>> {
-        secret.map(|s| self.secrets.seal(s.expose().as_bytes()))
+    fn seal_secret(&self, id: Uuid, secret: Option<&Secret>) -> Option<Vec<u8>> {
+        secret.map(|s| {
+            self.secrets
+                .seal(s.expose().as_bytes(), Owner::PluginSigningSecret(id))
+        })
+    }
+
+    /// Keep the plain headers in the record and seal the sensitive ones.
+    fn seal_headers(&self, record: &mut PluginRecord, headers: BTreeMap<String, String>) {
+        let (plain, sensitive) = split_headers(headers, &record.plugin.redact);
+        record.plugin.headers = plain;
+        record.headers_sealed = (!sensitive.is_empty()).then(|| {
+            let json = serde_json::to_vec(&sensitive).expect("a map of strings serialises");
+            self.secrets
+                .seal(&json, Owner::PluginHeaders(record.plugin.id))
+        });
+    }
+
+    /// The sensitive static headers with their values: sealed ones opened, and
+    /// those a database from before sealing still holds in plain text.
+    fn sensitive_headers(
+        &self,
+        record: &PluginRecord,
+    ) -> Result<BTreeMap<String, String>, super::SecretError> {
+        let mut out: BTreeMap<String, String> = record
+            .plugin
+            .headers
+            .iter()
+            .filter(|(name, value)| {
+                redact::is_secret_header(name, &record.plugin.redact)
+                    && value.as_str() != redact::REDACTED
+            })
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        if let Some(sealed) = &record.headers_sealed {
+            let plain = self
+                .secrets
+                .open(sealed, Owner::PluginHeaders(record.plugin.id))?;
+            let sealed: BTreeMap<String, String> =
+                serde_json::from_slice(&plain).map_err(|_| super::SecretError::Unseal)?;
+            out.extend(sealed);
+        }
+        Ok(out)
     }
 
     /// A stored payload as the application gave it, for sending.
-    pub fn unseal_payload(&self, stored: &str) -> Result<String, super::SecretError> {
-        self.secrets.unseal_payload(stored)
+    pub fn unseal_payload(
+        &self,
+        stored: &str,
+        owner: super::secrets::Owner,
+    ) -> Result<String, super::SecretError> {
+        self.secrets.unseal_payload(stored, owner)
     }
 
     /// Open a plugin's sealed secrets: only the executor needs them.
     pub fn unseal(&self, record: &PluginRecord) -> Result<PluginSecrets, super::SecretError> {
+        let id = record.plugin.id;
         let auth = match &record.auth_sealed {
             Some(sealed) => {
-                let plain = self.secrets.open(sealed)?;
+                let plain = self.secrets.open(sealed, Owner::PluginAuth(id))?;
                 Some(serde_json::from_slice(&plain).map_err(|_| super::SecretError::Unseal)?)
             }
             None => None,
         };
         let signing_secret = match &record.signing_secret_sealed {
             Some(sealed) => Some(Secret::new(
-                String::from_utf8(self.secrets.open(sealed)?)
+                String::from_utf8(self.secrets.open(sealed, Owner::PluginSigningSecret(id))?)
                     .map_err(|_| super::SecretError::Unseal)?,
             )),
             None => None,
         };
+        let headers = self
+            .sensitive_headers(record)?
+            .into_iter()
+            .map(|(name, value)| (name, Secret::new(value)))
+            .collect();
         Ok(PluginSecrets {
             auth,
             signing_secret,
+            headers,
         })
     }
 
@@ -279,17 +443,21 @@ impl Service {
             updated_at: now,
         };
         check_plugin(&plugin)?;
-        let record = PluginRecord {
-            auth_sealed: self.seal_auth(input.auth.as_ref()),
-            signing_secret_sealed: self.seal_secret(input.signing_secret.as_ref()),
+        check_auth(input.auth.as_ref())?;
+        let headers = plugin.headers.clone();
+        let mut record = PluginRecord {
+            auth_sealed: self.seal_auth(plugin.id, input.auth.as_ref()),
+            signing_secret_sealed: self.seal_secret(plugin.id, input.signing_secret.as_ref()),
+            headers_sealed: None,
             plugin,
         };
+        self.seal_headers(&mut record, headers);
         self.store
             .insert_plugin(&record)
             .await
             .map_err(|e| duplicate_name(e, &record.plugin.name))?;
         self.plugins.clear();
-        Ok(record.plugin)
+        Ok(shown(record.plugin))
     }
 
     pub async fn update_plugin(
@@ -300,6 +468,12 @@ impl Service {
     ) -> Result<Plugin, ServiceError> {
         who.require(Permission::Administer)?;
         let mut record = self.plugin_record(key).await?;
+        // Sealed headers that no configured key opens can still be given again:
+        // any left as `[redacted]` are refused below, naming them.
+        let kept = self.sensitive_headers(&record).unwrap_or_else(|e| {
+            tracing::warn!(plugin = %record.plugin.id, "its sealed headers: {e}");
+            BTreeMap::new()
+        });
         let p = &mut record.plugin;
         if let Some(v) = patch.name {
             p.name = v;
@@ -322,9 +496,26 @@ impl Service {
         if let Some(v) = patch.default_route {
             p.default_route = v;
         }
-        if let Some(v) = patch.headers {
-            p.headers = v;
-        }
+        // A header sent back as shown (`[redacted]`) keeps its value.
+        p.headers = match patch.headers {
+            Some(mut v) => {
+                for (name, value) in v.iter_mut() {
+                    if value.as_str() == redact::REDACTED {
+                        if let Some(old) = kept.get(name) {
+                            value.clone_from(old);
+                        }
+                    }
+                }
+                v
+            }
+            None => std::mem::take(&mut p.headers)
+                .into_iter()
+                .map(|(name, value)| {
+                    let value = kept.get(&name).cloned().unwrap_or(value);
+                    (name, value)
+                })
+                .collect(),
+        };
         if let Some(v) = patch.retry_policy {
             p.retry_policy = v;
         }
@@ -334,17 +525,33 @@ impl Service {
         if let Some(v) = patch.redact {
             p.redact = v;
         }
+        let id = record.plugin.id;
         if let Some(auth) = &patch.auth {
-            record.auth_sealed = self.seal_auth(auth.as_ref());
+            check_auth(auth.as_ref())?;
+            record.auth_sealed = self.seal_auth(id, auth.as_ref());
         }
         if let Some(secret) = &patch.signing_secret {
-            record.signing_secret_sealed = self.seal_secret(secret.as_ref());
+            record.signing_secret_sealed = self.seal_secret(id, secret.as_ref());
         }
         let p = &mut record.plugin;
         p.has_auth = record.auth_sealed.is_some();
         p.has_signing_secret = record.signing_secret_sealed.is_some();
         p.updated_at = super::now();
         check_plugin(p)?;
+        if let Some(name) = p
+            .headers
+            .iter()
+            .find(|(n, v)| v.as_str() == redact::REDACTED && redact::is_secret_header(n, &p.redact))
+            .map(|(n, _)| n)
+        {
+            return Err(ServiceError::invalid(
+                format!("headers.{name}"),
+                "\"[redacted]\" keeps a stored value and this header has none (or none the \
+                 configured keys open): give its value",
+            ));
+        }
+        let headers = std::mem::take(&mut record.plugin.headers);
+        self.seal_headers(&mut record, headers);
         self.store
             .update_plugin(&record)
             .await
@@ -352,7 +559,7 @@ impl Service {
         self.plugins.clear();
         // An activated plugin's waiting triggers are due now.
         self.announce_due().await;
-        Ok(record.plugin)
+        Ok(shown(record.plugin))
     }
 
     /// A plugin as `who` may see it: whole to admins, its summary to others; one
@@ -402,6 +609,7 @@ impl Service {
 }
 
 fn view_for(who: &Principal, plugin: Plugin) -> PluginView {
+    let plugin = shown(plugin);
     if who.is_admin() {
         PluginView::Full(Box::new(plugin))
     } else {

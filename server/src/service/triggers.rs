@@ -14,6 +14,7 @@ use app::domain::{
     MAX_PAGE_SIZE,
 };
 
+use super::secrets::Owner;
 use super::types::{optional_text, AggregationKey, Entity, EventType};
 use super::{decode_cursor, encode_cursor, redact, Permission, Principal, Service, ServiceError};
 use crate::outcome::{self, Answer, Stop, Verdict};
@@ -228,6 +229,17 @@ impl Service {
                     "a JSON payload is required",
                 ))
             }
+            Some(p) if redact::contains_sealed(&p) => {
+                // Only Calltrail seals: a sealed value given from outside was
+                // copied from somewhere, and would only fail to open when sent.
+                return Err(ServiceError::invalid(
+                    "payload",
+                    format!(
+                        "a payload may not contain {{\"{}\": …}} objects",
+                        redact::SEALED_KEY
+                    ),
+                ));
+            }
             Some(p) => p,
         };
         let initiator = match f.initiator {
@@ -302,8 +314,9 @@ impl Service {
         let scheduled_at = run_at.map(super::truncate).unwrap_or(now);
         let inactive = (!c.plugin.plugin.active).then_some(c.plugin.plugin.name.as_str());
         let queued = outcome::queued(now, scheduled_at, inactive);
+        let id = Uuid::now_v7();
         let new = NewTrigger {
-            id: Uuid::now_v7(),
+            id,
             plugin_id: c.plugin.plugin.id,
             event_type: c.event_type.into_inner(),
             action: c.action,
@@ -311,7 +324,11 @@ impl Service {
             initiator: c.initiator,
             payload: self
                 .secrets
-                .seal_payload(&c.payload, &c.plugin.plugin.redact)
+                .seal_payload(
+                    &c.payload,
+                    &c.plugin.plugin.redact,
+                    Owner::TriggerPayload(id),
+                )
                 .to_string(),
             aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
             idempotency,
@@ -349,6 +366,7 @@ impl Service {
         let to_return = new.clone();
         match self.store.insert_trigger(new).await? {
             Inserted::Created(_) => {
+                crate::metrics::trigger_created(&plugin_name);
                 self.announce_due().await;
                 Ok((fresh_trigger(to_return, plugin_name), true))
             }
@@ -391,6 +409,7 @@ impl Service {
             .get_trigger_detail(trigger_id)
             .await?
             .ok_or_else(ServiceError::internal)?;
+        crate::metrics::trigger_created(&detail.trigger.trigger.plugin);
         Ok(detail.trigger.trigger)
     }
 
@@ -442,7 +461,8 @@ impl Service {
             common: c,
             request: req,
             response: input.response,
-            error: input.error,
+            // Transports put the URL in their errors, token and all.
+            error: input.error.as_deref().map(redact::text),
             started_at,
             duration_ms,
             finished_at,
@@ -484,7 +504,11 @@ impl Service {
             initiator: c.initiator,
             payload: self
                 .secrets
-                .seal_payload(&c.payload, &c.plugin.plugin.redact)
+                .seal_payload(
+                    &c.payload,
+                    &c.plugin.plugin.redact,
+                    Owner::TriggerPayload(trigger_id),
+                )
                 .to_string(),
             aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
             idempotency: None,
@@ -549,7 +573,7 @@ impl Service {
         });
         let request = AttemptRequest {
             method: req.method.to_ascii_uppercase(),
-            url: req.url,
+            url: redact::url(&req.url),
             headers: redact::headers(&req.headers, rules),
             body: req
                 .body

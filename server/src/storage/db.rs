@@ -154,7 +154,21 @@ pub trait Reads: Send + Sync {
         filter: &StoreFilter,
     ) -> Result<Vec<(app::domain::Status, u64)>, StoreError>;
     async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError>;
+    async fn queue_depth(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<super::QueueDepth, StoreError>;
     async fn list_audit(&self, limit: u32) -> Result<Vec<super::AuditEntry>, StoreError>;
+    async fn sealed_payloads(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, String)>, StoreError>;
+    async fn sealed_migration_specs(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, String)>, StoreError>;
 }
 
 #[async_trait::async_trait]
@@ -176,7 +190,31 @@ where
     sql::SetRow: for<'r> FromRow<'r, DB::Row>,
     sql::AuditRow: for<'r> FromRow<'r, DB::Row>,
     sql::CreatorRow: for<'r> FromRow<'r, DB::Row>,
+    sql::QueueRow: for<'r> FromRow<'r, DB::Row>,
+    sql::SealedTextRow: for<'r> FromRow<'r, DB::Row>,
 {
+    async fn sealed_payloads(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        let sql = sql::select_sealed_payloads(DB::DIALECT, after, limit);
+        let rows: Vec<sql::SealedTextRow> =
+            fetch_all(&self.pool, sql, "reading sealed payloads").await?;
+        Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
+    }
+
+    async fn sealed_migration_specs(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        let sql = sql::select_sealed_migration_specs(DB::DIALECT, after, limit);
+        let rows: Vec<sql::SealedTextRow> =
+            fetch_all(&self.pool, sql, "reading sealed migration items").await?;
+        Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
+    }
+
     async fn list_triggers(
         &self,
         filter: &StoreFilter,
@@ -365,6 +403,25 @@ where
                 Ok((status, r.n as u64))
             })
             .collect()
+    }
+
+    async fn queue_depth(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<super::QueueDepth, StoreError> {
+        let row: Option<sql::QueueRow> = fetch_optional(
+            &self.pool,
+            sql::queue_depth(DB::DIALECT, now),
+            "reading the queue depth",
+        )
+        .await?;
+        let r = row.ok_or_else(|| StoreError::Corrupt("no queue depth row".into()))?;
+        Ok(super::QueueDepth {
+            due: r.due as u64,
+            scheduled: r.scheduled as u64,
+            running: r.running as u64,
+            oldest_due: r.oldest_due.map(sql::from_micros),
+        })
     }
 
     async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError> {
@@ -648,6 +705,7 @@ where
             body: None,
         };
         insert_interrupted::<DB>(conn, e.id, number, now, &unknown, &decision).await?;
+        crate::metrics::lease_rescues(1);
         let logs = [
             LogEntry {
                 at: now,
@@ -861,6 +919,18 @@ pub trait Writes: Send + Sync {
     ) -> Result<bool, StoreError>;
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError>;
+    async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError>;
+    async fn replace_migration_spec(
+        &self,
+        id: Uuid,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError>;
+    async fn replace_plugin_secrets(
+        &self,
+        plugin: &PluginRecord,
+        read_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 pub(crate) struct Writer<DB: Database> {
@@ -945,6 +1015,30 @@ where
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError> {
         let sql = sql::insert_audit(DB::DIALECT, entry);
         self.run(sql, "writing an audit row").await.map(drop)
+    }
+
+    async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError> {
+        let sql = sql::replace_payload(DB::DIALECT, id, old, new);
+        Ok(self.run(sql, "re-sealing a payload").await? > 0)
+    }
+
+    async fn replace_migration_spec(
+        &self,
+        id: Uuid,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = sql::replace_migration_spec(DB::DIALECT, id, old, new);
+        Ok(self.run(sql, "re-sealing a migration's items").await? > 0)
+    }
+
+    async fn replace_plugin_secrets(
+        &self,
+        plugin: &PluginRecord,
+        read_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = sql::replace_plugin_secrets(DB::DIALECT, plugin, sql::micros(read_at));
+        Ok(self.run(sql, "re-sealing a plugin's secrets").await? > 0)
     }
 }
 

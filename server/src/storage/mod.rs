@@ -188,6 +188,14 @@ pub trait Store: Send + Sync + 'static {
         self.reads().count_by_status(filter).await
     }
 
+    /// How many triggers wait, are scheduled, run; since when the oldest is due.
+    async fn queue_depth(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<QueueDepth, StoreError> {
+        self.reads().queue_depth(now).await
+    }
+
     /// Who created a trigger (`key:<id>`, `user:<id>`, `system`), if recorded.
     async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError> {
         self.reads().trigger_creator(id).await
@@ -294,6 +302,47 @@ pub trait Store: Send + Sync + 'static {
     }
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.reads().find_api_key(key_hash).await
+    }
+
+    /// Triggers whose payload holds a sealed value, in id order after `after`
+    /// (key rotation): (id, payload).
+    async fn sealed_payloads(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        self.reads().sealed_payloads(after, limit).await
+    }
+    /// Trigger migrations whose spec holds a sealed value (their `create` items),
+    /// likewise: (id, spec).
+    async fn sealed_migration_specs(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        self.reads().sealed_migration_specs(after, limit).await
+    }
+    /// Replace a trigger's payload if it is still `old`; false when it changed.
+    async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError> {
+        self.writes().replace_payload(id, old, new).await
+    }
+    /// Replace a migration's spec if it is still `old`; false when it changed.
+    async fn replace_migration_spec(
+        &self,
+        id: Uuid,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        self.writes().replace_migration_spec(id, old, new).await
+    }
+    /// Write a plugin's sealed columns and headers unless it was updated since it
+    /// was read (`read_at`, its `updated_at` then); false when it was.
+    async fn replace_plugin_secrets(
+        &self,
+        plugin: &PluginRecord,
+        read_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        self.writes().replace_plugin_secrets(plugin, read_at).await
     }
 }
 

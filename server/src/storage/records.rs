@@ -14,6 +14,9 @@ pub struct PluginRecord {
     pub plugin: Plugin,
     pub auth_sealed: Option<Vec<u8>>,
     pub signing_secret_sealed: Option<Vec<u8>>,
+    /// The static headers whose names look like credentials (or that the plugin's
+    /// redaction rules name), as sealed JSON.
+    pub headers_sealed: Option<Vec<u8>>,
 }
 
 pub enum PluginKey {
@@ -122,6 +125,8 @@ pub struct ClaimedTrigger {
     pub reruns: u32,
     /// When the lease ends: a call must finish (and be recorded) before then.
     pub lease_until: DateTime<Utc>,
+    /// When it became due (for the delivery delay metric).
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 /// Who did what, to what, and why. Written with the action it records; never edited.
@@ -233,4 +238,15 @@ pub enum StepOutcome {
     AlreadyDone,
     /// The lease was lost or the migration cancelled: nothing was written; stop.
     Stopped,
+}
+
+/// The executor's queue, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Waiting and due now (inactive plugins' triggers included: they wait).
+    pub due: u64,
+    /// Waiting for a later time (`run_at`, a retry's backoff).
+    pub scheduled: u64,
+    pub running: u64,
+    pub oldest_due: Option<DateTime<Utc>>,
 }

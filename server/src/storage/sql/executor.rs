@@ -33,7 +33,7 @@ pub(crate) fn claim(d: Dialect, c: &crate::storage::Claim) -> Sql {
         .push(lock)
         .push(
             ") RETURNING id, plugin_id, event_type, entity_id, payload, attempts, run_kind, \
-             run_actor, run_reason, resume_retries, lease_owner, reruns",
+             run_actor, run_reason, resume_retries, lease_owner, reruns, next_attempt_at",
         );
     sql
 }
@@ -138,6 +138,7 @@ pub(crate) struct ClaimedRow {
     resume_retries: bool,
     lease_owner: Option<String>,
     reruns: i64,
+    next_attempt_at: Option<i64>,
 }
 
 impl ClaimedRow {
@@ -163,6 +164,7 @@ impl ClaimedRow {
             run,
             lease: r.lease_owner.unwrap_or_default(),
             reruns: u32::try_from(r.reruns).unwrap_or(u32::MAX),
+            due_at: r.next_attempt_at.map(from_micros),
             lease_until,
         }
     }
@@ -243,4 +245,31 @@ pub(crate) fn select_last_attempt_number(d: Dialect, trigger_id: Uuid) -> Sql {
 #[derive(sqlx::FromRow)]
 pub(crate) struct LastAttemptNumberRow {
     pub number: Option<i64>,
+}
+
+/// The queue as `/metrics` shows it, each count served by a partial index.
+pub(crate) fn queue_depth(d: Dialect, now: DateTime<Utc>) -> Sql {
+    const WAITING: &str = "FROM triggers WHERE status IN ('not_yet_started', 'retrying')";
+    let mut sql = Sql::new(
+        d,
+        format!("SELECT (SELECT COUNT(*) {WAITING} AND next_attempt_at <= "),
+    );
+    sql.bind(micros(now))
+        .push(&format!(
+            ") AS due, (SELECT COUNT(*) {WAITING} AND next_attempt_at > "
+        ))
+        .bind(micros(now))
+        .push(&format!(
+            ") AS scheduled, (SELECT COUNT(*) FROM triggers WHERE status = 'running') AS running, \
+             (SELECT MIN(next_attempt_at) {WAITING}) AS oldest_due"
+        ));
+    sql
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct QueueRow {
+    pub due: i64,
+    pub scheduled: i64,
+    pub running: i64,
+    pub oldest_due: Option<i64>,
 }

@@ -164,6 +164,7 @@ pub(super) fn push_sets(sql: &mut Sql, sets: Vec<(&str, Arg)>) {
 
 mod plugins;
 mod reads;
+mod sealed;
 mod triggers;
 
 pub(crate) use api_keys::*;
@@ -172,4 +173,5 @@ pub(crate) use executor::*;
 pub(crate) use migrations::*;
 pub(crate) use plugins::*;
 pub(crate) use reads::*;
+pub(crate) use sealed::*;
 pub(crate) use triggers::*;

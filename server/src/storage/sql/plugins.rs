@@ -19,13 +19,14 @@ pub(crate) struct PluginRow {
     redact: String,
     auth_sealed: Option<Vec<u8>>,
     signing_secret_sealed: Option<Vec<u8>>,
+    headers_sealed: Option<Vec<u8>>,
     created_at: i64,
     updated_at: i64,
 }
 
 pub(crate) const PLUGIN_COLUMNS: &str = "id, name, display_name, kind, base_url, active, \
     timeout_ms, routes, default_route, headers, retry_policy, external_id_pointer, redact, \
-    auth_sealed, signing_secret_sealed, created_at, updated_at";
+    auth_sealed, signing_secret_sealed, headers_sealed, created_at, updated_at";
 
 impl TryFrom<PluginRow> for PluginRecord {
     type Error = StoreError;
@@ -57,6 +58,7 @@ impl TryFrom<PluginRow> for PluginRecord {
             },
             auth_sealed: r.auth_sealed,
             signing_secret_sealed: r.signing_secret_sealed,
+            headers_sealed: r.headers_sealed,
         })
     }
 }
@@ -80,6 +82,7 @@ pub(crate) fn insert_plugin(d: Dialect, p: &PluginRecord) -> Sql {
         to_json(&pl.redact).into(),
         p.auth_sealed.clone().into(),
         p.signing_secret_sealed.clone().into(),
+        p.headers_sealed.clone().into(),
         micros(pl.created_at).into(),
         micros(pl.updated_at).into(),
     ]);
@@ -109,6 +112,7 @@ pub(crate) fn update_plugin(d: Dialect, p: &PluginRecord) -> Sql {
             "signing_secret_sealed",
             p.signing_secret_sealed.clone().into(),
         ),
+        ("headers_sealed", p.headers_sealed.clone().into()),
         ("updated_at", micros(pl.updated_at).into()),
     ];
     push_sets(&mut sql, sets);
