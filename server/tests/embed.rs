@@ -306,6 +306,20 @@ async fn the_panels_server_functions_read_only_its_entity(db: Db) {
     // Without the token, the browser is not a panel.
     let (status, body) = call(&app, None, EmbeddedPanel::PATH, &json!({})).await;
     assert_eq!((status, code_of(&body)), (404, "not_found".into()));
+    // The token opens the panel only: it is no API key.
+    for (name, value) in [
+        ("Authorization", format!("Bearer {token}")),
+        ("X-Calltrail-Embed", token.clone()),
+    ] {
+        let r = app
+            .http
+            .get(app.url("/api/v1/triggers"))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{name}");
+    }
 }
 
 async fn only_admins_issue_embed_tokens(db: Db) {
