@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::domain::{ErrorBody, Page, PluginSummary, Trigger, TriggerDetail, TriggerFilter};
+use crate::domain::{
+    ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
+};
 
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + 'static {
@@ -18,6 +20,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn get_trigger(&self, id: &str) -> Result<TriggerDetail, ErrorBody>;
 
     async fn list_plugins(&self) -> Result<Vec<PluginSummary>, ErrorBody>;
+
+    /// Run a trigger again now (operators and admins), saying why.
+    async fn rerun_trigger(&self, id: &str, reason: Option<String>) -> Result<Trigger, ErrorBody>;
+
+    /// The entity an embed token's holder sees; not found for any other caller.
+    async fn panel_scope(&self) -> Result<PanelScope, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -4,6 +4,7 @@
 //! browser (`hydrate`); everything server-only sits behind `ssr` in `backend`, and
 //! everything browser-only behind `hydrate` in the components' time zone (`browser`).
 
+pub mod client;
 pub mod domain;
 pub mod server_fns;
 pub mod ui;

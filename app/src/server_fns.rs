@@ -1,12 +1,17 @@
 //! Server functions: thin adapters from the pages to the service layer.
 //! Their error is the same [`ErrorBody`] a REST client reads (code, message,
 //! field), sent as JSON, so a page can tell a refused filter from an outage.
+//! They are called through [`PanelAwareClient`], so that inside an embedded panel
+//! they carry its token and answer only about its entity.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{Json, JsonEncoding};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
-use crate::domain::{ErrorBody, Page, PluginSummary, Trigger, TriggerDetail, TriggerFilter};
+use crate::client::PanelAwareClient;
+use crate::domain::{
+    ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
+};
 
 /// Failures of the call itself (unreachable server, unreadable arguments) in
 /// the same shape as the service's own.
@@ -27,7 +32,7 @@ impl FromServerFnError for ErrorBody {
     }
 }
 
-#[server(prefix = "/_fn", input = Json)]
+#[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
 pub async fn list_triggers(
     filter: TriggerFilter,
     cursor: Option<String>,
@@ -38,14 +43,29 @@ pub async fn list_triggers(
         .await
 }
 
-#[server(prefix = "/_fn", input = Json)]
+#[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
 pub async fn get_trigger(id: String) -> Result<TriggerDetail, ErrorBody> {
     let backend = crate::backend::use_backend()?;
     backend.get_trigger(&id).await
 }
 
-#[server(prefix = "/_fn", input = Json)]
+#[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
 pub async fn list_plugins() -> Result<Vec<PluginSummary>, ErrorBody> {
     let backend = crate::backend::use_backend()?;
     backend.list_plugins().await
+}
+
+/// Run a trigger again now, saying why (operators and admins; an embedded panel
+/// only with a token that allows it, and only for its entity).
+#[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
+pub async fn rerun_trigger(id: String, reason: Option<String>) -> Result<Trigger, ErrorBody> {
+    let backend = crate::backend::use_backend()?;
+    backend.rerun_trigger(&id, reason).await
+}
+
+/// The entity the embedded panel shows, and whether it may re-run.
+#[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
+pub async fn embedded_panel() -> Result<PanelScope, ErrorBody> {
+    let backend = crate::backend::use_backend()?;
+    backend.panel_scope().await
 }

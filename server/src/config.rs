@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use leptos::prelude::LeptosOptions;
 
-use crate::service::{Limits, SecretBox, Service};
+use crate::service::{EmbedKey, EmbedSettings, Limits, SecretBox, Service};
 use crate::storage;
 
 #[derive(Debug, Parser)]
@@ -18,6 +18,8 @@ use crate::storage;
 pub struct Cli {
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub embed: EmbedArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -128,6 +130,21 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Print a signed link to one entity's log panel, for an iframe in another application.
+    EmbedToken {
+        /// The entity, as TYPE/ID (`invoice/INV-1042`; the id may contain `/`).
+        #[arg(long)]
+        entity: String,
+        /// Seconds until the link stops working (60 to 86400).
+        #[arg(long, default_value_t = crate::service::embed::DEFAULT_EXPIRES_IN)]
+        expires_in: i64,
+        /// Let the panel re-run its triggers.
+        #[arg(long)]
+        can_rerun: bool,
+        /// Where the server listens: the link's address when CALLTRAIL_PUBLIC_URL is unset.
+        #[arg(long, env = "CALLTRAIL_LISTEN", default_value = "127.0.0.1:3000")]
+        listen: String,
+    },
     /// Manage the key that seals plugin credentials and payload secrets.
     Secrets {
         #[command(subcommand)]
@@ -215,6 +232,56 @@ pub enum ApiKeyCommand {
         #[arg(long, value_parser = ["admin", "operator", "viewer"])]
         role: String,
     },
+}
+
+/// Embedding an entity's panel in another application: the key its links are
+/// signed with (never the secret key) and who may frame it.
+#[derive(Debug, Args, Clone)]
+pub struct EmbedArgs {
+    /// 64 hex characters; without it a key file is used (created on first start).
+    #[arg(
+        long,
+        env = "CALLTRAIL_EMBED_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub embed_key: Option<String>,
+    #[arg(
+        long,
+        env = "CALLTRAIL_EMBED_KEY_FILE",
+        default_value = "calltrail-embed.key",
+        global = true
+    )]
+    pub embed_key_file: PathBuf,
+    /// Origins that may show /embed/… in a frame (comma list; 'self' by default).
+    #[arg(
+        long,
+        env = "CALLTRAIL_EMBED_ORIGINS",
+        default_value = "'self'",
+        global = true
+    )]
+    pub embed_origins: String,
+    /// The address people reach Calltrail at (https://calltrail.example.com): embed
+    /// links are absolute with it.
+    #[arg(long, env = "CALLTRAIL_PUBLIC_URL", default_value = "", global = true)]
+    pub public_url: String,
+}
+
+impl EmbedArgs {
+    /// Read the key (creating its file if needed) and check the origins and URL.
+    pub fn settings(&self) -> anyhow::Result<EmbedSettings> {
+        let key = match &self.embed_key {
+            Some(hex) => EmbedKey::from_hex(hex)?,
+            None => EmbedKey::from_file(&self.embed_key_file)?,
+        };
+        Ok(EmbedSettings {
+            key,
+            public_url: EmbedSettings::parse_public_url(&self.public_url)
+                .map_err(anyhow::Error::msg)?,
+            frame_ancestors: EmbedSettings::parse_origins(&self.embed_origins)
+                .map_err(anyhow::Error::msg)?,
+        })
+    }
 }
 
 impl DbArgs {

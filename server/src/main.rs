@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use calltrail::config::{self, ApiKeyCommand, Cli, Command, SecretsCommand};
 use calltrail::executor::Executor;
-use calltrail::service::Role;
+use calltrail::service::{EmbedTokenInput, Principal, Role};
 
 /// Allocation is a large share of each request's CPU; mimalloc does it faster than
 /// the system allocator (measured in BENCHMARKS.md).
@@ -38,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let service = cli.db.service().await?;
             seal_plain_headers(&service).await;
+            service.set_embed(cli.embed.settings()?);
             service
                 .set_migration_lease(std::time::Duration::from_secs(migration_lease_secs.max(1)));
             service.set_metrics_token(metrics_token.filter(|t| !t.is_empty()));
@@ -105,6 +106,48 @@ async fn main() -> anyhow::Result<()> {
                 role.as_str()
             );
             println!("{key}");
+        }
+        Command::EmbedToken {
+            entity,
+            expires_in,
+            can_rerun,
+            listen,
+        } => {
+            let (entity_type, entity_id) = entity.split_once('/').ok_or_else(|| {
+                anyhow::anyhow!("--entity is TYPE/ID, for example invoice/INV-1042")
+            })?;
+            let mut settings = cli.embed.settings()?;
+            if settings.public_url.is_none() {
+                // Unset, the link points where this machine's server listens.
+                settings.public_url =
+                    Some(format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1")));
+            }
+            let service = cli.db.service().await?;
+            service.set_embed(settings);
+            let input = EmbedTokenInput {
+                entity: app::domain::EntityRef {
+                    entity_type: entity_type.to_string(),
+                    id: entity_id.to_string(),
+                },
+                expires_in: Some(expires_in),
+                can_rerun,
+            };
+            let issued = service
+                .issue_embed_token(&Principal::system("command line"), input)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "A link to {entity_type}/{entity_id}'s panel, valid until {}{}:",
+                issued
+                    .expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                if can_rerun {
+                    ", that may re-run its triggers"
+                } else {
+                    ""
+                }
+            );
+            println!("{}", issued.url);
         }
         Command::Secrets {
             command: SecretsCommand::Rotate { batch },

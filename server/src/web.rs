@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use app::backend::{Backend, SharedBackend};
 use app::domain::{
-    ErrorBody, Page, PluginSummary, PluginView, Trigger, TriggerDetail, TriggerFilter,
+    EntityRef, ErrorBody, Page, PanelScope, PluginSummary, PluginView, Trigger, TriggerDetail,
+    TriggerFilter,
 };
 use axum::body::Body;
 use axum::extract::{FromRef, Request, State};
@@ -20,7 +21,9 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 
-use crate::service::{Identity, Principal, Role, Service};
+mod embed;
+
+use crate::service::{Identity, Principal, RerunInput, Role, Service, ServiceError};
 
 /// The service, seen from the pages, as one caller.
 struct UiBackend {
@@ -57,6 +60,28 @@ impl Backend for UiBackend {
                 PluginView::Summary(s) => s,
             })
             .collect())
+    }
+
+    async fn rerun_trigger(&self, id: &str, reason: Option<String>) -> Result<Trigger, ErrorBody> {
+        let input = RerunInput {
+            reason,
+            resume_retries: false,
+        };
+        Ok(self.service.rerun(&self.who, id, input).await?)
+    }
+
+    async fn panel_scope(&self) -> Result<PanelScope, ErrorBody> {
+        let scope = match (&self.who.identity, &self.who.entity) {
+            (Identity::Embed, Some(scope)) => scope,
+            _ => return Err(ServiceError::not_found("this is not an embedded panel").into()),
+        };
+        Ok(PanelScope {
+            entity: EntityRef {
+                entity_type: scope.entity_type.clone(),
+                id: scope.entity_id.clone(),
+            },
+            can_rerun: self.who.role.allows(crate::service::Permission::Rerun),
+        })
     }
 }
 
@@ -114,9 +139,31 @@ async fn page(State(state): State<WebState>, req: Request) -> Response {
 
 async fn server_fn(State(state): State<WebState>, req: Request<Body>) -> Response {
     let backend = state.backend_for(&req);
-    leptos_axum::handle_server_fns_with_context(move || provide_context(backend.clone()), req)
-        .await
-        .into_response()
+    let response =
+        leptos_axum::handle_server_fns_with_context(move || provide_context(backend.clone()), req)
+            .await
+            .into_response();
+    with_error_status(response).await
+}
+
+/// A server function's refusal answers with the status its code means (403 for
+/// `forbidden`, 404 for `not_found`…), as the REST API does, rather than the 500
+/// Leptos gives every error; the body, the `ErrorBody`, is unchanged.
+async fn with_error_status(response: Response) -> Response {
+    if !response
+        .headers()
+        .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return crate::api::ApiError::internal().into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<ErrorBody>(&bytes) {
+        parts.status = crate::api::status_of_code(&error.code);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The Export button: the REST export, as the signed-in browser.
@@ -133,8 +180,12 @@ async fn export(State(state): State<WebState>, req: Request) -> Response {
 }
 
 /// Who the browser is. Sign-in is not built yet: until it is, every browser
-/// reads as a viewer of everything and can change nothing.
+/// reads as a viewer of everything and can change nothing. A caller already
+/// known (an embed token's holder, see `embed::embed_caller`) is kept.
 async fn caller_from_request(mut req: Request, next: Next) -> Response {
+    if req.extensions().get::<Principal>().is_some() {
+        return next.run(req).await;
+    }
     req.extensions_mut().insert(Principal {
         identity: Identity::System,
         name: "browser".into(),
@@ -153,13 +204,24 @@ pub fn router(service: Arc<Service>, options: LeptosOptions) -> Router {
         service,
         routes: routes.clone(),
     };
+    let service = state.service.clone();
     Router::new()
         .leptos_routes_with_handler(routes, axum::routing::get(page))
         .route("/_fn/{*fn_name}", axum::routing::post(server_fn))
         .route("/export/triggers", axum::routing::get(export))
         .layer(axum::middleware::from_fn(caller_from_request))
+        // An embed token is resolved before any other way of knowing the caller.
+        .layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            embed::embed_caller,
+        ))
         .fallback(leptos_axum::file_and_error_handler::<WebState, _>(
             app::shell,
+        ))
+        // Only /embed/… may be framed, and only by the configured origins.
+        .layer(axum::middleware::from_fn_with_state(
+            service,
+            embed::embed_frame_ancestors,
         ))
         .with_state(state)
 }

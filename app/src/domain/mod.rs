@@ -2,6 +2,7 @@
 //! Only serde, chrono, uuid, strum and serde_html_form: they compile to wasm.
 
 mod attempt;
+mod embed;
 mod error;
 mod filter;
 mod migration;
@@ -11,6 +12,7 @@ mod status;
 mod trigger;
 
 pub use attempt::*;
+pub use embed::*;
 pub use error::*;
 pub use filter::*;
 pub use migration::*;

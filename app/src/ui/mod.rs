@@ -1,15 +1,18 @@
 //! Pages and components. A page composes components; a component does one thing.
 
 pub mod components;
+mod embed_page;
 mod log_page;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    hooks::use_location,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
+pub use embed_page::EmbedPage;
 pub use log_page::LogPage;
 
 /// The HTML document the server renders around the app.
@@ -38,16 +41,39 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/calltrail.css"/>
         <Title text="Calltrail"/>
         <Router>
-            <header class="topbar">
-                <a class="brand" href="/">"Calltrail"</a>
-                <span class="tagline">"Integration log"</span>
-            </header>
+            <TopBar/>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     // Async: the first HTML already holds the log, with or without JavaScript.
                     <Route path=StaticSegment("") view=LogPage ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("embed"), ParamSegment("entity_type"), ParamSegment("entity_id"))
+                        view=EmbedPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The app's header, except in an embedded panel: there it would lead out of the
+/// one entity the panel may show.
+#[component]
+fn TopBar() -> impl IntoView {
+    let location = use_location();
+    let embedded = move || {
+        location
+            .pathname
+            .read()
+            .starts_with(crate::client::EMBED_PREFIX)
+    };
+    view! {
+        <Show when=move || !embedded()>
+            <header class="topbar">
+                <a class="brand" href="/">"Calltrail"</a>
+                <span class="tagline">"Integration log"</span>
+            </header>
+        </Show>
     }
 }

@@ -102,14 +102,20 @@ impl ApiError {
 
 /// The status each kind of service failure answers with.
 fn status_of(e: &ServiceError) -> StatusCode {
-    match e {
-        ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-        ServiceError::Conflict { .. } => StatusCode::CONFLICT,
-        ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        ServiceError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    status_of_code(e.code())
+}
+
+/// The status of a failure already in its outward shape, by its code (a server
+/// function's `ErrorBody`); the same as `status_of` for a service error.
+pub fn status_of_code(code: &str) -> StatusCode {
+    match code {
+        "validation_failed" => StatusCode::UNPROCESSABLE_ENTITY,
+        "not_found" => StatusCode::NOT_FOUND,
+        "conflict" => StatusCode::CONFLICT,
+        "unauthorized" => StatusCode::UNAUTHORIZED,
+        "forbidden" => StatusCode::FORBIDDEN,
+        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

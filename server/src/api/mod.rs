@@ -3,9 +3,10 @@
 //! is registered through `routes!`, which also puts it in the OpenAPI document.
 
 mod doc;
+mod embed;
 mod entities;
 mod error;
-pub use error::ApiError;
+pub use error::{status_of_code, ApiError};
 pub mod export;
 pub mod extract;
 mod migrations;
@@ -73,6 +74,7 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(migrations::get_migration))
         .routes(routes!(migrations::cancel_migration))
+        .routes(routes!(embed::issue_embed_token))
         .split_for_parts();
     doc.paths.paths.insert(
         "/api/v1/openapi.json".into(),

@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod cache;
 mod cursor;
+pub mod embed;
 mod error;
 mod export;
 mod migrations;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 
 pub use access::{EntityScope, Identity, Permission, Principal, Role};
 pub use cursor::{decode_cursor, encode_cursor};
+pub use embed::{EmbedKey, EmbedSettings, EmbedToken, EmbedTokenInput};
 pub use error::ServiceError;
 pub use export::Export;
 pub use migrations::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};
@@ -76,6 +78,8 @@ pub struct Service {
     plugins: cache::TtlCache<String, crate::storage::PluginRecord>,
     /// Which trigger migrations this instance runs, under what lease.
     migrations: migrations::Runner,
+    /// Embed tokens' key, links and framing (`set_embed`).
+    embed: std::sync::RwLock<Arc<embed::EmbedSettings>>,
     /// The bearer token `/metrics` asks for, when access to it is limited.
     metrics_token: std::sync::RwLock<Option<String>>,
     /// How long details and summaries are kept.
@@ -95,6 +99,7 @@ impl Service {
             keys: cache::TtlCache::new(std::time::Duration::from_secs(30)),
             plugins: cache::TtlCache::new(std::time::Duration::from_secs(2)),
             migrations: migrations::Runner::new(),
+            embed: Default::default(),
             metrics_token: std::sync::RwLock::new(None),
             retention: std::sync::RwLock::new(RetentionPolicy::default()),
         })

@@ -1,11 +1,18 @@
 use leptos::prelude::*;
 
-use super::{DialogKind, LocalTime, StatusBadge, TriggerDialog};
+use super::{DialogKind, LocalTime, RerunButton, StatusBadge, TriggerDialog};
 use crate::domain::Trigger;
 
 /// The integration log table: one row per trigger.
+///
+/// In an embedded panel the entity is not a link (the rest of the log is not
+/// there to go to), and a re-run button shows only when the panel may re-run.
 #[component]
-pub fn TriggerTable(triggers: Vec<Trigger>) -> impl IntoView {
+pub fn TriggerTable(
+    triggers: Vec<Trigger>,
+    #[prop(default = true)] link_entities: bool,
+    #[prop(optional)] can_rerun: bool,
+) -> impl IntoView {
     if triggers.is_empty() {
         return view! {
             <p class="empty" data-testid="empty">
@@ -28,10 +35,14 @@ pub fn TriggerTable(triggers: Vec<Trigger>) -> impl IntoView {
                     <th class="num">"Attempts"</th>
                     <th>"Logs"</th>
                     <th>"Status"</th>
+                    {can_rerun.then(|| view! { <th>"Re-run"</th> })}
                 </tr>
             </thead>
             <tbody>
-                {triggers.into_iter().map(|t| view! { <TriggerRow t/> }).collect_view()}
+                {triggers
+                    .into_iter()
+                    .map(|t| view! { <TriggerRow t link_entities can_rerun/> })
+                    .collect_view()}
             </tbody>
         </table>
     }
@@ -39,15 +50,19 @@ pub fn TriggerTable(triggers: Vec<Trigger>) -> impl IntoView {
 }
 
 #[component]
-fn TriggerRow(t: Trigger) -> impl IntoView {
+fn TriggerRow(t: Trigger, link_entities: bool, can_rerun: bool) -> impl IntoView {
     // The entity links to that entity's own log: what a record's detail page shows.
     let entity = t.entity.as_ref().map(|e| {
+        let text = format!("{} / {}", e.entity_type, e.id);
+        if !link_entities {
+            return view! { <span>{text}</span> }.into_any();
+        }
         let href = format!(
             "/?entity_type={}&entity_id={}",
             encode(&e.entity_type),
             encode(&e.id)
         );
-        view! { <a href=href>{format!("{} / {}", e.entity_type, e.id)}</a> }
+        view! { <a href=href>{text}</a> }.into_any()
     });
     let open = RwSignal::new(None::<DialogKind>);
     let id = t.id.to_string();
@@ -63,7 +78,7 @@ fn TriggerRow(t: Trigger) -> impl IntoView {
             <td class="plugin">{t.plugin.clone()}</td>
             <td class="type">{t.event_type.clone()}</td>
             <td>{t.action.clone().unwrap_or_default()}</td>
-            <td class="entity">{entity.map(|a| a.into_any()).unwrap_or_else(|| "—".into_any())}</td>
+            <td class="entity">{entity.unwrap_or_else(|| "—".into_any())}</td>
             <td><LocalTime at=t.scheduled_at/></td>
             <td>
                 {match t.triggered_at {
@@ -94,6 +109,7 @@ fn TriggerRow(t: Trigger) -> impl IntoView {
                     })
                 }}
             </td>
+            {can_rerun.then(|| view! { <td class="rerun"><RerunButton id=t.id.to_string()/></td> })}
         </tr>
     }
 }
