@@ -203,6 +203,19 @@ async fn an_erasure_removes_an_entitys_details_now_and_is_audited(db: Db) {
         .await
         .unwrap();
 
+    let r = app
+        .http
+        .delete(app.url("/api/v1/entities/invoice/CUST-404/data"))
+        .bearer_auth(&app.admin_key)
+        .json(&json!({"reason": "GDPR request 18"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        404,
+        "a mistyped entity is not silently 'erased'"
+    );
     let viewer = app.key("dashboard", Role::Viewer).await;
     let url = app.url("/api/v1/entities/invoice/CUST-7/data");
     let r = app

@@ -244,6 +244,12 @@ impl Service {
             out.in_progress += ids.len() as u64 - erased;
             after = Some(last);
         }
+        if out.erased + out.in_progress == 0 {
+            return Err(ServiceError::not_found(format!(
+                "no triggers of entity {}/{}",
+                out.entity_type, out.entity_id
+            )));
+        }
         self.store.flush_erased().await?;
         let audit = who.audit(
             now(),
