@@ -56,7 +56,12 @@ pub struct DbArgs {
     pub db_pool: u32,
     /// Requests with API keys that fail their lookup, per client address and
     /// minute, before that address gets 429 (0: no limit).
-    #[arg(long, env = "CALLTRAIL_AUTH_FAILURES_PER_MINUTE", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "CALLTRAIL_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
     pub auth_failures_per_minute: u32,
     /// CIDRs or addresses of the proxies whose X-Forwarded-For names the client;
     /// empty: the peer is the client and the header is ignored.

@@ -56,7 +56,14 @@ pub async fn run(service: &Service, command: ApiKeyCommand) -> anyhow::Result<()
 }
 
 const HEADINGS: [&str; 8] = [
-    "ID", "NAME", "ROLE", "PLUGINS", "CREATED", "EXPIRES", "LAST USED", "REVOKED",
+    "ID",
+    "NAME",
+    "ROLE",
+    "PLUGINS",
+    "CREATED",
+    "EXPIRES",
+    "LAST USED",
+    "REVOKED",
 ];
 
 /// The keys as a table with aligned columns, a heading line first.

@@ -212,7 +212,11 @@ impl Service {
     }
 
     /// Plugin names to ids, each named plugin existing and within `who`'s scope.
-    async fn scope_ids(&self, who: &Principal, names: &[String]) -> Result<Vec<Uuid>, ServiceError> {
+    async fn scope_ids(
+        &self,
+        who: &Principal,
+        names: &[String],
+    ) -> Result<Vec<Uuid>, ServiceError> {
         if names.is_empty() {
             return Err(ServiceError::invalid(
                 "plugins",

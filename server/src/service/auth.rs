@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,9 @@ pub(super) struct KeyCache {
     refused: TtlCache<String, String>,
     /// Key id → when its last use was written.
     used: Mutex<HashMap<Uuid, Instant>>,
+    /// Counts what `forget` was told: a key read from the database before a
+    /// revocation arrived is not cached after it.
+    forgotten: AtomicU64,
 }
 
 impl KeyCache {
@@ -51,16 +55,26 @@ impl KeyCache {
             known: TtlCache::new(KNOWN_TTL),
             refused: TtlCache::new(REFUSED_TTL),
             used: Mutex::new(HashMap::new()),
+            forgotten: AtomicU64::new(0),
         }
     }
 
     /// Forget a revoked key (`None`: every key, when revocations may have been missed).
     pub fn forget(&self, id: Option<Uuid>) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         match id {
             Some(id) => self
                 .known
                 .retain(|_, (who, _)| who.identity != Identity::ApiKey(id)),
             None => self.known.clear(),
+        }
+    }
+
+    /// Cache a valid key read when `forgotten` was `seen`, unless a revocation
+    /// arrived since (it may be this key's).
+    fn remember(&self, hash: String, who: Principal, expires_at: Option<DateTime<Utc>>, seen: u64) {
+        if self.forgotten.load(Ordering::SeqCst) == seen {
+            self.known.put(hash, (who, expires_at));
         }
     }
 
@@ -137,6 +151,7 @@ impl Service {
         if let Some(wait) = self.throttle.wait(client) {
             return Err(too_many_failures(wait));
         }
+        let seen = self.keys.forgotten.load(Ordering::SeqCst);
         let record = self.store.find_api_key(&hash).await?;
         let why = match &record {
             None => Some("this API key is not valid".to_string()),
@@ -158,8 +173,7 @@ impl Service {
         let record = record.expect("a key that was not refused exists");
         let who = principal_of(&record)?;
         self.keys
-            .known
-            .put(hash, (who.clone(), record.expires_at));
+            .remember(hash, who.clone(), record.expires_at, seen);
         Ok(who)
     }
 

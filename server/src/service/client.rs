@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn without_trusted_proxies_the_peer_is_the_client_whatever_the_header_says() {
         let none = TrustedProxies::default();
-        assert_eq!(none.client(ip("10.0.0.5"), &["203.0.113.7"]), ip("10.0.0.5"));
+        assert_eq!(
+            none.client(ip("10.0.0.5"), &["203.0.113.7"]),
+            ip("10.0.0.5")
+        );
         assert_eq!(none.client(None, &["203.0.113.7"]), None);
     }
 
@@ -126,6 +129,9 @@ mod tests {
     fn a_bad_entry_in_the_setting_is_named() {
         let e = TrustedProxies::parse("10.0.0.0/8, proxy.internal").unwrap_err();
         assert!(e.contains("\"proxy.internal\""), "{e}");
-        assert_eq!(TrustedProxies::parse(" ").unwrap(), TrustedProxies::default());
+        assert_eq!(
+            TrustedProxies::parse(" ").unwrap(),
+            TrustedProxies::default()
+        );
     }
 }

@@ -445,11 +445,15 @@ fn changed_fields(before: &Plugin, after: &Plugin) -> Vec<String> {
     else {
         return Vec::new();
     };
-    const DERIVED: [&str; 5] = ["id", "created_at", "updated_at", "has_auth", "has_signing_secret"];
+    const DERIVED: [&str; 5] = [
+        "id",
+        "created_at",
+        "updated_at",
+        "has_auth",
+        "has_signing_secret",
+    ];
     a.iter()
-        .filter(|(k, v)| {
-            !DERIVED.contains(&k.as_str()) && b.get(*k) != Some(*v)
-        })
+        .filter(|(k, v)| !DERIVED.contains(&k.as_str()) && b.get(*k) != Some(*v))
         .map(|(k, _)| k.clone())
         .collect()
 }

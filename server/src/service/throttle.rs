@@ -93,7 +93,10 @@ mod tests {
             assert_eq!(t.wait(a), None);
         }
         let wait = t.failed(a).expect("the fourth failure is over the budget");
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
         assert!(t.wait(a).is_some());
         // Another address has its own budget.
         assert_eq!(t.wait(ip("198.51.100.1")), None);

@@ -1030,7 +1030,9 @@ where
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
         let sql = sql::touch_api_key(DB::DIALECT, id, at);
-        self.run(sql, "noting when an api key was used").await.map(drop)
+        self.run(sql, "noting when an api key was used")
+            .await
+            .map(drop)
     }
 
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError> {

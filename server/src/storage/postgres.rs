@@ -11,14 +11,14 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::db::{
-    apply_audited, begin_migration, claim, execute, fetch_optional, migration_step, queue_run, write_outcome,
-    write_outcomes, IdempotentRow, Reader, Writer,
+    apply_audited, begin_migration, claim, execute, fetch_optional, migration_step, queue_run,
+    write_outcome, write_outcomes, IdempotentRow, Reader, Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
     detached, AttemptOutcome, AuditEntry, AuditedChange, Claim, ClaimedTrigger, Context, Inserted,
-    MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome, Store,
-    KeyRevoked, StoreError, StoreFilter,
+    KeyRevoked, MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome,
+    Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -106,7 +106,11 @@ impl PgStore {
                 loop {
                     match sqlx::postgres::PgListener::connect_with(&pool).await {
                         Ok(mut listener) => {
-                            if listener.listen_all([DUE_CHANNEL, KEYS_CHANNEL]).await.is_ok() {
+                            if listener
+                                .listen_all([DUE_CHANNEL, KEYS_CHANNEL])
+                                .await
+                                .is_ok()
+                            {
                                 subscribers.lock().expect("subscribers").missed();
                                 // `try_recv` says when the connection dropped (None):
                                 // it reconnects on the next call, having missed what came.
@@ -115,7 +119,9 @@ impl PgStore {
                                         Ok(Some(n)) => {
                                             subscribers.lock().expect("subscribers").hear(&n)
                                         }
-                                        Ok(None) => subscribers.lock().expect("subscribers").missed(),
+                                        Ok(None) => {
+                                            subscribers.lock().expect("subscribers").missed()
+                                        }
                                         Err(_) => break,
                                     }
                                 }
@@ -392,7 +398,11 @@ impl Store for PgStore {
     }
 
     fn subscribe_key_revocations(&self, revoked: KeyRevoked) {
-        self.subscribers.lock().expect("subscribers").keys.push(revoked);
+        self.subscribers
+            .lock()
+            .expect("subscribers")
+            .keys
+            .push(revoked);
         self.listen();
     }
 }

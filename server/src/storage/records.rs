@@ -204,7 +204,10 @@ pub enum AuditedChange {
     InsertApiKey(ApiKeyRecord),
     /// Revoke a key that is not revoked yet; a revoked or unknown key changes
     /// nothing, and then no audit row is written either.
-    RevokeApiKey { id: Uuid, at: DateTime<Utc> },
+    RevokeApiKey {
+        id: Uuid,
+        at: DateTime<Utc>,
+    },
 }
 
 /// Which audit rows to read: each condition that is set must hold.

@@ -19,14 +19,14 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::db::{
-    apply_audited, begin_migration, claim, execute, fetch_optional, migration_step, queue_run, write_outcome,
-    write_outcomes, IdempotentRow, Reader, Writer,
+    apply_audited, begin_migration, claim, execute, fetch_optional, migration_step, queue_run,
+    write_outcome, write_outcomes, IdempotentRow, Reader, Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
     detached, AttemptOutcome, AuditEntry, AuditedChange, Claim, ClaimedTrigger, Context, Inserted,
-    MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome, Store,
-    KeyRevoked, StoreError, StoreFilter,
+    KeyRevoked, MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome,
+    Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Sqlite;

@@ -44,7 +44,10 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
 }
 
 pub(crate) fn insert_api_key(d: Dialect, k: &ApiKeyRecord) -> Sql {
-    let mut sql = Sql::new(d, format!("INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES "));
+    let mut sql = Sql::new(
+        d,
+        format!("INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES "),
+    );
     sql.bind_row(vec![
         k.id.into(),
         k.name.clone().into(),
@@ -72,7 +75,10 @@ pub(crate) fn select_api_key(d: Dialect, key_hash: &str) -> Sql {
 }
 
 pub(crate) fn select_api_key_by_id(d: Dialect, id: Uuid) -> Sql {
-    let mut sql = Sql::new(d, format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = "));
+    let mut sql = Sql::new(
+        d,
+        format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = "),
+    );
     sql.bind(id);
     sql
 }
