@@ -104,30 +104,8 @@ impl PgStore {
             let subscribers = self.subscribers.clone();
             tokio::spawn(async move {
                 loop {
-                    match sqlx::postgres::PgListener::connect_with(&pool).await {
-                        Ok(mut listener) => {
-                            if listener
-                                .listen_all([DUE_CHANNEL, KEYS_CHANNEL])
-                                .await
-                                .is_ok()
-                            {
-                                subscribers.lock().expect("subscribers").missed();
-                                // `try_recv` says when the connection dropped (None):
-                                // it reconnects on the next call, having missed what came.
-                                loop {
-                                    match listener.try_recv().await {
-                                        Ok(Some(n)) => {
-                                            subscribers.lock().expect("subscribers").hear(&n)
-                                        }
-                                        Ok(None) => {
-                                            subscribers.lock().expect("subscribers").missed()
-                                        }
-                                        Err(_) => break,
-                                    }
-                                }
-                            }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "listening for notifications"),
+                    if let Err(e) = listen_until_lost(&pool, &subscribers).await {
+                        tracing::warn!(error = %e, "listening for notifications");
                     }
                     // Polling covers the gap; reconnect after a pause.
                     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -160,6 +138,29 @@ impl PgStore {
             Ok(value)
         })
         .await
+    }
+}
+
+/// Hand every notification to its subscribers until the listening connection
+/// fails for good.
+async fn listen_until_lost(
+    pool: &PgPool,
+    subscribers: &std::sync::Mutex<Subscribers>,
+) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    // One channel at a time, due work last: the connection then shows
+    // `LISTEN "calltrail_due"` in pg_stat_activity, as it did with one channel.
+    listener.listen(KEYS_CHANNEL).await?;
+    listener.listen(DUE_CHANNEL).await?;
+    let hear = || subscribers.lock().expect("subscribers");
+    hear().missed();
+    loop {
+        // `None`: the connection dropped; the next call reconnects, having
+        // missed whatever was sent meanwhile.
+        match listener.try_recv().await? {
+            Some(n) => hear().hear(&n),
+            None => hear().missed(),
+        }
     }
 }
 
