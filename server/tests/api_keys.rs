@@ -137,6 +137,21 @@ async fn an_admin_issues_a_key_lists_it_without_the_key_and_revokes_it(db: Db) {
     .await;
     assert_eq!(revocations, 1, "one revocation, one audit row");
 
+    // A key does not revoke itself (an admin locking itself out by accident).
+    let (_, list) = app.get("/api/v1/api-keys").await;
+    let own = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "test-admin")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, body) = delete(&app, &format!("/api/v1/api-keys/{own}")).await;
+    assert_eq!((s, error_of(&body).0.as_str()), (409, "conflict"), "{body}");
+    assert_eq!(app.get("/api/v1/api-keys").await.0, 200, "still valid");
+
     // Unknown and unreadable ids.
     let (s, body) = delete(&app, &format!("/api/v1/api-keys/{}", uuid::Uuid::now_v7())).await;
     assert_eq!(s, 404, "{body}");

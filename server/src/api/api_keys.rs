@@ -40,12 +40,13 @@ pub async fn list_api_keys(
 }
 
 /// Revoke a key: every instance refuses it from now on. Revoking it again
-/// changes nothing and answers the same.
+/// changes nothing and answers the same. A key cannot revoke itself (409).
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys",
     extensions(("x-required-role" = json!("admin"))),
     params(("id" = String, Path, description = "API key id")),
     responses((status = 200, body = ApiKey, description = "revoked (`revoked_at` says when)"),
-              (status = 404, body = ErrorEnvelope)))]
+              (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope, description = "this is the key the request is made with")))]
 pub async fn revoke_api_key(
     State(svc): State<Arc<Service>>,
     Caller(who): Caller,

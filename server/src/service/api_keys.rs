@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::auth::hash_key;
 use super::triggers::check_time;
-use super::{Permission, Principal, Role, Service, ServiceError};
+use super::{Identity, Permission, Principal, Role, Service, ServiceError};
 use crate::storage::{ApiKeyRecord, AuditedChange};
 
 /// `POST /api/v1/api-keys`.
@@ -175,7 +175,8 @@ impl Service {
     }
 
     /// Revoke a key: refused at once by this instance and, within a moment, by
-    /// every other. Revoking a revoked key changes nothing. Audited (`api_key.revoke`).
+    /// every other. Revoking a revoked key changes nothing; a key does not revoke
+    /// itself. Audited (`api_key.revoke`).
     pub async fn revoke_api_key(&self, who: &Principal, id: &str) -> Result<ApiKey, ServiceError> {
         who.require(Permission::Administer)?;
         let id = Uuid::parse_str(id)
@@ -185,6 +186,13 @@ impl Service {
             .get_api_key(id)
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("no API key {id}")))?;
+        // Locking oneself out by accident is easy; on purpose, there are other ways.
+        if who.identity == Identity::ApiKey(id) && record.revoked_at.is_none() {
+            return Err(ServiceError::conflict(
+                "this is the key this request is made with; revoke it with another admin key \
+                 or `calltrail api-key revoke`",
+            ));
+        }
         if record.revoked_at.is_none() {
             let audit = who.audit(
                 super::now(),
