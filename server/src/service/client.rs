@@ -28,6 +28,11 @@ impl TrustedProxies {
         Ok(TrustedProxies(nets))
     }
 
+    /// No proxy is trusted: `X-Forwarded-For` is never read.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn trusts(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.0.iter().any(|net| net.contains(&ip))
