@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use leptos::prelude::LeptosOptions;
 
+use crate::service::TrustedProxies;
 use crate::service::{EmbedKey, EmbedSettings, Limits, SecretBox, Service};
 use crate::storage;
 
@@ -89,6 +90,24 @@ pub struct DbArgs {
     #[arg(long, env = "CALLTRAIL_DB_POOL", default_value_t = storage::DEFAULT_PG_POOL,
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub db_pool: u32,
+    /// Requests with API keys that fail their lookup, per client address and
+    /// minute, before that address gets 429 (0: no limit).
+    #[arg(
+        long,
+        env = "CALLTRAIL_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub auth_failures_per_minute: u32,
+    /// CIDRs or addresses of the proxies whose X-Forwarded-For names the client;
+    /// empty: the peer is the client and the header is ignored.
+    #[arg(long, env = "CALLTRAIL_TRUSTED_PROXIES", default_value = "", global = true,
+          value_parser = parse_trusted_proxies)]
+    pub trusted_proxies: TrustedProxies,
+}
+
+fn parse_trusted_proxies(spec: &str) -> Result<TrustedProxies, String> {
+    TrustedProxies::parse(spec)
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,9 +248,30 @@ pub enum ApiKeyCommand {
     Create {
         #[arg(long)]
         name: String,
-        #[arg(long, value_parser = ["admin", "operator", "viewer"])]
+        #[arg(long, value_parser = ["admin", "operator", "viewer", "ingest"])]
         role: String,
+        /// The plugins (names, comma-separated) the key may see; every plugin without it.
+        #[arg(long, value_delimiter = ',')]
+        plugins: Option<Vec<String>>,
+        /// The key stops working after this many days.
+        #[arg(long, conflicts_with = "expires_at",
+              value_parser = clap::value_parser!(u32).range(1..=3_650_000))]
+        expires_in: Option<u32>,
+        /// The key stops working at this time (RFC 3339, 2027-01-31T00:00:00Z).
+        #[arg(long, value_parser = parse_time)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// List every key (never the key itself): id, name, role, plugins, created,
+    /// expires, last used, revoked.
+    List,
+    /// Revoke a key by its id: every running instance refuses it at once.
+    Revoke { id: String },
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| format!("{s:?} is not an RFC 3339 time such as 2027-01-31T00:00:00Z"))
 }
 
 /// Embedding an entity's panel in another application: the key its links are
@@ -297,6 +337,8 @@ impl DbArgs {
         let limits = Limits {
             max_body_bytes: self.max_body_bytes,
             max_export_rows: self.export_max_rows,
+            auth_failures_per_minute: self.auth_failures_per_minute,
+            trusted_proxies: self.trusted_proxies.clone(),
             ..Limits::default()
         };
         let retention = crate::service::RetentionPolicy::from_days(

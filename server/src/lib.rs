@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod executor;
@@ -86,7 +87,11 @@ pub async fn serve_router(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Connect info: the peer's address, for the audit trail and for throttling.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

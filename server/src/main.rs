@@ -3,9 +3,9 @@ use tracing_subscriber::EnvFilter;
 
 use std::sync::Arc;
 
-use calltrail::config::{self, ApiKeyCommand, Cli, Command, SecretsCommand};
+use calltrail::config::{self, Cli, Command, SecretsCommand};
 use calltrail::executor::Executor;
-use calltrail::service::{EmbedTokenInput, Principal, Role};
+use calltrail::service::{EmbedTokenInput, Principal};
 
 /// Allocation is a large share of each request's CPU; mimalloc does it faster than
 /// the system allocator (measured in BENCHMARKS.md).
@@ -92,20 +92,9 @@ async fn main() -> anyhow::Result<()> {
             seal_plain_headers(&service).await;
             println!("migrations are up to date");
         }
-        Command::ApiKey {
-            command: ApiKeyCommand::Create { name, role },
-        } => {
+        Command::ApiKey { command } => {
             let service = cli.db.service().await?;
-            let role = Role::parse(&role).expect("clap checked the role");
-            let key = service
-                .create_api_key(&name, role)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-            println!(
-                "API key {name:?} ({}) created; it is shown only once:",
-                role.as_str()
-            );
-            println!("{key}");
+            calltrail::commands::api_key::run(&service, command).await?;
         }
         Command::EmbedToken {
             entity,

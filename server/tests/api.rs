@@ -510,6 +510,9 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/triggers/{id}/rerun", "post"),
         ("/api/v1/aggregations/{key}/rerun", "post"),
         ("/api/v1/audit", "get"),
+        ("/api/v1/api-keys", "post"),
+        ("/api/v1/api-keys", "get"),
+        ("/api/v1/api-keys/{id}", "delete"),
         ("/api/v1/migrations", "post"),
         ("/api/v1/migrations/{id}", "get"),
         ("/api/v1/migrations/{id}/cancel", "post"),
@@ -654,6 +657,7 @@ async fn every_operation_refuses_exactly_the_keys_below_the_role_it_declares() {
             let body = match (method.as_str(), path.as_str()) {
                 ("post", "/api/v1/plugins") => Some(common::plugin_body("hubspot")),
                 ("post", "/api/v1/triggers") => Some(invoice("INV-1")),
+                ("post", "/api/v1/api-keys") => Some(json!({"name": "k", "role": "viewer"})),
                 ("post", "/api/v1/calls") => Some(json!({
                     "plugin": "stripe", "event_type": "invoice.created", "payload": {},
                     "request": {"method": "POST", "url": "https://api.example.com/x"},

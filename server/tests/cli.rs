@@ -241,7 +241,7 @@ async fn the_demo_executes_against_its_sandbox_and_a_rerun_turns_a_failure_green
     common::wait_for_exit(&mut server.0, Duration::from_secs(15)).await;
 }
 
-/// A switch or a number the binary cannot use stops it before it opens anything,
+/// A switch, a number or a list the binary cannot use stops it before it opens anything,
 /// naming the value, as every other `CALLTRAIL_*` setting does.
 #[tokio::test]
 async fn a_sandbox_or_pool_setting_it_cannot_use_is_refused_at_start() {
@@ -250,6 +250,8 @@ async fn a_sandbox_or_pool_setting_it_cannot_use_is_refused_at_start() {
         ("CALLTRAIL_SANDBOX", "yes", "serve"),
         ("CALLTRAIL_DB_POOL", "many", "migrate"),
         ("CALLTRAIL_DB_POOL", "0", "migrate"),
+        ("CALLTRAIL_TRUSTED_PROXIES", "10.0.0.0/8,proxy.lan", "serve"),
+        ("CALLTRAIL_AUTH_FAILURES_PER_MINUTE", "lots", "serve"),
     ] {
         let mut cmd = Command::new(BIN);
         cmd.arg(command)
@@ -275,4 +277,181 @@ async fn a_sandbox_or_pool_setting_it_cannot_use_is_refused_at_start() {
             "{setting}={value} is refused by `calltrail {command}`: {status}, {stderr}"
         );
     }
+}
+
+on_both_databases!(keys_are_issued_listed_and_revoked_from_the_command_line_and_a_running_server_refuses_a_revoked_one_at_once);
+
+use common::Db;
+
+/// `calltrail api-key …` on a database, as an operator types it.
+fn key_command(db_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("api-key")
+        .args(args)
+        .env("CALLTRAIL_DATABASE_URL", db_url)
+        .env("CALLTRAIL_SECRET_KEY", common::TEST_KEY)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+async fn keys_are_issued_listed_and_revoked_from_the_command_line_and_a_running_server_refuses_a_revoked_one_at_once(
+    db: Db,
+) {
+    let fresh = common::fresh_db(db).await;
+    let url = fresh.url.clone();
+    let store = calltrail::storage::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let service = calltrail::service::Service::new(
+        store,
+        calltrail::service::SecretBox::from_hex(common::TEST_KEY).unwrap(),
+        Default::default(),
+    );
+    common::plugin_via_service(&service, "stripe").await;
+    let admin = service
+        .create_api_key("admin", calltrail::service::Role::Admin)
+        .await
+        .unwrap();
+
+    let out = stdout_of(&key_command(
+        &url,
+        &[
+            "create",
+            "--name",
+            "billing",
+            "--role",
+            "ingest",
+            "--plugins",
+            "stripe",
+            "--expires-in",
+            "30",
+        ],
+    ));
+    let key = out.lines().last().unwrap().to_string();
+    assert!(key.starts_with("ct_") && !key.contains(' '), "{out:?}");
+    assert!(out.contains("ingest") && out.contains("stripe"), "{out}");
+    let id = out
+        .split("with id ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_string();
+
+    for (args, says) in [
+        (
+            vec![
+                "create",
+                "--name",
+                "x",
+                "--role",
+                "viewer",
+                "--plugins",
+                "nope",
+            ],
+            "plugins",
+        ),
+        (
+            vec![
+                "create",
+                "--name",
+                "x",
+                "--role",
+                "viewer",
+                "--expires-at",
+                "2001-01-01T00:00:00Z",
+            ],
+            "expires_at",
+        ),
+        (
+            vec![
+                "create",
+                "--name",
+                "x",
+                "--role",
+                "viewer",
+                "--expires-at",
+                "soon",
+            ],
+            "RFC 3339",
+        ),
+        (vec!["revoke", "not-an-id"], "UUID"),
+    ] {
+        let out = key_command(&url, &args);
+        assert!(!out.status.success(), "{args:?} is refused");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+
+    let list = stdout_of(&key_command(&url, &["list"]));
+    let mut lines = list.lines();
+    let heading = lines.next().unwrap();
+    for column in [
+        "ID",
+        "NAME",
+        "ROLE",
+        "PLUGINS",
+        "CREATED",
+        "EXPIRES",
+        "LAST USED",
+        "REVOKED",
+    ] {
+        assert!(heading.contains(column), "{heading}");
+    }
+    let row = list.lines().find(|l| l.contains(&id)).unwrap();
+    assert!(
+        row.contains("billing") && row.contains("ingest") && row.contains("stripe"),
+        "{row}"
+    );
+    assert!(row.ends_with('-'), "not revoked: {row}");
+    assert!(!list.contains(&key), "the list never shows a key");
+
+    let (_server, base) = common::serve_binary(
+        Command::new(BIN)
+            .arg("serve")
+            .env("CALLTRAIL_DATABASE_URL", &url)
+            .env("CALLTRAIL_SECRET_KEY", common::TEST_KEY)
+            .env("CALLTRAIL_EXECUTOR", "off")
+            .stderr(Stdio::null()),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let status = || async {
+        http.get(format!("{base}/api/v1/triggers"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status().await, 200, "the server knows (and caches) the key");
+
+    let out = stdout_of(&key_command(&url, &["revoke", &id]));
+    assert!(out.contains("revoked"), "{out}");
+    common::wait_until(
+        Duration::from_secs(3),
+        "the running server to refuse the key",
+        || async { status().await == 401 },
+    )
+    .await;
+
+    let list = stdout_of(&key_command(&url, &["list"]));
+    let row = list.lines().find(|l| l.contains(&id)).unwrap();
+    assert!(!row.ends_with('-'), "revoked, with its time: {row}");
+    let trail = common::get_json(&http, format!("{base}/api/v1/audit?actor=cli"), &admin).await;
+    let actions: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["api_key.revoke", "api_key.create"], "{trail}");
 }

@@ -103,6 +103,9 @@ impl From<&Plugin> for PluginSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(untagged)]
+// Built once per plugin per response and moved straight into JSON: boxing would
+// only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum PluginView {
     Full(Box<Plugin>),
     Summary(PluginSummary),

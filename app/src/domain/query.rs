@@ -81,22 +81,6 @@ impl ListQuery {
     /// one is refused, named.
     pub fn parse(query: &str) -> Result<ListQuery, QueryError> {
         let raw: RawListQuery = from_query(query, "a filter of this list")?;
-        let time = |field: &str, values: Vec<String>| -> Result<_, QueryError> {
-            last(values)
-                .map(|v| {
-                    DateTime::parse_from_rfc3339(&v)
-                        .map(|t| t.with_timezone(&Utc))
-                        .map_err(|_| {
-                            QueryError::new(
-                                field,
-                                format!(
-                                    "{v:?} is not an RFC 3339 time such as 2026-11-24T10:00:00Z"
-                                ),
-                            )
-                        })
-                })
-                .transpose()
-        };
         let status = raw
             .status
             .into_iter()
@@ -209,15 +193,35 @@ impl ExportQuery {
     }
 }
 
-/// The audit trail's query: how many entries, newest first.
-#[derive(Debug, Clone, PartialEq)]
+/// The audit trail's query: who, what, when, where the page starts and how long
+/// it is. Limits on the values are the service's to check.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditQuery {
+    /// Exactly this actor (`on-call`, `cli`).
+    pub actor: Option<String>,
+    /// Exactly this action (`rerun`, `api_key.revoke`).
+    pub action: Option<String>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
+    pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAuditQuery {
+    #[serde(default)]
+    actor: Vec<String>,
+    #[serde(default)]
+    action: Vec<String>,
+    #[serde(default)]
+    from: Vec<String>,
+    #[serde(default)]
+    to: Vec<String>,
+    #[serde(default)]
+    cursor: Vec<String>,
     #[serde(default)]
     limit: Vec<String>,
 }
@@ -231,8 +235,31 @@ impl AuditQuery {
                     .map_err(|_| QueryError::new("limit", "limit is a number from 1 to 500"))
             })
             .transpose()?;
-        Ok(AuditQuery { limit })
+        Ok(AuditQuery {
+            actor: last(raw.actor),
+            action: last(raw.action),
+            from: time("from", raw.from)?,
+            to: time("to", raw.to)?,
+            cursor: last(raw.cursor),
+            limit,
+        })
     }
+}
+
+/// An RFC 3339 time (the last one given), refused under its own name.
+fn time(field: &str, values: Vec<String>) -> Result<Option<DateTime<Utc>>, QueryError> {
+    last(values)
+        .map(|v| {
+            DateTime::parse_from_rfc3339(&v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    QueryError::new(
+                        field,
+                        format!("{v:?} is not an RFC 3339 time such as 2026-11-24T10:00:00Z"),
+                    )
+                })
+        })
+        .transpose()
 }
 
 /// A single-valued parameter given more than once keeps its last value.
@@ -372,10 +399,26 @@ mod tests {
     }
 
     #[test]
-    fn the_audit_query_takes_only_a_limit() {
-        assert_eq!(AuditQuery::parse("").unwrap().limit, None);
-        assert_eq!(AuditQuery::parse("limit=5").unwrap().limit, Some(5));
-        assert_eq!(AuditQuery::parse("limit=x").unwrap_err().field, "limit");
+    fn the_audit_query_reads_who_what_when_and_the_page() {
+        assert_eq!(AuditQuery::parse("").unwrap(), AuditQuery::default());
+        let q = AuditQuery::parse(
+            "actor=on-call&action=api_key.revoke&from=2026-11-01T00:00:00Z\
+             &to=2026-11-02T00:00:00%2B01:00&cursor=abc&limit=5",
+        )
+        .unwrap();
+        assert_eq!(q.actor.as_deref(), Some("on-call"));
+        assert_eq!(q.action.as_deref(), Some("api_key.revoke"));
+        assert_eq!(q.from.unwrap().to_rfc3339(), "2026-11-01T00:00:00+00:00");
+        assert_eq!(q.to.unwrap().to_rfc3339(), "2026-11-01T23:00:00+00:00");
+        assert_eq!((q.cursor.as_deref(), q.limit), (Some("abc"), Some(5)));
+    }
+
+    #[test]
+    fn a_bad_audit_parameter_is_refused_under_its_own_name() {
+        let refused = |q: &str| AuditQuery::parse(q).unwrap_err().field;
+        assert_eq!(refused("limit=x"), "limit");
+        assert_eq!(refused("from=yesterday"), "from");
+        assert_eq!(refused("to=2026-13-01T00:00:00Z"), "to");
         let e = AuditQuery::parse("plugin=a").unwrap_err();
         assert_eq!(e.field, "plugin");
         assert_eq!(e.message, "\"plugin\" is not a parameter here");

@@ -89,6 +89,7 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
             payload: json!({"n": i}).to_string(),
             aggregation_key: None,
             idempotency: None,
+            created_by: None,
             status: app::domain::Status::NotYetStarted,
             scheduled_at: now,
             next_attempt_at: Some(now),

@@ -2,14 +2,17 @@
 //! each handler's annotation lists only what is its own (its success, its 404 or 409).
 //!
 //! What an operation can answer follows from its shape, the same way its extractors
-//! answer: a key is checked on every route (401), the role it names in
+//! answer: a key is checked on every route (401, and 429 for an address whose keys
+//! keep failing), the role it names in
 //! `x-required-role` may be too high for the key (403), a JSON body may be too large,
 //! not JSON or not valid (413, 415, 400, 422), a path segment or a query or header
 //! parameter may be invalid (400, 422), and storage may fail (500). Every error body is
 //! an `ErrorEnvelope`.
 
 use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{OpenApi, Ref, RefOr, Response, ResponseBuilder};
 
 use crate::service::{Permission, Role};
@@ -73,7 +76,15 @@ fn declare_answers(op: &mut Operation, needed: Permission) {
     let has_other_params = params.iter().any(|p| p.parameter_in != ParameterIn::Path);
     let has_body = op.request_body.is_some();
 
-    let mut answers = vec![(401, "no API key, or not a valid one".to_string())];
+    let mut answers = vec![
+        (401, "no API key, or not a valid one".to_string()),
+        (
+            429,
+            "too many requests with keys that are not valid came from this address; \
+             Retry-After says how many seconds to wait"
+                .to_string(),
+        ),
+    ];
     if allowed.len() < Role::ALL.len() {
         answers.push((
             403,
@@ -101,7 +112,7 @@ fn declare_answers(op: &mut Operation, needed: Permission) {
         op.responses
             .responses
             .entry(status.to_string())
-            .or_insert_with(|| error_response(&description));
+            .or_insert_with(|| error_response(status, &description));
     }
 
     let needs = if allowed.len() == Role::ALL.len() {
@@ -118,9 +129,22 @@ fn declare_answers(op: &mut Operation, needed: Permission) {
     });
 }
 
-fn error_response(description: &str) -> RefOr<Response> {
-    ResponseBuilder::new()
-        .description(description)
+fn error_response(status: u16, description: &str) -> RefOr<Response> {
+    let mut response = ResponseBuilder::new().description(description);
+    if status == 429 {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1)),
+                )
+                .description(Some("seconds to wait"))
+                .build(),
+        );
+    }
+    response
         .content(
             "application/json",
             ContentBuilder::new()

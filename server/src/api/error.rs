@@ -16,6 +16,8 @@ use crate::service::ServiceError;
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// Seconds for the `Retry-After` header (a 429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
                 message: message.into(),
                 field: None,
             },
+            retry_after: None,
         }
     }
 
@@ -115,6 +118,7 @@ pub fn status_of_code(code: &str) -> StatusCode {
         "unauthorized" => StatusCode::UNAUTHORIZED,
         "forbidden" => StatusCode::FORBIDDEN,
         "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -123,6 +127,7 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
         ApiError {
             status: status_of(&e),
+            retry_after: e.retry_after_secs(),
             body: e.into(),
         }
     }
@@ -130,7 +135,13 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -155,6 +166,11 @@ mod tests {
             (ServiceError::unauthorized("who?"), 401, None),
             (ServiceError::forbidden("no"), 403, None),
             (ServiceError::Unavailable("later".into()), 503, None),
+            (
+                ServiceError::rate_limited("slow down", std::time::Duration::from_millis(1500)),
+                429,
+                None,
+            ),
             (ServiceError::Internal, 500, None),
         ];
         for (service, status, field) in cases {
@@ -164,5 +180,13 @@ mod tests {
             assert_eq!(api.body.code, code);
             assert_eq!(api.body.field.as_deref(), field, "{code}");
         }
+    }
+
+    #[test]
+    fn a_429_says_in_whole_seconds_when_to_try_again() {
+        let e = ServiceError::rate_limited("slow down", std::time::Duration::from_millis(1500));
+        let response = ApiError::from(e).into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "2");
     }
 }

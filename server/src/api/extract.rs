@@ -1,15 +1,19 @@
 //! Extractors that turn every malformed request into our JSON error, never
-//! axum's plain-text rejections: the body, the caller, path segments.
+//! axum's plain-text rejections: the body, the caller (and its address), path
+//! segments.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, RawPathParams, Request};
+use axum::extract::{
+    ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, RawPathParams, Request,
+};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::api::ApiError;
-use crate::service::{Principal, Service};
+use crate::service::{Principal, Service, TrustedProxies};
 
 /// A JSON body: checked content type, size limit (413), and errors naming the field.
 pub struct ApiJson<T>(pub T);
@@ -124,8 +128,28 @@ fn find_nul(value: &serde_json::Value, path: &str) -> Option<String> {
     }
 }
 
-/// The authenticated caller.
+/// The authenticated caller, carrying the address its request came from.
 pub struct Caller(pub Principal);
+
+/// The address a request came from: the peer's (served with connect info, see
+/// `serve_router`), or behind a trusted proxy the one `X-Forwarded-For` names.
+pub fn client_address(parts: &Parts, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if trusted.is_empty() {
+        // The common case, on every ingest: nothing to read but the peer.
+        return trusted.client(peer, &[]);
+    }
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    trusted.client(peer, &forwarded)
+}
 
 impl<S> FromRequestParts<S> for Caller
 where
@@ -144,7 +168,8 @@ where
                     .map_err(|_| ApiError::unauthorized("the Authorization header is not readable"))
             })
             .transpose()?;
-        Ok(Caller(service.authenticate(header).await?))
+        let client = client_address(parts, &service.limits().trusted_proxies);
+        Ok(Caller(service.authenticate_from(header, client).await?))
     }
 }
 

@@ -2,6 +2,8 @@
 //! Handlers are thin: extract, call the service, shape the response. Every route
 //! is registered through `routes!`, which also puts it in the OpenAPI document.
 
+mod api_keys;
+mod audit;
 mod doc;
 mod embed;
 mod entities;
@@ -67,7 +69,9 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(triggers::report_call))
         .routes(routes!(triggers::rerun_trigger))
         .routes(routes!(triggers::rerun_group))
-        .routes(routes!(triggers::audit_trail))
+        .routes(routes!(audit::audit_trail))
+        .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
+        .routes(routes!(api_keys::revoke_api_key))
         .routes(routes!(
             migrations::start_migration,
             migrations::list_migrations

@@ -5,11 +5,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
 use app::domain::{
-    AuditQuery, ErrorEnvelope, Items, ListQuery, Page, QueryError, Status, Trigger, TriggerCount,
-    TriggerDetail,
+    ErrorEnvelope, ListQuery, Page, QueryError, Status, Trigger, TriggerCount, TriggerDetail,
 };
-
-use crate::storage::AuditEntry;
 
 use super::extract::{ApiJson, Caller, Segment};
 use super::ApiError;
@@ -173,24 +170,6 @@ pub async fn rerun_group(
         StatusCode::ACCEPTED,
         Json(svc.rerun_group(&who, &key, input).await?),
     ))
-}
-
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
-    extensions(("x-required-role" = json!("admin"))),
-    params(("limit" = Option<u32>, Query, description = "1 to 500, default 100")),
-    responses((status = 200, body = Items<AuditEntry>)))]
-pub async fn audit_trail(
-    State(svc): State<Arc<Service>>,
-    Caller(who): Caller,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Items<AuditEntry>>, ApiError> {
-    let limit = AuditQuery::parse(query.as_deref().unwrap_or(""))
-        .map_err(invalid)?
-        .limit
-        .unwrap_or(100);
-    Ok(Json(Items {
-        items: svc.audit_trail(&who, limit).await?,
-    }))
 }
 
 /// A query parameter that cannot be read is a 422 naming it.

@@ -27,6 +27,12 @@ pub enum ServiceError {
     Forbidden(String),
     /// A dependency is down for now; the same request may succeed later.
     Unavailable(String),
+    /// Too many attempts (failed authentications) from this caller: try again
+    /// after `retry_after`.
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     /// A failure on our side; already logged where it happened.
     Internal,
 }
@@ -66,6 +72,26 @@ impl ServiceError {
         ServiceError::Forbidden(message.into())
     }
 
+    pub fn rate_limited(
+        message: impl Into<String>,
+        retry_after: std::time::Duration,
+    ) -> ServiceError {
+        ServiceError::RateLimited {
+            message: message.into(),
+            retry_after,
+        }
+    }
+
+    /// Whole seconds to wait before trying again (at least 1), when that is the answer.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ServiceError::RateLimited { retry_after, .. } => {
+                Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
+            }
+            _ => None,
+        }
+    }
+
     pub fn internal() -> ServiceError {
         ServiceError::Internal
     }
@@ -95,6 +121,7 @@ impl ServiceError {
             ServiceError::Unauthorized(_) => "unauthorized",
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::RateLimited { .. } => "rate_limited",
             ServiceError::Internal => "internal",
         }
     }
@@ -116,7 +143,8 @@ impl ServiceError {
             | ServiceError::Conflict { message: m, .. }
             | ServiceError::Unauthorized(m)
             | ServiceError::Forbidden(m)
-            | ServiceError::Unavailable(m) => m,
+            | ServiceError::Unavailable(m)
+            | ServiceError::RateLimited { message: m, .. } => m,
             ServiceError::Internal => "something went wrong on our side; it has been logged",
         }
     }

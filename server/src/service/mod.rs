@@ -5,8 +5,11 @@
 //! probe use the store it holds (`Service::store`) directly.
 
 mod access;
+mod api_keys;
+mod audit;
 mod auth;
 mod cache;
+mod client;
 mod cursor;
 pub mod embed;
 mod error;
@@ -18,6 +21,7 @@ mod reruns;
 mod retention;
 mod rotation;
 mod secrets;
+mod throttle;
 mod triggers;
 pub mod types;
 mod visibility;
@@ -25,6 +29,8 @@ mod visibility;
 use std::sync::Arc;
 
 pub use access::{EntityScope, Identity, Permission, Principal, Role};
+pub use api_keys::{ApiKey, ApiKeyInput, NewApiKey};
+pub use client::TrustedProxies;
 pub use cursor::{decode_cursor, encode_cursor};
 pub use embed::{EmbedKey, EmbedSettings, EmbedToken, EmbedTokenInput};
 pub use error::ServiceError;
@@ -51,6 +57,11 @@ pub struct Limits {
     pub max_recorded_body_bytes: usize,
     /// The most rows one export holds; more is refused, naming the limit.
     pub max_export_rows: u64,
+    /// Failed API key lookups an address may cause a minute before it gets 429
+    /// (0: no limit).
+    pub auth_failures_per_minute: u32,
+    /// Whose `X-Forwarded-For` names the client (none: the peer is the client).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Limits {
@@ -59,6 +70,8 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_recorded_body_bytes: 64 * 1024,
             max_export_rows: 1_000_000,
+            auth_failures_per_minute: 30,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -72,8 +85,10 @@ pub struct Service {
     /// Signals the executor that work became due (new trigger, rerun, plugin activated).
     wake: Arc<tokio::sync::Notify>,
     last_announce: std::sync::atomic::AtomicI64,
-    /// API key hash → who it is (keys are not revoked yet; when they are, clear this).
-    keys: cache::TtlCache<String, Principal>,
+    /// What this instance remembers of API keys (see `auth`).
+    keys: Arc<auth::KeyCache>,
+    /// Failed key lookups per client address.
+    throttle: throttle::FailureThrottle,
     /// Plugin name or id → plugin, for the ingest path.
     plugins: cache::TtlCache<String, crate::storage::PluginRecord>,
     /// Which trigger migrations this instance runs, under what lease.
@@ -90,13 +105,18 @@ impl Service {
     pub fn new(store: SharedStore, secrets: SecretBox, limits: Limits) -> Arc<Service> {
         let wake = Arc::new(tokio::sync::Notify::new());
         store.subscribe_due(wake.clone());
+        let keys = Arc::new(auth::KeyCache::new());
+        let throttle = throttle::FailureThrottle::new(limits.auth_failures_per_minute);
+        let forget = keys.clone();
+        store.subscribe_key_revocations(Arc::new(move |id| forget.forget(id)));
         Arc::new(Service {
             store,
             secrets,
             limits,
             wake,
             last_announce: std::sync::atomic::AtomicI64::new(0),
-            keys: cache::TtlCache::new(std::time::Duration::from_secs(30)),
+            keys,
+            throttle,
             plugins: cache::TtlCache::new(std::time::Duration::from_secs(2)),
             migrations: migrations::Runner::new(),
             embed: Default::default(),

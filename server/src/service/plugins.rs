@@ -10,7 +10,7 @@ use app::domain::{Plugin, PluginSummary, PluginView, RedactRules, RetryPolicy, R
 use super::secrets::Owner;
 use super::types::{EventType, PluginName};
 use super::{redact, Permission, Principal, Secret, Service, ServiceError};
-use crate::storage::{PluginKey, PluginRecord};
+use crate::storage::{AuditedChange, PluginKey, PluginRecord};
 
 /// How the executor authenticates to the provider. Only ever deserialised.
 #[derive(Debug, Clone, Deserialize)]
@@ -452,8 +452,16 @@ impl Service {
             plugin,
         };
         self.seal_headers(&mut record, headers);
+        let p = &record.plugin;
+        let audit = who.audit(
+            now,
+            "plugin.create",
+            format!("plugin:{}", p.id),
+            "",
+            serde_json::json!({"name": p.name, "active": p.active}),
+        );
         self.store
-            .insert_plugin(&record)
+            .write_audited(AuditedChange::InsertPlugin(record.clone()), audit)
             .await
             .map_err(|e| duplicate_name(e, &record.plugin.name))?;
         self.plugins.clear();
@@ -474,6 +482,12 @@ impl Service {
             tracing::warn!(plugin = %record.plugin.id, "its sealed headers: {e}");
             BTreeMap::new()
         });
+        let before = record.plugin.clone();
+        // Only that they changed: their values are sealed.
+        let secrets_changed = [
+            ("auth", patch.auth.is_some()),
+            ("signing_secret", patch.signing_secret.is_some()),
+        ];
         let p = &mut record.plugin;
         if let Some(v) = patch.name {
             p.name = v;
@@ -538,6 +552,20 @@ impl Service {
         p.has_signing_secret = record.signing_secret_sealed.is_some();
         p.updated_at = super::now();
         check_plugin(p)?;
+        let mut changed = changed_fields(&before, p);
+        changed.extend(
+            secrets_changed
+                .iter()
+                .filter(|(_, given)| *given)
+                .map(|(name, _)| name.to_string()),
+        );
+        let audit = who.audit(
+            p.updated_at,
+            "plugin.update",
+            format!("plugin:{}", p.id),
+            "",
+            serde_json::json!({"name": p.name, "changed": changed}),
+        );
         if let Some(name) = p
             .headers
             .iter()
@@ -553,7 +581,7 @@ impl Service {
         let headers = std::mem::take(&mut record.plugin.headers);
         self.seal_headers(&mut record, headers);
         self.store
-            .update_plugin(&record)
+            .write_audited(AuditedChange::UpdatePlugin(record.clone()), audit)
             .await
             .map_err(|e| duplicate_name(e, &record.plugin.name))?;
         self.plugins.clear();
@@ -615,6 +643,27 @@ fn view_for(who: &Principal, plugin: Plugin) -> PluginView {
     } else {
         PluginView::Summary(PluginSummary::from(&plugin))
     }
+}
+
+/// The names of the fields that differ, never their values (headers may hold
+/// tokens). What is derived (`updated_at`, `has_auth`…) is left out.
+fn changed_fields(before: &Plugin, after: &Plugin) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(b)), Ok(serde_json::Value::Object(a))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return Vec::new();
+    };
+    const DERIVED: [&str; 5] = [
+        "id",
+        "created_at",
+        "updated_at",
+        "has_auth",
+        "has_signing_secret",
+    ];
+    a.iter()
+        .filter(|(k, v)| !DERIVED.contains(&k.as_str()) && b.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 fn duplicate_name(e: crate::storage::StoreError, name: &str) -> ServiceError {

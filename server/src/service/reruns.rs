@@ -8,7 +8,7 @@ use app::domain::{StartedByKind, Trigger};
 
 use super::types::Reason;
 use super::{now, Permission, Principal, Service, ServiceError};
-use crate::storage::{AuditEntry, PendingRun, RunRequest};
+use crate::storage::{PendingRun, RunRequest};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RerunInput {
@@ -152,20 +152,5 @@ impl Service {
             .await?
             .ok_or_else(ServiceError::internal)?;
         Ok(detail.trigger.trigger)
-    }
-}
-
-impl Service {
-    /// The audit trail (reruns, group reruns, migrations), newest first. Admins only.
-    pub async fn audit_trail(
-        &self,
-        who: &Principal,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, ServiceError> {
-        who.require(Permission::Administer)?;
-        if !(1..=500).contains(&limit) {
-            return Err(ServiceError::invalid("limit", "limit is 1 to 500"));
-        }
-        Ok(self.store.list_audit(limit).await?)
     }
 }

@@ -190,7 +190,7 @@ const MAX_REPORTED_DURATION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// A time from input, kept where RFC 3339 (four-digit years), storage and browsers
 /// all agree: from 1970 to the end of 9999.
-fn check_time(field: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>, ServiceError> {
+pub(crate) fn check_time(field: &str, t: DateTime<Utc>) -> Result<DateTime<Utc>, ServiceError> {
     let latest = DateTime::<Utc>::from_timestamp(253_402_300_799, 999_999_999)
         .expect("9999-12-31T23:59:59.999999999Z is a time");
     if t < DateTime::<Utc>::UNIX_EPOCH || t > latest {

@@ -149,6 +149,14 @@ pub trait Reads: Send + Sync {
         limit: u32,
     ) -> Result<Vec<(u64, Uuid)>, StoreError>;
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    async fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKeyRecord>, StoreError>;
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    async fn audit_page(
+        &self,
+        filter: &super::AuditFilter,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<super::AuditEntry>, StoreError>;
     async fn count_by_status(
         &self,
         filter: &StoreFilter,
@@ -458,7 +466,42 @@ where
             "looking up an api key",
         )
         .await?;
-        Ok(row.map(ApiKeyRecord::from))
+        row.map(ApiKeyRecord::try_from).transpose()
+    }
+
+    async fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let row: Option<sql::ApiKeyRow> = fetch_optional(
+            &self.pool,
+            sql::select_api_key_by_id(DB::DIALECT, id),
+            "reading an api key",
+        )
+        .await?;
+        row.map(ApiKeyRecord::try_from).transpose()
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let rows: Vec<sql::ApiKeyRow> = fetch_all(
+            &self.pool,
+            sql::select_api_keys(DB::DIALECT),
+            "listing api keys",
+        )
+        .await?;
+        rows.into_iter().map(ApiKeyRecord::try_from).collect()
+    }
+
+    async fn audit_page(
+        &self,
+        filter: &super::AuditFilter,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<super::AuditEntry>, StoreError> {
+        let rows: Vec<sql::AuditRow> = fetch_all(
+            &self.pool,
+            sql::select_audit_page(DB::DIALECT, filter, after, limit),
+            "reading the audit trail",
+        )
+        .await?;
+        rows.into_iter().map(super::AuditEntry::try_from).collect()
     }
 }
 
@@ -782,6 +825,40 @@ where
     Ok(super::RunRequest::Queued)
 }
 
+/// A change and its audit row, inside a transaction. Returns how many rows the
+/// change touched; when none (a key revoked already), no audit row is written.
+pub(crate) async fn apply_audited<DB>(
+    conn: &mut DB::Connection,
+    change: &super::AuditedChange,
+    audit: &super::AuditEntry,
+) -> Result<u64, StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+{
+    use super::AuditedChange::*;
+    let (sql, context) = match change {
+        InsertPlugin(p) => (sql::insert_plugin(DB::DIALECT, p), "inserting a plugin"),
+        UpdatePlugin(p) => (sql::update_plugin(DB::DIALECT, p), "updating a plugin"),
+        InsertApiKey(k) => (sql::insert_api_key(DB::DIALECT, k), "inserting an api key"),
+        RevokeApiKey { id, at } => (
+            sql::revoke_api_key(DB::DIALECT, *id, *at),
+            "revoking an api key",
+        ),
+    };
+    let changed = execute(&mut *conn, sql, context).await?;
+    if changed > 0 {
+        execute(
+            &mut *conn,
+            sql::insert_audit(DB::DIALECT, audit),
+            "writing the audit trail",
+        )
+        .await?;
+    }
+    Ok(changed)
+}
+
 /// A new migration, its audit row and (for a rerun) its fixed set, inside a
 /// transaction. Returns how many items it has.
 pub(crate) async fn begin_migration<DB>(
@@ -935,6 +1012,11 @@ pub trait Writes: Send + Sync {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError>;
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn touch_api_key(
+        &self,
+        id: Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError>;
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError>;
     /// Statements run one after another, each on its own (idempotent steps); the
     /// rows the last one changed. Statements are built inside `storage`.
@@ -1031,6 +1113,17 @@ where
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let sql = sql::insert_api_key(DB::DIALECT, key);
         self.run(sql, "inserting an api key").await.map(drop)
+    }
+
+    async fn touch_api_key(
+        &self,
+        id: Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        let sql = sql::touch_api_key(DB::DIALECT, id, at);
+        self.run(sql, "noting when an api key was used")
+            .await
+            .map(drop)
     }
 
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError> {

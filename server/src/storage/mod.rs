@@ -421,9 +421,28 @@ pub trait Store: Send + Sync + 'static {
         self.writes().insert_audit(entry).await
     }
 
+    /// A page of the audit trail, newest first, strictly after `after` in that order.
+    async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.reads().audit_page(filter, after, limit).await
+    }
+
+    /// A change and its audit row, in one transaction (see [`AuditedChange`]).
+    /// Returns how many rows the change touched: 0 wrote nothing at all.
+    async fn write_audited(
+        &self,
+        change: AuditedChange,
+        audit: AuditEntry,
+    ) -> Result<u64, StoreError>;
+
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         self.writes().insert_api_key(key).await
     }
+    /// The key with this hash, revoked and expired ones included.
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.reads().find_api_key(key_hash).await
     }
@@ -468,7 +487,35 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError> {
         self.writes().replace_plugin_secrets(plugin, read_at).await
     }
+    async fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.reads().get_api_key(id).await
+    }
+    /// Every key, revoked ones too, newest first.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.reads().list_api_keys().await
+    }
+    /// Note that a key was used at `at` (never moves the time backwards).
+    async fn touch_api_key(
+        &self,
+        id: Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.writes().touch_api_key(id, at).await
+    }
+
+    /// Tell every instance sharing this database that a key was revoked, so each
+    /// drops it from its cache at once (PostgreSQL `NOTIFY`).
+    async fn announce_key_revoked(&self, _id: Uuid) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Call `revoked` with a key's id whenever one is revoked elsewhere, or with
+    /// `None` when revocations may have been missed (drop every cached key).
+    fn subscribe_key_revocations(&self, _revoked: KeyRevoked) {}
 }
+
+/// What a store calls when a key was revoked by another instance or process.
+pub type KeyRevoked = Arc<dyn Fn(Option<Uuid>) + Send + Sync>;
 
 pub type SharedStore = Arc<dyn Store>;
 

@@ -11,19 +11,22 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::db::{
-    begin_migration, claim, execute, fetch_optional, migration_step, queue_run, write_outcome,
-    write_outcomes, IdempotentRow, Reader, Writer,
+    apply_audited, begin_migration, claim, execute, fetch_optional, migration_step, queue_run,
+    write_outcome, write_outcomes, IdempotentRow, Reader, Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
-    detached, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Inserted,
-    MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome, Store,
-    StoreError, StoreFilter,
+    detached, AttemptOutcome, AuditEntry, AuditedChange, Claim, ClaimedTrigger, Context, Inserted,
+    KeyRevoked, MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome,
+    Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Postgres;
 /// `LISTEN`/`NOTIFY` channel: new or rescheduled work, across instances.
 const DUE_CHANNEL: &str = "calltrail_due";
+/// `LISTEN`/`NOTIFY` channel: an API key was revoked (its id), so every instance
+/// drops it from its cache at once.
+const KEYS_CHANNEL: &str = "calltrail_keys";
 /// Rows per multi-row INSERT, well under PostgreSQL's 65535 bind parameters.
 const ROWS_PER_STATEMENT: usize = 1000;
 
@@ -31,6 +34,35 @@ pub struct PgStore {
     reader: Reader<sqlx::Postgres>,
     writer: Writer<sqlx::Postgres>,
     ingest: mpsc::Sender<IngestOp>,
+    /// Who hears the notifications; one listening connection serves them all.
+    subscribers: Arc<std::sync::Mutex<Subscribers>>,
+    listening: std::sync::Once,
+}
+
+#[derive(Default)]
+struct Subscribers {
+    due: Vec<Arc<tokio::sync::Notify>>,
+    keys: Vec<KeyRevoked>,
+}
+
+impl Subscribers {
+    fn hear(&self, n: &sqlx::postgres::PgNotification) {
+        match n.channel() {
+            DUE_CHANNEL => self.due.iter().for_each(|w| w.notify_one()),
+            KEYS_CHANNEL => {
+                let id = n.payload().parse::<Uuid>().ok();
+                self.keys.iter().for_each(|f| f(id));
+            }
+            _ => {}
+        }
+    }
+
+    /// Notifications sent while nobody listened are lost: drop every cached key,
+    /// and look for due work.
+    fn missed(&self) {
+        self.due.iter().for_each(|w| w.notify_one());
+        self.keys.iter().for_each(|f| f(None));
+    }
 }
 
 struct IngestOp {
@@ -59,7 +91,27 @@ impl PgStore {
             writer: Writer { pool: pool.clone() },
             reader: Reader { pool },
             ingest: tx,
+            subscribers: Default::default(),
+            listening: std::sync::Once::new(),
         })
+    }
+
+    /// Listen on every channel, once per store, on one connection that is taken
+    /// again after it drops.
+    fn listen(&self) {
+        self.listening.call_once(|| {
+            let pool = self.pool().clone();
+            let subscribers = self.subscribers.clone();
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = listen_until_lost(&pool, &subscribers).await {
+                        tracing::warn!(error = %e, "listening for notifications");
+                    }
+                    // Polling covers the gap; reconnect after a pause.
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            });
+        });
     }
 
     fn pool(&self) -> &PgPool {
@@ -86,6 +138,29 @@ impl PgStore {
             Ok(value)
         })
         .await
+    }
+}
+
+/// Hand every notification to its subscribers until the listening connection
+/// fails for good.
+async fn listen_until_lost(
+    pool: &PgPool,
+    subscribers: &std::sync::Mutex<Subscribers>,
+) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    // One channel at a time, due work last: the connection then shows
+    // `LISTEN "calltrail_due"` in pg_stat_activity, as it did with one channel.
+    listener.listen(KEYS_CHANNEL).await?;
+    listener.listen(DUE_CHANNEL).await?;
+    let hear = || subscribers.lock().expect("subscribers");
+    hear().missed();
+    loop {
+        // `None`: the connection dropped; the next call reconnects, having
+        // missed whatever was sent meanwhile.
+        match listener.try_recv().await? {
+            Some(n) => hear().hear(&n),
+            None => hear().missed(),
+        }
     }
 }
 
@@ -298,22 +373,37 @@ impl Store for PgStore {
     }
 
     fn subscribe_due(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
-        let pool = self.pool().clone();
-        tokio::spawn(async move {
-            loop {
-                match sqlx::postgres::PgListener::connect_with(&pool).await {
-                    Ok(mut listener) => {
-                        if listener.listen(DUE_CHANNEL).await.is_ok() {
-                            while listener.recv().await.is_ok() {
-                                wake.notify_one();
-                            }
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "listening for due work"),
-                }
-                // Polling covers the gap; reconnect after a pause.
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-        });
+        self.subscribers.lock().expect("subscribers").due.push(wake);
+        self.listen();
+    }
+
+    async fn write_audited(
+        &self,
+        change: AuditedChange,
+        audit: AuditEntry,
+    ) -> Result<u64, StoreError> {
+        self.write_tx("an audited change", move |c| {
+            Box::pin(async move { apply_audited::<sqlx::Postgres>(c, &change, &audit).await })
+        })
+        .await
+    }
+
+    async fn announce_key_revoked(&self, id: Uuid) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(KEYS_CHANNEL)
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await
+            .context("announcing a revoked key")?;
+        Ok(())
+    }
+
+    fn subscribe_key_revocations(&self, revoked: KeyRevoked) {
+        self.subscribers
+            .lock()
+            .expect("subscribers")
+            .keys
+            .push(revoked);
+        self.listen();
     }
 }

@@ -181,6 +181,7 @@ pub struct Cursor {
     pub id: Uuid,
 }
 
+/// An API key as stored: only the key's hash, never the key.
 #[derive(Debug, Clone)]
 pub struct ApiKeyRecord {
     pub id: Uuid,
@@ -189,6 +190,40 @@ pub struct ApiKeyRecord {
     pub key_hash: String,
     pub prefix: String,
     pub created_at: DateTime<Utc>,
+    /// The plugins (ids) it may see; `None` is every plugin.
+    pub plugins: Option<Vec<Uuid>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Written at most once a minute per key, so it is that precise.
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Who created it (an audit actor: a key's or user's name, `cli`).
+    pub created_by: Option<String>,
+}
+
+/// A change written together with its audit row, in one transaction: either
+/// both are stored or neither.
+#[derive(Clone)]
+pub enum AuditedChange {
+    InsertPlugin(PluginRecord),
+    UpdatePlugin(PluginRecord),
+    InsertApiKey(ApiKeyRecord),
+    /// Revoke a key that is not revoked yet; a revoked or unknown key changes
+    /// nothing, and then no audit row is written either.
+    RevokeApiKey {
+        id: Uuid,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Which audit rows to read: each condition that is set must hold.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
 }
 
 /// A trigger migration as stored; progress counts come from its items.

@@ -19,14 +19,14 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::db::{
-    begin_migration, claim, execute, fetch_optional, migration_step, queue_run, write_outcome,
-    write_outcomes, IdempotentRow, Reader, Writer,
+    apply_audited, begin_migration, claim, execute, fetch_optional, migration_step, queue_run,
+    write_outcome, write_outcomes, IdempotentRow, Reader, Writer,
 };
 use super::sql::{self, Dialect};
 use super::{
-    detached, AttemptOutcome, AuditEntry, Claim, ClaimedTrigger, Context, Inserted,
-    MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome, Store,
-    StoreError, StoreFilter,
+    detached, AttemptOutcome, AuditEntry, AuditedChange, Claim, ClaimedTrigger, Context, Inserted,
+    KeyRevoked, MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome,
+    Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Sqlite;
@@ -383,5 +383,45 @@ impl Store for SqliteStore {
             Box::pin(async move { migration_step::<sqlx::Sqlite>(c, &step).await })
         })
         .await
+    }
+
+    async fn write_audited(
+        &self,
+        change: AuditedChange,
+        audit: AuditEntry,
+    ) -> Result<u64, StoreError> {
+        self.write_tx("an audited change", move |c| {
+            Box::pin(async move { apply_audited::<sqlx::Sqlite>(c, &change, &audit).await })
+        })
+        .await
+    }
+
+    /// SQLite has one server, but the command line (`calltrail api-key revoke`) is
+    /// another process: a second's poll of the latest revocation notices it.
+    fn subscribe_key_revocations(&self, revoked: KeyRevoked) {
+        let pool = self.reader.pool.clone();
+        tokio::spawn(async move {
+            let latest = || async {
+                fetch_optional::<_, _, sql::NextDueRow>(
+                    &pool,
+                    sql::select_last_revocation(D),
+                    "reading the latest revocation",
+                )
+                .await
+                .map(|row| row.and_then(|r| r.at))
+            };
+            let mut seen = latest().await.ok().flatten();
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                match latest().await {
+                    Ok(now) if now != seen => {
+                        seen = now;
+                        revoked(None);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "watching for revoked keys"),
+                }
+            }
+        });
     }
 }

@@ -1,4 +1,4 @@
-//! The executor's statements: claims, reruns, the audit trail, the next due time.
+//! The executor's statements: claims, reruns, the next due time.
 
 use super::*;
 
@@ -195,24 +195,6 @@ pub(crate) fn request_run(
         .push(" AND (status <> 'running' OR lease_expires_at IS NULL OR lease_expires_at < ")
         .bind(micros(now))
         .push(")");
-    sql
-}
-
-pub(crate) fn insert_audit(d: Dialect, a: &crate::storage::AuditEntry) -> Sql {
-    let mut sql = Sql::new(
-        d,
-        "INSERT INTO audit_log (id, at, actor, action, target, reason, client, details) VALUES ",
-    );
-    sql.bind_row(vec![
-        a.id.into(),
-        micros(a.at).into(),
-        a.actor.clone().into(),
-        a.action.clone().into(),
-        a.target.clone().into(),
-        a.reason.clone().into(),
-        a.client.clone().into(),
-        a.details.to_string().into(),
-    ]);
     sql
 }
 

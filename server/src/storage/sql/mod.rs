@@ -140,6 +140,7 @@ impl Sql {
 
 mod api_keys;
 mod attempts;
+mod audit;
 mod executor;
 mod migrations;
 pub(super) fn json<T: serde::de::DeserializeOwned>(
@@ -170,6 +171,7 @@ mod triggers;
 
 pub(crate) use api_keys::*;
 pub(crate) use attempts::*;
+pub(crate) use audit::*;
 pub(crate) use executor::*;
 pub(crate) use migrations::*;
 pub(crate) use plugins::*;

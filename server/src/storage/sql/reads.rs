@@ -41,16 +41,6 @@ pub(crate) fn select_plugin(d: Dialect, key: &crate::storage::PluginKey) -> Sql 
     sql
 }
 
-pub(crate) fn select_api_key(d: Dialect, key_hash: &str) -> Sql {
-    let mut sql = Sql::new(
-        d,
-        "SELECT id, name, role, key_hash, prefix, created_at FROM api_keys \
-         WHERE revoked_at IS NULL AND key_hash = ",
-    );
-    sql.bind(key_hash);
-    sql
-}
-
 /// The trigger's `id` when it exists (read into `IdRow`).
 pub(crate) fn select_trigger_exists(d: Dialect, id: Uuid) -> Sql {
     let mut sql = Sql::new(d, "SELECT id FROM triggers WHERE id = ");
