@@ -3,7 +3,7 @@ use tracing_subscriber::EnvFilter;
 
 use std::sync::Arc;
 
-use calltrail::config::{self, ApiKeyCommand, Cli, Command};
+use calltrail::config::{self, ApiKeyCommand, Cli, Command, UserCommand};
 use calltrail::executor::Executor;
 use calltrail::service::Role;
 
@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
             executor,
             migration_lease_secs,
             sandbox,
+            http,
         } => {
             let service = cli.db.service().await?;
             service
@@ -49,7 +50,8 @@ async fn main() -> anyhow::Result<()> {
             // Also on stdout, alone on its line, for whoever started us with port 0.
             println!("Calltrail listening on http://{addr}");
             let options = config::leptos_options(&site_root, addr);
-            let app = calltrail::app_with_sandbox(service, options, sandbox == "on");
+            let settings = http.settings(addr)?;
+            let app = calltrail::app_with(service, options, sandbox == "on", &settings);
             calltrail::serve_router(listener, app, async move {
                 shutdown_signal().await;
                 // Stop claiming; in-flight calls get the grace period below.
@@ -86,6 +88,28 @@ async fn main() -> anyhow::Result<()> {
                 role.as_str()
             );
             println!("{key}");
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    role,
+                    plugins,
+                },
+        } => {
+            let service = cli.db.service().await?;
+            let password = calltrail::cli::read_password()?;
+            let input = calltrail::service::UserInput {
+                email,
+                role,
+                plugins,
+                password: calltrail::service::Secret::new(password),
+            };
+            let user = service
+                .create_user(&calltrail::service::Principal::system("command line"), input)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("user {} ({}) added", user.email, user.role);
         }
         Command::Demo {
             triggers,

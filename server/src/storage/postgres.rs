@@ -31,6 +31,7 @@ pub struct PgStore {
     reader: Reader<sqlx::Postgres>,
     writer: Writer<sqlx::Postgres>,
     ingest: mpsc::Sender<IngestOp>,
+    accounts: super::accounts::AccountsDb<sqlx::Postgres>,
 }
 
 struct IngestOp {
@@ -57,6 +58,10 @@ impl PgStore {
         }
         Ok(PgStore {
             writer: Writer { pool: pool.clone() },
+            accounts: super::accounts::AccountsDb {
+                read: pool.clone(),
+                write: pool.clone(),
+            },
             reader: Reader { pool },
             ingest: tx,
         })
@@ -183,6 +188,10 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[NewTrigger]) -> Result<(),
 
 #[async_trait]
 impl Store for PgStore {
+    fn accounts(&self) -> &dyn super::Accounts {
+        &self.accounts
+    }
+
     fn writes(&self) -> &dyn super::db::Writes {
         &self.writer
     }
