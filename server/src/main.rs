@@ -118,6 +118,11 @@ async fn main() -> anyhow::Result<()> {
             let service = cli.db.service().await?;
             let n = calltrail::demo::seed(&service, triggers, &sandbox_url).await?;
             println!("demo data: {n} triggers");
+            // Only when the demo created its data: a second run leaves the account alone.
+            if n > 0 {
+                let (email, password) = calltrail::demo::admin_user(&service).await?;
+                println!("sign in at /login as {email} with the password {password}");
+            }
         }
     }
     Ok(())

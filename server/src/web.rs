@@ -233,6 +233,7 @@ impl WebState {
     /// The sign-in page, rendered for `next` with a problem to show, under `status`.
     async fn sign_in_page(
         &self,
+        parts: &axum::http::request::Parts,
         next: &str,
         problem: String,
         status: StatusCode,
@@ -241,11 +242,16 @@ impl WebState {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("next", next)
             .finish();
-        let req = Request::builder()
-            .method("GET")
-            .uri(format!("/login?{query}"))
-            .body(Body::empty())
-            .expect("a valid request");
+        // The sign-in request's own parts (its matched route, `/login`, among its
+        // extensions), as the GET that shows the page.
+        let mut parts = parts.clone();
+        parts.method = axum::http::Method::GET;
+        parts.uri = format!("/login?{query}")
+            .parse()
+            .expect("an encoded query is a valid URI");
+        parts.headers.remove(axum::http::header::CONTENT_TYPE);
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        let req = Request::from_parts(parts, Body::empty());
         let options = self.options.clone();
         let backend: SharedBackend = Arc::new(UiBackend {
             service: self.service.clone(),
@@ -292,7 +298,8 @@ async fn sign_in(State(state): State<WebState>, req: Request) -> Response {
     let Some(session) = req.extensions().get::<Session>().cloned() else {
         return refuse_fn(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no session layer");
     };
-    let form: SignInForm = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
+    let (parts, body) = req.into_parts();
+    let form: SignInForm = match axum::body::to_bytes(body, 64 * 1024).await {
         Ok(bytes) => serde_html_form::from_bytes(&bytes).unwrap_or_default(),
         Err(_) => SignInForm::default(),
     };
@@ -302,6 +309,7 @@ async fn sign_in(State(state): State<WebState>, req: Request) -> Response {
         let secs = wait.as_secs().max(1);
         return state
             .sign_in_page(
+                &parts,
                 &next,
                 format!("Too many sign-in attempts. Try again in {secs} seconds."),
                 StatusCode::TOO_MANY_REQUESTS,
@@ -315,6 +323,7 @@ async fn sign_in(State(state): State<WebState>, req: Request) -> Response {
                 tracing::error!(error = %e, "starting a session");
                 return state
                     .sign_in_page(
+                        &parts,
                         &next,
                         "Signing in failed on our side; please try again.".into(),
                         StatusCode::INTERNAL_SERVER_ERROR,
@@ -334,7 +343,7 @@ async fn sign_in(State(state): State<WebState>, req: Request) -> Response {
                 first.make_ascii_uppercase();
             }
             state
-                .sign_in_page(&next, format!("{message}."), status, None)
+                .sign_in_page(&parts, &next, format!("{message}."), status, None)
                 .await
         }
     }

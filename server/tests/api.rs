@@ -659,6 +659,10 @@ async fn every_operation_refuses_exactly_the_keys_below_the_role_it_declares() {
                     "request": {"method": "POST", "url": "https://api.example.com/x"},
                     "response": {"status": 200},
                 })),
+                ("post", "/api/v1/users") => Some(json!({
+                    "email": "matrix@example.com", "role": "viewer",
+                    "password": "a long enough password",
+                })),
                 _ if op["requestBody"].is_object() => Some(json!({})),
                 _ => None,
             };
