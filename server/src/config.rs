@@ -132,12 +132,9 @@ impl HttpArgs {
             ),
             _ => None,
         };
-        let hosts = crate::guard::AllowedHosts::new(
-            listen,
-            public_url.as_ref(),
-            &self.allowed_hosts,
-        )
-        .map_err(anyhow::Error::msg)?;
+        let hosts =
+            crate::guard::AllowedHosts::new(listen, public_url.as_ref(), &self.allowed_hosts)
+                .map_err(anyhow::Error::msg)?;
         let sessions = crate::web::SessionSettings {
             idle: std::time::Duration::from_secs(self.session_idle_secs),
             absolute: std::time::Duration::from_secs(self.session_max_secs),

@@ -150,7 +150,10 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
         .get(ORIGIN)
         .and_then(|v| v.to_str().ok())
         .ok_or("a browser request must carry Origin or Sec-Fetch-Site")?;
-    let host = headers.get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let origin_host = url::Url::parse(origin)
         .ok()
         .and_then(|u| {

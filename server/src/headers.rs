@@ -23,7 +23,10 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     if !embeddable {
         headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         if !headers.contains_key(CONTENT_SECURITY_POLICY) {
-            headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
+            headers.insert(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(DEFAULT_CSP),
+            );
         }
     }
     res

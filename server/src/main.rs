@@ -106,7 +106,10 @@ async fn main() -> anyhow::Result<()> {
                 password: calltrail::service::Secret::new(password),
             };
             let user = service
-                .create_user(&calltrail::service::Principal::system("command line"), input)
+                .create_user(
+                    &calltrail::service::Principal::system("command line"),
+                    input,
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("user {} ({}) added", user.email, user.role);

@@ -27,11 +27,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Json, Router};
 use tower_sessions::Session;
 
-pub use session::{SessionSettings, COOKIE as SESSION_COOKIE};
-pub use sign_in::SignInLimits;
-use sign_in::SignInGuard;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+pub use session::{SessionSettings, COOKIE as SESSION_COOKIE};
+use sign_in::SignInGuard;
+pub use sign_in::SignInLimits;
 
 use crate::service::{Identity, Principal, Role, Service, ServiceError};
 
@@ -206,7 +206,11 @@ impl WebState {
     /// The signed-in user of a session, as a principal; a session past its
     /// absolute lifetime, of a disabled user, or older than the user's last
     /// password change is ended here.
-    async fn session_principal(&self, session: &Session, client: Option<String>) -> Option<Principal> {
+    async fn session_principal(
+        &self,
+        session: &Session,
+        client: Option<String>,
+    ) -> Option<Principal> {
         let (user, since) = session::signed_in(session).await?;
         let age = crate::clock::now() - since;
         let too_old = age
@@ -287,7 +291,6 @@ struct SignInForm {
     next: Option<String>,
 }
 
-
 /// `POST /login`: check the email and password, start a session under a new
 /// id, and go on to `next`.
 async fn sign_in(State(state): State<WebState>, req: Request) -> Response {
@@ -296,7 +299,11 @@ async fn sign_in(State(state): State<WebState>, req: Request) -> Response {
     }
     let client = client_address(&req);
     let Some(session) = req.extensions().get::<Session>().cloned() else {
-        return refuse_fn(StatusCode::INTERNAL_SERVER_ERROR, "internal", "no session layer");
+        return refuse_fn(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "no session layer",
+        );
     };
     let (parts, body) = req.into_parts();
     let form: SignInForm = match axum::body::to_bytes(body, 64 * 1024).await {
@@ -317,7 +324,11 @@ async fn sign_in(State(state): State<WebState>, req: Request) -> Response {
             )
             .await;
     }
-    match state.service.sign_in(&form.email, &form.password, client).await {
+    match state
+        .service
+        .sign_in(&form.email, &form.password, client)
+        .await
+    {
         Ok(signed_in) => {
             if let Err(e) = session::begin(&session, signed_in.user_id).await {
                 tracing::error!(error = %e, "starting a session");

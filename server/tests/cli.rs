@@ -125,7 +125,10 @@ async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
     let signed_in = browser
         .post(format!("{base}/login"))
         .header("Origin", &base)
-        .form(&[("email", "admin@example.com"), ("password", password.as_str())])
+        .form(&[
+            ("email", "admin@example.com"),
+            ("password", password.as_str()),
+        ])
         .send()
         .await
         .unwrap();

@@ -70,7 +70,10 @@ async fn signing_in_sets_a_session_cookie_and_opens_the_log(db: Db) {
         .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("data-testid=\"empty\""), "the (empty) log is shown");
+    assert!(
+        html.contains("data-testid=\"empty\""),
+        "the (empty) log is shown"
+    );
     assert!(
         html.contains("action=\"/logout\""),
         "with a sign-out button"
@@ -87,7 +90,11 @@ async fn signing_in_sets_a_session_cookie_and_opens_the_log(db: Db) {
     assert_eq!(signed_in["client"], "127.0.0.1");
 
     // `next` leads only to pages of this site.
-    for evil in ["//evil.example/", "https://evil.example/", "/\\evil.example"] {
+    for evil in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+    ] {
         let r = app.post_sign_in("ada@example.com", PASSWORD, evil).await;
         assert_eq!(r.headers()["location"], "/", "{evil}");
     }
@@ -135,13 +142,19 @@ async fn repeated_failed_sign_ins_are_slowed_down(db: Db) {
     .await;
     app.user("ada@example.com", "viewer", None).await;
     for _ in 0..3 {
-        let r = app.post_sign_in("ada@example.com", "not the password", "/").await;
+        let r = app
+            .post_sign_in("ada@example.com", "not the password", "/")
+            .await;
         assert_eq!(r.status(), 401);
     }
     // Even the right password waits now: the attempt is not even checked.
     let r = app.post_sign_in("ADA@example.com", PASSWORD, "/").await;
     assert_eq!(r.status(), 429);
-    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     let html = r.text().await.unwrap();
     assert!(
@@ -174,7 +187,10 @@ async fn disabling_a_user_ends_their_sessions_at_once(db: Db) {
     let id = app.user("ada@example.com", "viewer", None).await;
     let first = app.sign_in("ada@example.com", PASSWORD).await;
     let second = app.sign_in("ada@example.com", PASSWORD).await;
-    assert_ne!(first.cookie, second.cookie, "each sign-in has its own session");
+    assert_ne!(
+        first.cookie, second.cookie,
+        "each sign-in has its own session"
+    );
     let (status, user) = app
         .patch(&format!("/api/v1/users/{id}"), &json!({"disabled": true}))
         .await;
@@ -276,7 +292,10 @@ async fn pages_send_a_browser_without_a_session_to_sign_in(db: Db) {
         html.contains("value=\"/?status=erroneous\""),
         "the form carries next: {html}"
     );
-    assert!(!html.contains("class=\"filters\""), "no log without a session");
+    assert!(
+        !html.contains("class=\"filters\""),
+        "no log without a session"
+    );
     // Files the sign-in page needs are served to everyone.
     let r = no_redirects()
         .get(app.url("/pkg/none.css"))
@@ -570,7 +589,9 @@ async fn server_functions_and_the_rest_api_agree_on_every_role_and_scope(db: Db)
         )
         .await;
     assert!(
-        list["items"].as_array().is_none_or(|items| items.is_empty()),
+        list["items"]
+            .as_array()
+            .is_none_or(|items| items.is_empty()),
         "{list}"
     );
     assert!(!list.to_string().contains(&hubspot_id), "{list}");

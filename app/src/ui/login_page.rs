@@ -14,10 +14,13 @@ pub fn LoginPage() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_else(|| "/".to_string());
     // The server knows the problem; the browser reads it from the serialised resource.
     let problem = use_context::<SignInProblem>().map(|p| p.0);
-    let message = Resource::new(|| (), move |_| {
-        let problem = problem.clone();
-        async move { problem }
-    });
+    let message = Resource::new(
+        || (),
+        move |_| {
+            let problem = problem.clone();
+            async move { problem }
+        },
+    );
     view! {
         <section class="sign-in">
             <h1>"Sign in"</h1>

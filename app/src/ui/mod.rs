@@ -7,8 +7,8 @@ mod login_page;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    hooks::use_location,
     components::{Route, Router, Routes},
+    hooks::use_location,
     SsrMode, StaticSegment,
 };
 

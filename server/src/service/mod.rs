@@ -29,11 +29,11 @@ pub use plugins::{AuthInput, PluginInput, PluginPatch, PluginSecrets};
 pub use reruns::{GroupRerun, GroupRerunInput, RerunInput};
 pub use secrets::{Secret, SecretBox, SecretError};
 pub(crate) use triggers::no_nul;
-pub use users::{SignedIn, User, UserInput, UserPatch, MIN_PASSWORD_CHARS, WRONG_CREDENTIALS};
 pub use triggers::{
     CallInput, CallRequestInput, CallResponseInput, TriggerInput, MAX_FILTER_VALUES,
     MAX_QUERY_CHARS,
 };
+pub use users::{SignedIn, User, UserInput, UserPatch, MIN_PASSWORD_CHARS, WRONG_CREDENTIALS};
 
 use crate::storage::SharedStore;
 

@@ -157,7 +157,10 @@ fn parse_role(role: &str) -> Result<Role, ServiceError> {
 
 impl Service {
     /// Plugin names or ids → ids, refusing the first unknown one (field `plugins`).
-    async fn user_plugin_ids(&self, names: Option<Vec<String>>) -> Result<Option<Vec<Uuid>>, ServiceError> {
+    async fn user_plugin_ids(
+        &self,
+        names: Option<Vec<String>>,
+    ) -> Result<Option<Vec<Uuid>>, ServiceError> {
         let Some(names) = names else {
             return Ok(None);
         };
@@ -173,10 +176,7 @@ impl Service {
                 self.store().get_plugin(&key).await?
             };
             let plugin = found.ok_or_else(|| {
-                ServiceError::invalid(
-                    "plugins",
-                    format!("there is no plugin {name:?} (item {i})"),
-                )
+                ServiceError::invalid("plugins", format!("there is no plugin {name:?} (item {i})"))
             })?;
             if !ids.contains(&plugin.plugin.id) {
                 ids.push(plugin.plugin.id);
@@ -218,7 +218,11 @@ impl Service {
     }
 
     /// Add a user (admin). 409 on an email already taken, whatever its case.
-    pub async fn create_user(&self, who: &Principal, input: UserInput) -> Result<User, ServiceError> {
+    pub async fn create_user(
+        &self,
+        who: &Principal,
+        input: UserInput,
+    ) -> Result<User, ServiceError> {
         who.require(Permission::Administer)?;
         let email = parse_email(&input.email)?;
         let role = parse_role(&input.role)?;
@@ -249,10 +253,9 @@ impl Service {
             .insert_user(&record, &audit)
             .await
             .map_err(|e| match e {
-                crate::storage::StoreError::Duplicate(_) => ServiceError::conflict_on(
-                    "email",
-                    "a user with this email already exists",
-                ),
+                crate::storage::StoreError::Duplicate(_) => {
+                    ServiceError::conflict_on("email", "a user with this email already exists")
+                }
                 other => other.into(),
             })?;
         Ok(user)
@@ -376,7 +379,13 @@ impl Service {
                 };
                 let attempt = Principal {
                     client,
-                    ..Principal::system(email.trim().chars().take(MAX_EMAIL_CHARS).collect::<String>())
+                    ..Principal::system(
+                        email
+                            .trim()
+                            .chars()
+                            .take(MAX_EMAIL_CHARS)
+                            .collect::<String>(),
+                    )
                 };
                 let audit = attempt.audit(
                     now,
@@ -425,7 +434,13 @@ impl Service {
     /// The audit row of a sign-out.
     pub async fn record_sign_out(&self, who: &Principal) -> Result<(), ServiceError> {
         let target = who.identity.tag();
-        let audit = who.audit(super::now(), "user.signed_out", target, "", serde_json::json!({}));
+        let audit = who.audit(
+            super::now(),
+            "user.signed_out",
+            target,
+            "",
+            serde_json::json!({}),
+        );
         self.store().insert_audit(&audit).await?;
         Ok(())
     }

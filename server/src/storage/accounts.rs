@@ -338,9 +338,7 @@ where
             DB::DIALECT,
             "SELECT COUNT(*) AS n FROM sessions WHERE user_id = ",
         );
-        s.bind(user_id)
-            .push(" AND expires_at > ")
-            .bind(micros(now));
+        s.bind(user_id).push(" AND expires_at > ").bind(micros(now));
         let row: Option<CountOnly> = fetch_optional(&self.read, s, "counting sessions").await?;
         Ok(row.map_or(0, |r| r.n.max(0) as u64))
     }

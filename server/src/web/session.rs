@@ -94,8 +94,8 @@ impl SessionStore for DbSessionStore {
         else {
             return Ok(None);
         };
-        let expiry_date = OffsetDateTime::from_unix_timestamp(row.expires_at.timestamp())
-            .map_err(backend)?;
+        let expiry_date =
+            OffsetDateTime::from_unix_timestamp(row.expires_at.timestamp()).map_err(backend)?;
         Ok(Some(Record {
             id: *id,
             data: serde_json::from_str(&row.data).map_err(backend)?,

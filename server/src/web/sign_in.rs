@@ -45,10 +45,7 @@ impl SignInGuard {
     pub fn new(limits: &SignInLimits) -> SignInGuard {
         SignInGuard {
             email: RateLimiter::keyed(quota(limits.per_email_burst, limits.per_email_every)),
-            address: RateLimiter::keyed(quota(
-                limits.per_address_burst,
-                limits.per_address_every,
-            )),
+            address: RateLimiter::keyed(quota(limits.per_address_burst, limits.per_address_every)),
         }
     }
 
@@ -56,7 +53,9 @@ impl SignInGuard {
     /// has used its quota.
     pub fn attempt(&self, email: &str, address: &str) -> Result<(), Duration> {
         let now = DefaultClock::default().now();
-        let by_email = self.email.check_key(&crate::storage::accounts::email_key(email));
+        let by_email = self
+            .email
+            .check_key(&crate::storage::accounts::email_key(email));
         let by_address = self.address.check_key(&address.to_string());
         let wait = [by_email.err(), by_address.err()]
             .into_iter()
