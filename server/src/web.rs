@@ -33,7 +33,7 @@ pub use session::{SessionSettings, COOKIE as SESSION_COOKIE};
 use sign_in::SignInGuard;
 pub use sign_in::SignInLimits;
 
-use crate::service::{Identity, Principal, Role, Service, ServiceError};
+use crate::service::{Identity, Principal, Role, Service, ServiceError, WRONG_CREDENTIALS};
 
 /// The service, seen from the pages, as one caller.
 struct UiBackend {
@@ -234,6 +234,25 @@ impl WebState {
         who
     }
 
+    /// The sign-in page saying how long to wait (429 with `Retry-After`).
+    async fn slowed_page(
+        &self,
+        parts: &axum::http::request::Parts,
+        next: &str,
+        wait: std::time::Duration,
+    ) -> Response {
+        let secs = wait.as_secs().max(1);
+        let message = format!("Too many failed sign-ins. Try again in {secs} seconds.");
+        self.sign_in_page(
+            parts,
+            next,
+            message,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(wait),
+        )
+        .await
+    }
+
     /// The sign-in page, rendered for `next` with a problem to show, under `status`.
     async fn sign_in_page(
         &self,
@@ -312,17 +331,8 @@ async fn sign_in(State(state): State<WebState>, req: Request) -> Response {
     };
     let next = sign_in::safe_next(form.next.as_deref());
     let address = client.clone().unwrap_or_else(|| "unknown".into());
-    if let Err(wait) = state.guard.attempt(&form.email, &address) {
-        let secs = wait.as_secs().max(1);
-        return state
-            .sign_in_page(
-                &parts,
-                &next,
-                format!("Too many sign-in attempts. Try again in {secs} seconds."),
-                StatusCode::TOO_MANY_REQUESTS,
-                Some(wait),
-            )
-            .await;
+    if let Err(wait) = state.guard.check(&form.email, &address) {
+        return state.slowed_page(&parts, &next, wait).await;
     }
     match state
         .service
@@ -344,20 +354,38 @@ async fn sign_in(State(state): State<WebState>, req: Request) -> Response {
             }
             Redirect::to(&next).into_response()
         }
-        Err(e) => {
-            let status = match e {
-                ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            let mut message = e.message().to_string();
-            if let Some(first) = message.get_mut(0..1) {
-                first.make_ascii_uppercase();
+        // This failure may be the one over the quota: then it is slowed already.
+        Err(ServiceError::Unauthorized(_)) => match state.guard.failed(&form.email, &address) {
+            Ok(()) => {
+                let message = format!("{}.", sentence(WRONG_CREDENTIALS));
+                state
+                    .sign_in_page(&parts, &next, message, StatusCode::UNAUTHORIZED, None)
+                    .await
             }
+            Err(wait) => state.slowed_page(&parts, &next, wait).await,
+        },
+        Err(e) => {
+            let message = format!("{}.", sentence(e.message()));
             state
-                .sign_in_page(&parts, &next, format!("{message}."), status, None)
+                .sign_in_page(
+                    &parts,
+                    &next,
+                    message,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    None,
+                )
                 .await
         }
     }
+}
+
+/// A message as the start of a sentence.
+fn sentence(message: &str) -> String {
+    let mut message = message.to_string();
+    if let Some(first) = message.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    message
 }
 
 /// `POST /logout`: end the session (its row too) and go to the sign-in page.
