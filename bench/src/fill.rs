@@ -130,6 +130,7 @@ fn generate(
             aggregation_key: (i % 7 == 0)
                 .then(|| format!("billing-run-{}", scheduled_at.format("%Y-%m-%d"))),
             idempotency: None,
+            created_by: Some("system".into()),
             status,
             scheduled_at,
             next_attempt_at,

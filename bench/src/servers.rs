@@ -74,10 +74,7 @@ impl Backend {
                 .create_api_key("bench", Role::Admin)
                 .await
                 .map_err(|e| anyhow::anyhow!("creating an api key: {}", e.message()))?;
-            let admin = Principal {
-                name: "bench".into(),
-                role: Role::Admin,
-            };
+            let admin = Principal::system("bench");
             let mut plugins = Vec::new();
             for (name, _, events) in PLUGINS {
                 let routes: serde_json::Map<String, serde_json::Value> = events

@@ -103,6 +103,8 @@ impl From<&Plugin> for PluginSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(untagged)]
+// A short-lived answer value, built once per plugin per request: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum PluginView {
     Full(Plugin),
     Summary(PluginSummary),

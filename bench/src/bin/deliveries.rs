@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use calltrail::executor::outbound::AllowList;
 use calltrail::executor::{Executor, ExecutorConfig};
-use calltrail::service::{Limits, PluginInput, Principal, Role, SecretBox, Service, TriggerInput};
+use calltrail::service::{Limits, PluginInput, Principal, SecretBox, Service, TriggerInput};
 use calltrail::storage::{self, NewTrigger};
 use hdrhistogram::Histogram;
 use serde_json::json;
@@ -55,10 +55,7 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
     store.migrate().await?;
     let service = Service::new(store.clone(), SecretBox::random(), Limits::default());
     let rx = receiver().await?;
-    let admin = Principal {
-        name: "bench".into(),
-        role: Role::Admin,
-    };
+    let admin = Principal::system("bench");
     let input: PluginInput = serde_json::from_value(json!({
         "name": "receiver", "base_url": rx.url, "timeout_ms": 5000,
         "default_route": {"method": "POST", "path": "/hook"}
@@ -92,6 +89,7 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
             payload: json!({"n": i}).to_string(),
             aggregation_key: None,
             idempotency: None,
+            created_by: Some("system".into()),
             status: app::domain::Status::NotYetStarted,
             scheduled_at: now,
             next_attempt_at: Some(now),

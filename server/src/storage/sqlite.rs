@@ -77,7 +77,7 @@ impl SqliteStore {
                 pool: write.clone(),
             },
             accounts: super::accounts::AccountsDb {
-                read: read,
+                read,
                 write: write.clone(),
             },
             write,
