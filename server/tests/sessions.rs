@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 on_both_databases!(
     signing_in_sets_a_session_cookie_and_opens_the_log,
+    behind_https_the_session_cookie_is_secure,
     a_wrong_password_and_an_unknown_email_get_the_same_message,
     repeated_failed_sign_ins_are_slowed_down,
     signing_out_ends_the_session,
@@ -98,6 +99,18 @@ async fn signing_in_sets_a_session_cookie_and_opens_the_log(db: Db) {
         let r = app.post_sign_in("ada@example.com", PASSWORD, evil).await;
         assert_eq!(r.headers()["location"], "/", "{evil}");
     }
+}
+
+async fn behind_https_the_session_cookie_is_secure(db: Db) {
+    let app = TestApp::spawn_configured(db, Limits::default(), |s| {
+        s.web.sessions.secure = true;
+    })
+    .await;
+    app.user("ada@example.com", "viewer", None).await;
+    let r = app.post_sign_in("ada@example.com", PASSWORD, "/").await;
+    let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set_cookie.contains("Secure"), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
 }
 
 async fn a_wrong_password_and_an_unknown_email_get_the_same_message(db: Db) {
@@ -380,7 +393,13 @@ async fn server_functions_need_a_session_and_a_request_from_our_own_pages(db: Db
 async fn the_server_answers_only_to_its_own_host_names(db: Db) {
     let app = TestApp::spawn(db).await;
     let port = app.base.rsplit(':').next().unwrap().to_string();
-    for path in ["/api/v1/plugins", "/healthz", "/login", "/"] {
+    for path in [
+        "/api/v1/plugins",
+        "/healthz",
+        "/login",
+        "/",
+        "/pkg/calltrail.css",
+    ] {
         let r = no_redirects()
             .get(app.url(path))
             .header("Host", "evil.example")
@@ -602,4 +621,68 @@ async fn server_functions_and_the_rest_api_agree_on_every_role_and_scope(db: Db)
         "{list}"
     );
     assert!(!list.to_string().contains(&hubspot_id), "{list}");
+}
+
+/// The settings as `calltrail serve` reads them: the public URL's host and the
+/// extra host names are answered to, and an https public URL makes cookies Secure.
+#[tokio::test]
+async fn serve_reads_the_public_url_and_allowed_hosts() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/ct.db?mode=rwc", dir.path().display());
+    let mut add = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "viewer",
+        ])
+        .env("CALLTRAIL_DATABASE_URL", &db)
+        .env("CALLTRAIL_SECRET_KEY", common::TEST_KEY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(add.wait().unwrap().success());
+
+    let (_server, base) = common::serve_binary(
+        Command::new(BIN)
+            .arg("serve")
+            .env("CALLTRAIL_DATABASE_URL", &db)
+            .env("CALLTRAIL_SECRET_KEY", common::TEST_KEY)
+            .env("CALLTRAIL_EXECUTOR", "off")
+            .env("CALLTRAIL_PUBLIC_URL", "https://calltrail.example.com")
+            .env("CALLTRAIL_ALLOWED_HOSTS", "ops.internal")
+            .stderr(Stdio::null()),
+    )
+    .await;
+    let http = no_redirects();
+    for (host, status) in [
+        ("calltrail.example.com", 200),
+        ("ops.internal", 200),
+        ("evil.example", 421),
+    ] {
+        let r = http
+            .get(format!("{base}/healthz"))
+            .header("Host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{host}");
+    }
+    let r = http
+        .post(format!("{base}/login"))
+        .header("Origin", &base)
+        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set_cookie.contains("Secure"), "{set_cookie}");
 }
