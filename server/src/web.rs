@@ -280,7 +280,10 @@ impl WebState {
             service: self.service.clone(),
             who: nobody(),
         });
-        let problem = SignInProblem(problem);
+        let problem = SignInProblem {
+            message: problem,
+            next: next.to_string(),
+        };
         let handler = leptos_axum::render_route_with_context(
             self.routes.clone(),
             move || {

@@ -121,7 +121,7 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_message(db: Db) {
         ("ada@example.com", "WRONG-PASSWORD-PLANTED"),
         ("nobody@example.com", PASSWORD),
     ] {
-        let r = app.post_sign_in(email, password, "/").await;
+        let r = app.post_sign_in(email, password, "/?plugin=stripe").await;
         assert_eq!(r.status(), 401, "{email}");
         assert!(session_cookie(&r).is_none(), "no session for {email}");
         let html = r.text().await.unwrap();
@@ -130,6 +130,10 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_message(db: Db) {
             "the page says why: {html}"
         );
         assert!(html.contains("<form"), "and shows the form again");
+        assert!(
+            html.contains("name=\"next\" value=\"/?plugin=stripe\""),
+            "still going where it was going: {html}"
+        );
         pages.push(html);
     }
     let (_, audit) = app.get("/api/v1/audit").await;
