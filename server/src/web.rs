@@ -418,9 +418,10 @@ pub struct WebSettings {
 pub fn router(service: Arc<Service>, options: LeptosOptions, settings: &WebSettings) -> Router {
     let routes = generate_route_list(app::App);
     let guard = Arc::new(SignInGuard::new(&settings.sign_in));
-    {
+    // Built outside a runtime (a tool, a unit test), the guard is simply never shrunk.
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         let guard = Arc::downgrade(&guard);
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
                 let Some(guard) = guard.upgrade() else { return };
