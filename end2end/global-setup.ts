@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -80,6 +80,16 @@ export default async function globalSetup(_config: FullConfig) {
     throw new Error(`could not read the API key from \`calltrail api-key create\`:\n${created.stdout}\n${created.stderr}`);
   }
 
+  // Every page needs a session: a user the specs sign in as (see signIn in tests/fixtures.ts).
+  // `calltrail user add` reads the password from stdin when it is not a terminal.
+  const user = { email: 'e2e@example.com', password: randomBytes(18).toString('base64url') };
+  execFileSync(bin, ['user', 'add', '--email', user.email, '--role', 'admin'], {
+    env,
+    cwd: tmpDir,
+    input: `${user.password}\n`,
+    timeout: 30_000,
+  });
+
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
   const logFile = path.join(tmpDir, 'server.log');
@@ -129,7 +139,7 @@ export default async function globalSetup(_config: FullConfig) {
     }
 
     const seeded = await seedData(baseURL, apiKey);
-    const state: E2EState = { baseURL, apiKey, tmpDir, pid: server.pid!, logFile, seeded };
+    const state: E2EState = { baseURL, apiKey, user, tmpDir, pid: server.pid!, logFile, seeded };
     const stateFile = path.join(tmpDir, 'state.json');
     fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
     // Workers inherit the runner's environment.

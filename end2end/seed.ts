@@ -29,6 +29,8 @@ export interface Seeded {
 export interface E2EState {
   baseURL: string;
   apiKey: string;
+  /** An admin user the specs sign in as (created by `calltrail user add`). */
+  user: { email: string; password: string };
   tmpDir: string;
   pid: number;
   logFile: string;

@@ -28,7 +28,9 @@ export const test = base.extend<Fixtures>({
   browserErrors: async ({}, use) => {
     await use([]);
   },
-  page: async ({ page, browserErrors, javaScriptEnabled }, use, testInfo) => {
+  page: async ({ page, state, browserErrors, javaScriptEnabled }, use, testInfo) => {
+    // Every page needs a session: sign in before the test opens any.
+    await signIn(page, state);
     page.on('pageerror', (e) => browserErrors.push(`uncaught: ${e.message}`));
     page.on('console', (m) => {
       if (m.type() !== 'error') return;
@@ -57,6 +59,21 @@ export const test = base.extend<Fixtures>({
 });
 
 export { expect };
+
+/**
+ * Sign in as the suite's user, as the sign-in form would: the session cookie
+ * lands in the page's browser context, so every page the test opens is signed in.
+ */
+export async function signIn(page: Page, state: E2EState) {
+  const res = await page.request.post(`${state.baseURL}/login`, {
+    form: { email: state.user.email, password: state.user.password, next: '/' },
+    headers: { Origin: state.baseURL },
+    maxRedirects: 0,
+  });
+  if (res.status() !== 303) {
+    throw new Error(`signing in as ${state.user.email} answered ${res.status()}: ${await res.text()}`);
+  }
+}
 
 export const TABLE = '[data-testid="trigger-table"]';
 export const ROWS = `${TABLE} tbody tr`;

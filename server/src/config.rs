@@ -128,6 +128,8 @@ pub enum Command {
         /// Serve the demo's fake provider at /_sandbox.
         #[arg(long, env = "CALLTRAIL_SANDBOX", default_value = "off", value_parser = ["on", "off"])]
         sandbox: String,
+        #[command(flatten)]
+        http: HttpArgs,
         /// When set, /metrics answers only `Authorization: Bearer <this token>`.
         #[arg(long, env = "CALLTRAIL_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
@@ -169,6 +171,11 @@ pub enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// Manage the people who sign in to the pages.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Seed demo plugins and triggers across every status.
     Demo {
         #[arg(long, default_value_t = 600)]
@@ -182,6 +189,52 @@ pub enum Command {
         )]
         sandbox_url: String,
     },
+}
+
+/// How the server meets browsers: its names, sessions, sign-in limits.
+#[derive(Debug, Args, Clone)]
+pub struct HttpArgs {
+    /// The address people reach Calltrail at (https://… makes session cookies Secure).
+    #[arg(long, env = "CALLTRAIL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// More host names (or host:port) the server answers to, comma separated.
+    #[arg(long, env = "CALLTRAIL_ALLOWED_HOSTS", default_value = "")]
+    pub allowed_hosts: String,
+    /// A session unused this long ends.
+    #[arg(long, env = "CALLTRAIL_SESSION_IDLE_SECS", default_value_t = 12 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_secs: u64,
+    /// A session ends this long after sign-in, however much it is used.
+    #[arg(long, env = "CALLTRAIL_SESSION_MAX_SECS", default_value_t = 7 * 24 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_max_secs: u64,
+}
+
+impl HttpArgs {
+    pub fn settings(&self, listen: std::net::SocketAddr) -> anyhow::Result<crate::HttpSettings> {
+        let public_url = match self.public_url.as_deref().map(str::trim) {
+            Some(u) if !u.is_empty() => Some(
+                url::Url::parse(u)
+                    .map_err(|e| anyhow::anyhow!("CALLTRAIL_PUBLIC_URL {u:?}: {e}"))?,
+            ),
+            _ => None,
+        };
+        let hosts =
+            crate::guard::AllowedHosts::new(listen, public_url.as_ref(), &self.allowed_hosts)
+                .map_err(anyhow::Error::msg)?;
+        let sessions = crate::web::SessionSettings {
+            idle: std::time::Duration::from_secs(self.session_idle_secs),
+            absolute: std::time::Duration::from_secs(self.session_max_secs),
+            secure: public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
+        };
+        Ok(crate::HttpSettings {
+            hosts,
+            web: crate::web::WebSettings {
+                sessions,
+                ..Default::default()
+            },
+        })
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -322,6 +375,20 @@ impl EmbedArgs {
                 .map_err(anyhow::Error::msg)?,
         })
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is asked for (or read from stdin when it is not a terminal).
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "operator", "viewer", "ingest"])]
+        role: String,
+        /// Plugin names the user may see (comma separated); all when left out.
+        #[arg(long, value_delimiter = ',')]
+        plugins: Option<Vec<String>>,
+    },
 }
 
 impl DbArgs {

@@ -346,3 +346,23 @@ pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow:
     }
     Ok(count)
 }
+
+/// The demo's admin account, with a fresh random password (printed once by
+/// `calltrail demo`, so whoever ran it can sign in at once).
+pub const DEMO_ADMIN: &str = "admin@example.com";
+
+pub async fn admin_user(service: &Service) -> anyhow::Result<(String, String)> {
+    use rand::distributions::{Alphanumeric, DistString};
+    let password = Alphanumeric.sample_string(&mut rand::thread_rng(), 20);
+    let input = crate::service::UserInput {
+        email: DEMO_ADMIN.into(),
+        role: "admin".into(),
+        plugins: None,
+        password: crate::service::Secret::new(password.clone()),
+    };
+    service
+        .create_user(&Principal::system("demo"), input)
+        .await
+        .map_err(|e| anyhow::anyhow!("adding the demo's admin user: {e}"))?;
+    Ok((DEMO_ADMIN.to_string(), password))
+}

@@ -9,11 +9,14 @@
 //! - settings are read once, in `config`, and handed down from `main`.
 
 pub mod api;
+pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod executor;
+pub mod guard;
+pub mod headers;
 pub mod metrics;
 pub mod outcome;
 pub mod sandbox;
@@ -32,6 +35,25 @@ use tower_http::trace::TraceLayer;
 use crate::api::ApiError;
 use crate::service::Service;
 
+/// How the server meets the outside: the host names it answers to, sessions
+/// and sign-in.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub hosts: guard::AllowedHosts,
+    pub web: web::WebSettings,
+}
+
+impl HttpSettings {
+    /// Defaults for a server listening on `addr`: it answers to that address and
+    /// to the loopback names on its port.
+    pub fn local(addr: std::net::SocketAddr) -> HttpSettings {
+        HttpSettings {
+            hosts: guard::AllowedHosts::new(addr, None, "").expect("no extra hosts to parse"),
+            web: web::WebSettings::default(),
+        }
+    }
+}
+
 /// The whole HTTP application: API, pages, static files.
 pub fn app(service: Arc<Service>, options: LeptosOptions) -> Router {
     app_with_sandbox(service, options, false)
@@ -40,15 +62,32 @@ pub fn app(service: Arc<Service>, options: LeptosOptions) -> Router {
 /// `app`, and with `sandbox` the demo's fake provider at `/_sandbox`
 /// (`CALLTRAIL_SANDBOX=on`).
 pub fn app_with_sandbox(service: Arc<Service>, options: LeptosOptions, sandbox: bool) -> Router {
+    let settings = HttpSettings::local(options.site_addr);
+    app_with(service, options, sandbox, &settings)
+}
+
+/// `app_with_sandbox` under explicit settings.
+pub fn app_with(
+    service: Arc<Service>,
+    options: LeptosOptions,
+    sandbox: bool,
+    settings: &HttpSettings,
+) -> Router {
     let (api, _doc) = api::router();
     crate::metrics::handle();
-    let router = web::router(service.clone(), options)
+    let router = web::router(service.clone(), options, &settings.web)
         .merge(api.with_state(service))
         .layer(axum::middleware::from_fn(crate::metrics::track_http))
         .layer(CatchPanicLayer::custom(|_| -> Response {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()
         }))
+        // Every route, the API too: a name we do not answer to is DNS rebinding.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(settings.hosts.clone()),
+            guard::check_host,
+        ))
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(request_span));
     // The sandbox's failures are the demo's intended provider outages: they are
     // attempts in the log, not errors of this server, so its requests are not traced.
@@ -87,11 +126,9 @@ pub async fn serve_router(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Connect info: the peer's address, for the audit trail and for throttling.
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    // The peer's address reaches handlers (audit rows, sign-in limits).
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -3,7 +3,7 @@ use tracing_subscriber::EnvFilter;
 
 use std::sync::Arc;
 
-use calltrail::config::{self, Cli, Command, SecretsCommand};
+use calltrail::config::{self, Cli, Command, SecretsCommand, UserCommand};
 use calltrail::executor::Executor;
 use calltrail::service::{EmbedTokenInput, Principal};
 
@@ -35,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
             sandbox,
             metrics_token,
             retention_interval_secs,
+            http,
         } => {
             let service = cli.db.service().await?;
             seal_plain_headers(&service).await;
@@ -65,7 +66,8 @@ async fn main() -> anyhow::Result<()> {
             // Also on stdout, alone on its line, for whoever started us with port 0.
             println!("Calltrail listening on http://{addr}");
             let options = config::leptos_options(&site_root, addr);
-            let app = calltrail::app_with_sandbox(service, options, sandbox == "on");
+            let settings = http.settings(addr)?;
+            let app = calltrail::app_with(service, options, sandbox == "on", &settings);
             calltrail::serve_router(listener, app, async move {
                 shutdown_signal().await;
                 // Stop claiming; in-flight calls get the grace period below.
@@ -195,6 +197,31 @@ async fn main() -> anyhow::Result<()> {
                 days(policy.summary),
             );
         }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    role,
+                    plugins,
+                },
+        } => {
+            let service = cli.db.service().await?;
+            let password = calltrail::cli::read_password()?;
+            let input = calltrail::service::UserInput {
+                email,
+                role,
+                plugins,
+                password: calltrail::service::Secret::new(password),
+            };
+            let user = service
+                .create_user(
+                    &calltrail::service::Principal::system("command line"),
+                    input,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("user {} ({}) added", user.email, user.role);
+        }
         Command::Demo {
             triggers,
             sandbox_url,
@@ -202,6 +229,11 @@ async fn main() -> anyhow::Result<()> {
             let service = cli.db.service().await?;
             let n = calltrail::demo::seed(&service, triggers, &sandbox_url).await?;
             println!("demo data: {n} triggers");
+            // Only when the demo created its data: a second run leaves the account alone.
+            if n > 0 {
+                let (email, password) = calltrail::demo::admin_user(&service).await?;
+                println!("sign in at /login as {email} with the password {password}");
+            }
         }
     }
     Ok(())

@@ -13,17 +13,32 @@ use app::domain::{
     EntityRef, ErrorBody, Page, PanelScope, PluginSummary, PluginView, Trigger, TriggerDetail,
     TriggerFilter,
 };
+mod session;
+mod sign_in;
+
+use std::net::SocketAddr;
+
+use app::ui::SignInProblem;
 use axum::body::Body;
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{ConnectInfo, FromRef, Request, State};
+use axum::http::header::RETRY_AFTER;
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::Router;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Json, Router};
+use tower_sessions::Session;
+
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+pub use session::{SessionSettings, COOKIE as SESSION_COOKIE};
+use sign_in::SignInGuard;
+pub use sign_in::SignInLimits;
 
 mod embed;
 
-use crate::service::{Identity, Principal, RerunInput, Role, Service, ServiceError};
+use crate::service::{
+    Identity, Principal, RerunInput, Role, Service, ServiceError, WRONG_CREDENTIALS,
+};
 
 /// The service, seen from the pages, as one caller.
 struct UiBackend {
@@ -90,6 +105,8 @@ struct WebState {
     options: LeptosOptions,
     service: Arc<Service>,
     routes: Vec<AxumRouteListing>,
+    settings: WebSettings,
+    guard: Arc<SignInGuard>,
 }
 
 impl FromRef<WebState> for LeptosOptions {
@@ -179,37 +196,323 @@ async fn export(State(state): State<WebState>, req: Request) -> Response {
         .into_response()
 }
 
-/// Who the browser is. Sign-in is not built yet: until it is, every browser
-/// reads as a viewer of everything and can change nothing. A caller already
-/// known (an embed token's holder, see `embed::embed_caller`) is kept.
-async fn caller_from_request(mut req: Request, next: Next) -> Response {
+/// Who the browser is: a chain of ways a request can say who sent it, the
+/// first that answers wins. Pages without one go to the sign-in page; server
+/// functions answer 401. Server functions must also come from our own pages.
+async fn caller_from_request(
+    State(state): State<WebState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_string();
+    let is_fn = path.starts_with("/_fn/");
+    if is_fn {
+        if let Err(why) = crate::guard::same_origin(req.headers()) {
+            return refuse_fn(StatusCode::FORBIDDEN, "forbidden", why);
+        }
+    }
+    // The sign-in page and its form are the only things open to everyone.
+    if path == "/login" || path == "/logout" {
+        return next.run(req).await;
+    }
+    // A caller already known (an embed token's holder, resolved by
+    // `embed::embed_caller` before this) is kept; the session is not consulted.
     if req.extensions().get::<Principal>().is_some() {
         return next.run(req).await;
     }
-    req.extensions_mut().insert(Principal {
-        identity: Identity::System,
-        name: "browser".into(),
-        role: Role::Viewer,
-        plugins: None,
-        entity: None,
-        client: None,
-    });
-    next.run(req).await
+    let client = client_address(&req);
+    let session = req.extensions().get::<Session>().cloned();
+    let who = match &session {
+        Some(session) => state.session_principal(session, client).await,
+        None => None,
+    };
+    match who {
+        Some(who) => {
+            req.extensions_mut().insert(who);
+            next.run(req).await
+        }
+        None if is_fn => refuse_fn(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "sign in first: this session has ended or never began",
+        ),
+        None => {
+            let wanted = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into());
+            let target = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", &wanted)
+                .finish();
+            Redirect::to(&format!("/login?{target}")).into_response()
+        }
+    }
 }
 
-pub fn router(service: Arc<Service>, options: LeptosOptions) -> Router {
+/// A server function's refusal: the error itself, as server functions answer.
+fn refuse_fn(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody {
+        code: code.into(),
+        message: message.into(),
+        field: None,
+    };
+    (status, Json(body)).into_response()
+}
+
+/// The address a request came from, when the server knows it.
+fn client_address(req: &Request) -> Option<String> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+impl WebState {
+    /// The signed-in user of a session, as a principal; a session past its
+    /// absolute lifetime, of a disabled user, or older than the user's last
+    /// password change is ended here.
+    async fn session_principal(
+        &self,
+        session: &Session,
+        client: Option<String>,
+    ) -> Option<Principal> {
+        let (user, since) = session::signed_in(session).await?;
+        let age = crate::clock::now() - since;
+        let too_old = age
+            .to_std()
+            .map(|age| age > self.settings.sessions.absolute)
+            .unwrap_or(false);
+        let who = if too_old {
+            None
+        } else {
+            match self.service.session_principal(user, since, client).await {
+                Ok(who) => who,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading a session's user");
+                    return None;
+                }
+            }
+        };
+        if who.is_none() {
+            session::end(session).await;
+        }
+        who
+    }
+
+    /// The sign-in page saying how long to wait (429 with `Retry-After`).
+    async fn slowed_page(
+        &self,
+        parts: &axum::http::request::Parts,
+        next: &str,
+        wait: std::time::Duration,
+    ) -> Response {
+        let secs = wait.as_secs().max(1);
+        let message = format!("Too many failed sign-ins. Try again in {secs} seconds.");
+        self.sign_in_page(
+            parts,
+            next,
+            message,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(wait),
+        )
+        .await
+    }
+
+    /// The sign-in page, rendered for `next` with a problem to show, under `status`.
+    async fn sign_in_page(
+        &self,
+        parts: &axum::http::request::Parts,
+        next: &str,
+        problem: String,
+        status: StatusCode,
+        retry_after: Option<std::time::Duration>,
+    ) -> Response {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish();
+        // The sign-in request's own parts (its matched route, `/login`, among its
+        // extensions), as the GET that shows the page.
+        let mut parts = parts.clone();
+        parts.method = axum::http::Method::GET;
+        parts.uri = format!("/login?{query}")
+            .parse()
+            .expect("an encoded query is a valid URI");
+        parts.headers.remove(axum::http::header::CONTENT_TYPE);
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        let req = Request::from_parts(parts, Body::empty());
+        let options = self.options.clone();
+        let backend: SharedBackend = Arc::new(UiBackend {
+            service: self.service.clone(),
+            who: nobody(),
+        });
+        let problem = SignInProblem {
+            message: problem,
+            next: next.to_string(),
+        };
+        let handler = leptos_axum::render_route_with_context(
+            self.routes.clone(),
+            move || {
+                provide_context(backend.clone());
+                provide_context(problem.clone());
+            },
+            move || app::shell(options.clone()),
+        );
+        let mut res = handler(State(self.clone()), req).await.into_response();
+        *res.status_mut() = status;
+        if let Some(wait) = retry_after {
+            let secs = wait.as_secs().max(1);
+            res.headers_mut().insert(RETRY_AFTER, secs.into());
+        }
+        res
+    }
+}
+
+/// The sign-in form. Not `Debug`: it holds a password.
+#[derive(Default, serde::Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `POST /login`: check the email and password, start a session under a new
+/// id, and go on to `next`.
+async fn sign_in(State(state): State<WebState>, req: Request) -> Response {
+    if let Err(why) = crate::guard::same_origin(req.headers()) {
+        return refuse_fn(StatusCode::FORBIDDEN, "forbidden", why);
+    }
+    let client = client_address(&req);
+    let Some(session) = req.extensions().get::<Session>().cloned() else {
+        return refuse_fn(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "no session layer",
+        );
+    };
+    let (parts, body) = req.into_parts();
+    let form: SignInForm = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => serde_html_form::from_bytes(&bytes).unwrap_or_default(),
+        Err(_) => SignInForm::default(),
+    };
+    let next = sign_in::safe_next(form.next.as_deref());
+    let address = client.clone().unwrap_or_else(|| "unknown".into());
+    if let Err(wait) = state.guard.check(&form.email, &address) {
+        return state.slowed_page(&parts, &next, wait).await;
+    }
+    match state
+        .service
+        .sign_in(&form.email, &form.password, client)
+        .await
+    {
+        Ok(signed_in) => {
+            if let Err(e) = session::begin(&session, signed_in.user_id).await {
+                tracing::error!(error = %e, "starting a session");
+                return state
+                    .sign_in_page(
+                        &parts,
+                        &next,
+                        "Signing in failed on our side; please try again.".into(),
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        None,
+                    )
+                    .await;
+            }
+            Redirect::to(&next).into_response()
+        }
+        // This failure may be the one over the quota: then it is slowed already.
+        Err(ServiceError::Unauthorized(_)) => match state.guard.failed(&form.email, &address) {
+            Ok(()) => {
+                let message = format!("{}.", sentence(WRONG_CREDENTIALS));
+                state
+                    .sign_in_page(&parts, &next, message, StatusCode::UNAUTHORIZED, None)
+                    .await
+            }
+            Err(wait) => state.slowed_page(&parts, &next, wait).await,
+        },
+        Err(e) => {
+            let message = format!("{}.", sentence(e.message()));
+            state
+                .sign_in_page(
+                    &parts,
+                    &next,
+                    message,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    None,
+                )
+                .await
+        }
+    }
+}
+
+/// A message as the start of a sentence.
+fn sentence(message: &str) -> String {
+    let mut message = message.to_string();
+    if let Some(first) = message.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    message
+}
+
+/// `POST /logout`: end the session (its row too) and go to the sign-in page.
+async fn sign_out(State(state): State<WebState>, req: Request) -> Response {
+    if let Err(why) = crate::guard::same_origin(req.headers()) {
+        return refuse_fn(StatusCode::FORBIDDEN, "forbidden", why);
+    }
+    let client = client_address(&req);
+    if let Some(session) = req.extensions().get::<Session>().cloned() {
+        if let Some(who) = state.session_principal(&session, client).await {
+            if let Err(e) = state.service.record_sign_out(&who).await {
+                tracing::warn!(error = %e, "auditing a sign-out");
+            }
+        }
+        session::end(&session).await;
+    }
+    Redirect::to("/login").into_response()
+}
+
+/// What the pages need to know about sessions and sign-in.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    pub sessions: SessionSettings,
+    pub sign_in: SignInLimits,
+}
+
+pub fn router(service: Arc<Service>, options: LeptosOptions, settings: &WebSettings) -> Router {
     let routes = generate_route_list(app::App);
+    let guard = Arc::new(SignInGuard::new(&settings.sign_in));
+    // Built outside a runtime (a tool, a unit test), the guard is simply never shrunk.
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let guard = Arc::downgrade(&guard);
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                let Some(guard) = guard.upgrade() else { return };
+                guard.shrink();
+            }
+        });
+    }
     let state = WebState {
         options,
-        service,
+        service: service.clone(),
         routes: routes.clone(),
+        settings: settings.clone(),
+        guard,
     };
     let service = state.service.clone();
     Router::new()
         .leptos_routes_with_handler(routes, axum::routing::get(page))
         .route("/_fn/{*fn_name}", axum::routing::post(server_fn))
         .route("/export/triggers", axum::routing::get(export))
-        .layer(axum::middleware::from_fn(caller_from_request))
+        .route("/login", axum::routing::post(sign_in))
+        .route("/logout", axum::routing::post(sign_out))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            caller_from_request,
+        ))
+        .layer(session::layer(service.store().clone(), &settings.sessions))
         // An embed token is resolved before any other way of knowing the caller.
         .layer(axum::middleware::from_fn_with_state(
             service.clone(),

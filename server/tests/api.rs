@@ -666,6 +666,10 @@ async fn every_operation_refuses_exactly_the_keys_below_the_role_it_declares() {
                 ("post", "/api/v1/embed-tokens") => {
                     Some(json!({"entity": {"type": "invoice", "id": "INV-1"}}))
                 }
+                ("post", "/api/v1/users") => Some(json!({
+                    "email": "matrix@example.com", "role": "viewer",
+                    "password": "a long enough password",
+                })),
                 _ if op["requestBody"].is_object() => Some(json!({})),
                 _ => None,
             };

@@ -36,10 +36,22 @@ async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("300 triggers"));
+    let demo_out = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(demo_out.contains("300 triggers"));
+    // The demo leaves an admin who can sign in at once, its password printed.
+    let password = demo_out
+        .lines()
+        .find_map(|l| l.strip_prefix("sign in at /login as admin@example.com with the password "))
+        .unwrap_or_else(|| panic!("the demo prints how to sign in: {demo_out}"))
+        .trim()
+        .to_string();
     // A second run does not duplicate the demo.
     let again = calltrail(dir.path(), &["demo"]);
     assert!(again.status.success());
+    assert!(
+        !String::from_utf8_lossy(&again.stdout).contains("password"),
+        "a second run does not make a new password"
+    );
 
     let out = calltrail(
         dir.path(),
@@ -109,8 +121,22 @@ async fn demo_data_fills_every_status_and_a_new_key_reads_it_over_http() {
         !detail["attempts"].as_array().unwrap().is_empty(),
         "failed demo triggers have attempts"
     );
-    let page_html = http
+    let browser = common::no_redirects();
+    let signed_in = browser
+        .post(format!("{base}/login"))
+        .header("Origin", &base)
+        .form(&[
+            ("email", "admin@example.com"),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303, "the demo's admin signs in");
+    let cookie = common::session_cookie(&signed_in).unwrap();
+    let page_html = browser
         .get(format!("{base}/"))
+        .header("Cookie", cookie)
         .send()
         .await
         .unwrap()

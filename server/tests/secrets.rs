@@ -81,16 +81,21 @@ impl Markers {
     }
 }
 
-/// What a browser reads: the pages and the server functions they call. Takes the
-/// client so that, once pages need a session, a client holding one is passed in.
+/// What a signed-in browser reads: the pages and the server functions they call.
 async fn browser_reads(
     http: &reqwest::Client,
     base: &str,
+    cookie: &str,
     trigger_ids: &[String],
 ) -> Vec<(String, String)> {
     let mut seen = Vec::new();
     for page in ["/", "/triggers", "/plugins"] {
-        let r = http.get(format!("{base}{page}")).send().await.unwrap();
+        let r = http
+            .get(format!("{base}{page}"))
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .unwrap();
         seen.push((format!("page {page}"), r.text().await.unwrap()));
     }
     let mut calls = vec![
@@ -105,6 +110,8 @@ async fn browser_reads(
     for (path, args) in calls {
         let r = http
             .post(format!("{base}{path}"))
+            .header("Cookie", cookie)
+            .header("Origin", base)
             .json(&args)
             .send()
             .await
@@ -144,6 +151,26 @@ async fn marker_secrets_reach_the_provider_and_nowhere_else(db: Db) {
         .last()
         .unwrap()
         .to_string();
+    let mut add_user = command()
+        .args([
+            "user",
+            "add",
+            "--email",
+            "ops@example.com",
+            "--role",
+            "admin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = add_user.stdin.take().unwrap();
+        writeln!(stdin, "{}", common::PASSWORD).unwrap();
+    }
+    assert!(add_user.wait().unwrap().success());
     let log = std::fs::File::create(&log_path).unwrap();
     let (server, base) = serve_binary(command().arg("serve").stderr(log)).await;
 
@@ -417,7 +444,19 @@ async fn marker_secrets_reach_the_provider_and_nowhere_else(db: Db) {
         marks.assert_absent(&format!("the API answer to {what}"), text);
     }
     // Each place searched holds what was recorded (so an empty read cannot pass).
-    let reads = browser_reads(&http, &base, &trigger_ids).await;
+    let signed_in = common::no_redirects()
+        .post(format!("{base}/login"))
+        .header("Origin", &base)
+        .form(&[
+            ("email", "ops@example.com"),
+            ("password", common::PASSWORD),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = common::session_cookie(&signed_in).expect("signing in sets the session cookie");
+    let reads = browser_reads(&http, &base, &cookie, &trigger_ids).await;
     assert!(reads[0].1.contains("<html"), "{}", reads[0].1);
     assert!(reads.iter().any(|(_, text)| text.contains(&trigger_ids[0])));
     for (what, text) in reads {

@@ -8,17 +8,10 @@ use common::{error_of, Db, TestApp};
 use leptos::server_fn::ServerFn;
 use serde_json::{json, Value};
 
+/// Call a server function as a signed-in admin's browser.
 async fn call(app: &TestApp, path: &str, args: &Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(app.url(path))
-        .json(args)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    let body = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("the answer is not JSON ({e}): {text}"));
+    let (status, body) = app.browser().await.call_fn(path, args).await;
+    assert!(body.is_object(), "the answer is JSON: {body}");
     (status, body)
 }
 

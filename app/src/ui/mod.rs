@@ -3,6 +3,7 @@
 pub mod components;
 mod embed_page;
 mod log_page;
+mod login_page;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -14,6 +15,7 @@ use leptos_router::{
 
 pub use embed_page::EmbedPage;
 pub use log_page::LogPage;
+pub use login_page::{LoginPage, SignInProblem};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -34,9 +36,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The page's Content-Security-Policy: scripts only from us or carrying this
+/// response's nonce (Leptos puts it on the hydration script and on the inline
+/// scripts that carry resources), WebAssembly allowed to compile, no framing.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     view! {
         <Stylesheet id="leptos" href="/pkg/calltrail.css"/>
         <Title text="Calltrail"/>
@@ -51,6 +76,7 @@ pub fn App() -> impl IntoView {
                         view=EmbedPage
                         ssr=SsrMode::Async
                     />
+                    <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -73,7 +99,24 @@ fn TopBar() -> impl IntoView {
             <header class="topbar">
                 <a class="brand" href="/">"Calltrail"</a>
                 <span class="tagline">"Integration log"</span>
+                <SignOut/>
             </header>
         </Show>
+    }
+}
+
+/// A sign-out button: a plain form, so it works before the page is hydrated.
+/// Not shown on the sign-in page itself.
+#[component]
+fn SignOut() -> impl IntoView {
+    let location = use_location();
+    move || {
+        (location.pathname.get() != "/login").then(|| {
+            view! {
+                <form class="sign-out" method="post" action="/logout">
+                    <button type="submit">"Sign out"</button>
+                </form>
+            }
+        })
     }
 }

@@ -14,6 +14,7 @@ pub mod extract;
 mod migrations;
 mod plugins;
 mod triggers;
+mod users;
 
 use std::sync::Arc;
 
@@ -79,6 +80,8 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(migrations::get_migration))
         .routes(routes!(migrations::cancel_migration))
         .routes(routes!(embed::issue_embed_token))
+        .routes(routes!(users::create_user, users::list_users))
+        .routes(routes!(users::update_user))
         .split_for_parts();
     doc.paths.paths.insert(
         "/api/v1/openapi.json".into(),

@@ -24,6 +24,7 @@ mod secrets;
 mod throttle;
 mod triggers;
 pub mod types;
+mod users;
 mod visibility;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub use triggers::{
     CallInput, CallRequestInput, CallResponseInput, TriggerInput, MAX_FILTER_VALUES,
     MAX_QUERY_CHARS,
 };
+pub use users::{SignedIn, User, UserInput, UserPatch, MIN_PASSWORD_CHARS, WRONG_CREDENTIALS};
 
 use crate::storage::SharedStore;
 

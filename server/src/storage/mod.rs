@@ -6,6 +6,7 @@
 //! it), so each implementation holds only what differs: how it writes. Both pass
 //! the conformance suite in `tests/storage.rs`.
 
+pub mod accounts;
 mod db;
 mod records;
 mod sql;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 
 use app::domain::{Trigger, TriggerDetail};
 
+pub use accounts::{Accounts, SessionRecord, UserRecord};
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +98,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The one-statement writes, shared likewise.
     fn writes(&self) -> &dyn db::Writes;
+
+    /// Users and their sessions (`accounts`).
+    fn accounts(&self) -> &dyn Accounts;
 
     async fn migrate(&self) -> Result<(), StoreError>;
 

@@ -34,6 +34,7 @@ pub struct PgStore {
     reader: Reader<sqlx::Postgres>,
     writer: Writer<sqlx::Postgres>,
     ingest: mpsc::Sender<IngestOp>,
+    accounts: super::accounts::AccountsDb<sqlx::Postgres>,
     /// Who hears the notifications; one listening connection serves them all.
     subscribers: Arc<std::sync::Mutex<Subscribers>>,
     listening: std::sync::Once,
@@ -89,6 +90,10 @@ impl PgStore {
         }
         Ok(PgStore {
             writer: Writer { pool: pool.clone() },
+            accounts: super::accounts::AccountsDb {
+                read: pool.clone(),
+                write: pool.clone(),
+            },
             reader: Reader { pool },
             ingest: tx,
             subscribers: Default::default(),
@@ -258,6 +263,10 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[NewTrigger]) -> Result<(),
 
 #[async_trait]
 impl Store for PgStore {
+    fn accounts(&self) -> &dyn super::Accounts {
+        &self.accounts
+    }
+
     fn writes(&self) -> &dyn super::db::Writes {
         &self.writer
     }

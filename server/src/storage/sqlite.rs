@@ -42,6 +42,7 @@ pub struct SqliteStore {
     writer: Writer<sqlx::Sqlite>,
     write: SqlitePool,
     ingest: mpsc::Sender<IngestOp>,
+    accounts: super::accounts::AccountsDb<sqlx::Sqlite>,
 }
 
 struct IngestOp {
@@ -74,9 +75,13 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel(8 * MAX_BATCH);
         tokio::spawn(group_commit(write.clone(), rx));
         Ok(SqliteStore {
-            reader: Reader { pool: read },
+            reader: Reader { pool: read.clone() },
             writer: Writer {
                 pool: write.clone(),
+            },
+            accounts: super::accounts::AccountsDb {
+                read,
+                write: write.clone(),
             },
             write,
             ingest: tx,
@@ -264,6 +269,10 @@ async fn insert_rows(
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn accounts(&self) -> &dyn super::Accounts {
+        &self.accounts
+    }
+
     fn writes(&self) -> &dyn super::db::Writes {
         &self.writer
     }

@@ -129,9 +129,25 @@ pub async fn embed_frame_ancestors(
         let policy = service.embed_settings().frame_ancestors_policy();
         let headers = response.headers_mut();
         headers.remove(header::X_FRAME_OPTIONS);
-        if let Ok(value) = HeaderValue::from_str(&policy) {
-            // Appended: a page-wide policy set elsewhere still applies beside it.
-            headers.append(header::CONTENT_SECURITY_POLICY, value);
+        // One policy: the page's own (its script nonce) with its `frame-ancestors`
+        // replaced by the allow-list. Two headers would both be enforced, and the
+        // page's `frame-ancestors 'none'` would win.
+        let page: Vec<String> = headers
+            .get_all(header::CONTENT_SECURITY_POLICY)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .map(str::trim)
+            .filter(|d| !d.is_empty() && !d.starts_with("frame-ancestors"))
+            .map(str::to_string)
+            .collect();
+        let combined = page
+            .into_iter()
+            .chain(std::iter::once(policy))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if let Ok(value) = HeaderValue::from_str(&combined) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
     }
     response

@@ -95,6 +95,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: Db, limits: Limits) -> TestApp {
+        TestApp::spawn_configured(db, limits, |_| {}).await
+    }
+
+    /// A server whose HTTP settings (hosts, sessions, sign-in limits) `configure` adjusts.
+    pub async fn spawn_configured(
+        db: Db,
+        limits: Limits,
+        configure: impl FnOnce(&mut calltrail::HttpSettings),
+    ) -> TestApp {
         let (store, fresh) = store(db).await;
         let service = Service::new(store, SecretBox::from_hex(TEST_KEY).unwrap(), limits);
         let admin_key = service
@@ -104,9 +113,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let options = calltrail::config::leptos_options("target/site", addr);
-        let svc = service.clone();
+        let mut settings = calltrail::HttpSettings::local(addr);
+        configure(&mut settings);
+        let router = calltrail::app_with(service.clone(), options, false, &settings);
         tokio::spawn(async move {
-            calltrail::serve(listener, svc, options, std::future::pending())
+            calltrail::serve_router(listener, router, std::future::pending())
                 .await
                 .unwrap()
         });
@@ -174,6 +185,108 @@ impl TestApp {
         let (status, out) = self.post("/api/v1/triggers", body).await;
         assert_eq!(status, 201, "{out}");
         out
+    }
+
+    /// Add a user through the service; returns its id. The password is `PASSWORD`.
+    pub async fn user(&self, email: &str, role: &str, plugins: Option<Vec<&str>>) -> String {
+        let input: calltrail::service::UserInput = serde_json::from_value(json!({
+            "email": email, "role": role, "plugins": plugins, "password": PASSWORD,
+        }))
+        .unwrap();
+        let user = self.service.create_user(&admin(), input).await.unwrap();
+        user.id.to_string()
+    }
+
+    /// Post the sign-in form as a browser on this site would.
+    pub async fn post_sign_in(&self, email: &str, password: &str, next: &str) -> reqwest::Response {
+        no_redirects()
+            .post(self.url("/login"))
+            .header("Origin", &self.base)
+            .form(&[("email", email), ("password", password), ("next", next)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sign in and keep the session cookie.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Browser {
+        let r = self.post_sign_in(email, password, "/").await;
+        assert_eq!(r.status().as_u16(), 303, "signing in as {email}");
+        Browser {
+            base: self.base.clone(),
+            cookie: session_cookie(&r).expect("signing in sets the session cookie"),
+            http: no_redirects(),
+        }
+    }
+
+    /// A signed-in admin user's browser.
+    pub async fn browser(&self) -> Browser {
+        let email = format!("admin-{}@example.com", uuid::Uuid::now_v7().simple());
+        self.user(&email, "admin", None).await;
+        self.sign_in(&email, PASSWORD).await
+    }
+}
+
+/// The password `TestApp::user` gives everyone.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A client that shows redirects instead of following them.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `name=value` of the session cookie a response sets, if it sets one.
+pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(calltrail::web::SESSION_COOKIE))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+/// A browser with a session: sends the cookie, and `Origin` on posts.
+pub struct Browser {
+    pub base: String,
+    pub cookie: String,
+    pub http: reqwest::Client,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{}", self.base, path))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Call a server function (`app::server_fns::X::PATH`) with JSON arguments.
+    pub async fn call_fn(&self, path: &str, args: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("Cookie", &self.cookie)
+            .header("Origin", &self.base)
+            .json(args)
+            .send()
+            .await
+            .unwrap();
+        status_json(r).await
+    }
+
+    pub async fn sign_out(&self) -> reqwest::Response {
+        self.http
+            .post(format!("{}/logout", self.base))
+            .header("Cookie", &self.cookie)
+            .header("Origin", &self.base)
+            .send()
+            .await
+            .unwrap()
     }
 }
 
