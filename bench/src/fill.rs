@@ -139,7 +139,6 @@ fn generate(
                 step: LogStep::Queued,
                 message: format!("queued for {}", scheduled_at.to_rfc3339()),
             }],
-            created_by: None,
         });
     }
     out

@@ -94,7 +94,6 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
             scheduled_at: now,
             next_attempt_at: Some(now),
             logs: vec![],
-            created_by: None,
         })
         .collect();
     for chunk in rows.chunks(5000) {
