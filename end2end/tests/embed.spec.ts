@@ -28,8 +28,9 @@ test.describe('embedded entity panel', () => {
 
   test('tells the page that frames it how tall it is', async ({ page, state }) => {
     const url = await embedUrl(state.baseURL, state.apiKey, 'INV-7');
-    // A parent on the same origin: frame-ancestors is 'self' by default.
-    await page.goto('/healthz');
+    // A parent on the same origin: frame-ancestors is 'self' by default. A page of
+    // ours (its CSP allows same-origin frames), not a JSON route (which allows nothing).
+    await page.goto('/login');
     const height = await page.evaluate(
       (src) =>
         new Promise<number>((resolve) => {
