@@ -28,28 +28,6 @@ fn invoice(plugin: &str, id: &str) -> Value {
     })
 }
 
-async fn as_key(
-    app: &TestApp,
-    key: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut r = app.http.request(method, app.url(path)).bearer_auth(key);
-    if let Some(b) = body {
-        r = r.json(b);
-    }
-    status_json(r.send().await.unwrap()).await
-}
-
-async fn get_as(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
-    as_key(app, key, reqwest::Method::GET, path, None).await
-}
-
-async fn post_as(app: &TestApp, key: &str, path: &str, body: &Value) -> (u16, Value) {
-    as_key(app, key, reqwest::Method::POST, path, Some(body)).await
-}
-
 fn ids(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
@@ -81,35 +59,33 @@ async fn an_ingest_key_creates_triggers_and_reads_only_its_own(db: Db) {
     app.plugin("stripe").await;
     let billing = app.key("billing", Role::Ingest).await;
     let crm = app.key("crm", Role::Ingest).await;
-    let (s, mine) = post_as(
-        &app,
-        &billing,
-        "/api/v1/triggers",
-        &invoice("stripe", "INV-1"),
-    )
-    .await;
+    let (s, mine) = app
+        .post_as(&billing, "/api/v1/triggers", &invoice("stripe", "INV-1"))
+        .await;
     assert_eq!(s, 201, "{mine}");
-    let (s, theirs) = post_as(&app, &crm, "/api/v1/triggers", &invoice("stripe", "INV-2")).await;
+    let (s, theirs) = app
+        .post_as(&crm, "/api/v1/triggers", &invoice("stripe", "INV-2"))
+        .await;
     assert_eq!(s, 201, "{theirs}");
     let admins = app.trigger(&invoice("stripe", "INV-3")).await;
 
-    let (s, page) = get_as(&app, &billing, "/api/v1/triggers").await;
+    let (s, page) = app.get_as(&billing, "/api/v1/triggers").await;
     assert_eq!(s, 200);
     assert_eq!(ids(&page), [mine["id"].as_str().unwrap()]);
-    let (s, _) = get_as(
-        &app,
-        &billing,
-        &format!("/api/v1/triggers/{}", mine["id"].as_str().unwrap()),
-    )
-    .await;
-    assert_eq!(s, 200);
-    for other in [&theirs, &admins] {
-        let (s, body) = get_as(
-            &app,
+    let (s, _) = app
+        .get_as(
             &billing,
-            &format!("/api/v1/triggers/{}", other["id"].as_str().unwrap()),
+            &format!("/api/v1/triggers/{}", mine["id"].as_str().unwrap()),
         )
         .await;
+    assert_eq!(s, 200);
+    for other in [&theirs, &admins] {
+        let (s, body) = app
+            .get_as(
+                &billing,
+                &format!("/api/v1/triggers/{}", other["id"].as_str().unwrap()),
+            )
+            .await;
         assert_eq!(s, 404, "another caller's trigger is not found: {body}");
         assert_eq!(error_of(&body).0, "not_found");
     }
@@ -117,13 +93,13 @@ async fn an_ingest_key_creates_triggers_and_reads_only_its_own(db: Db) {
     let (_, all) = app.get("/api/v1/triggers").await;
     assert_eq!(ids(&all).len(), 3);
     // An ingest key may not re-run.
-    let (s, body) = post_as(
-        &app,
-        &billing,
-        &format!("/api/v1/triggers/{}/rerun", mine["id"].as_str().unwrap()),
-        &json!({"reason": "again"}),
-    )
-    .await;
+    let (s, body) = app
+        .post_as(
+            &billing,
+            &format!("/api/v1/triggers/{}/rerun", mine["id"].as_str().unwrap()),
+            &json!({"reason": "again"}),
+        )
+        .await;
     assert_eq!(s, 403, "{body}");
 }
 
@@ -131,13 +107,9 @@ async fn a_viewer_key_may_read_but_not_create(db: Db) {
     let app = TestApp::spawn(db).await;
     app.plugin("stripe").await;
     let viewer = app.key("dashboard", Role::Viewer).await;
-    let (s, body) = post_as(
-        &app,
-        &viewer,
-        "/api/v1/triggers",
-        &invoice("stripe", "INV-1"),
-    )
-    .await;
+    let (s, body) = app
+        .post_as(&viewer, "/api/v1/triggers", &invoice("stripe", "INV-1"))
+        .await;
     assert_eq!(s, 403, "{body}");
     let (code, _, message) = error_of(&body);
     assert_eq!(code, "forbidden");
@@ -145,7 +117,7 @@ async fn a_viewer_key_may_read_but_not_create(db: Db) {
     let (_, all) = app.get("/api/v1/triggers").await;
     assert!(ids(&all).is_empty(), "nothing was written");
     app.trigger(&invoice("stripe", "INV-1")).await;
-    let (s, page) = get_as(&app, &viewer, "/api/v1/triggers").await;
+    let (s, page) = app.get_as(&viewer, "/api/v1/triggers").await;
     assert_eq!((s, ids(&page).len()), (200, 1));
 }
 
@@ -245,23 +217,27 @@ async fn non_admins_see_active_plugins_triggers_unless_they_ask(db: Db) {
     assert_eq!(s, 200);
     let viewer = app.key("dashboard", Role::Viewer).await;
 
-    let (_, page) = get_as(&app, &viewer, "/api/v1/triggers").await;
+    let (_, page) = app.get_as(&viewer, "/api/v1/triggers").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["items"][0]["plugin"], "stripe");
-    let (_, page) = get_as(&app, &viewer, "/api/v1/triggers?include_inactive=true").await;
+    let (_, page) = app
+        .get_as(&viewer, "/api/v1/triggers?include_inactive=true")
+        .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     // By its id, an inactive plugin's trigger is still readable.
-    let (s, _) = get_as(
-        &app,
-        &viewer,
-        &format!("/api/v1/triggers/{}", old["id"].as_str().unwrap()),
-    )
-    .await;
+    let (s, _) = app
+        .get_as(
+            &viewer,
+            &format!("/api/v1/triggers/{}", old["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(s, 200);
     // Admins see both without asking.
     let (_, page) = app.get("/api/v1/triggers").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
-    let (s, body) = get_as(&app, &viewer, "/api/v1/triggers?include_inactive=maybe").await;
+    let (s, body) = app
+        .get_as(&viewer, "/api/v1/triggers?include_inactive=maybe")
+        .await;
     assert_eq!(s, 422);
     assert_eq!(error_of(&body).1.as_deref(), Some("include_inactive"));
 }
@@ -270,7 +246,7 @@ async fn plugin_configuration_is_for_admins_only(db: Db) {
     let app = TestApp::spawn(db).await;
     app.plugin("stripe").await;
     let operator = app.key("on-call", Role::Operator).await;
-    let (s, p) = get_as(&app, &operator, "/api/v1/plugins/stripe").await;
+    let (s, p) = app.get_as(&operator, "/api/v1/plugins/stripe").await;
     assert_eq!(s, 200);
     assert_eq!(p["name"], "stripe");
     assert_eq!(p["display_name"], "STRIPE");
@@ -282,7 +258,7 @@ async fn plugin_configuration_is_for_admins_only(db: Db) {
     for config in ["routes", "headers", "retry_policy", "base_url", "redact"] {
         assert!(p.get(config).is_none(), "{config} is for admins: {p}");
     }
-    let (_, list) = get_as(&app, &operator, "/api/v1/plugins").await;
+    let (_, list) = app.get_as(&operator, "/api/v1/plugins").await;
     assert!(list["items"][0].get("routes").is_none(), "{list}");
     let (_, full) = app.get("/api/v1/plugins/stripe").await;
     assert!(

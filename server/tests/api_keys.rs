@@ -21,27 +21,9 @@ on_both_databases!(
     the_client_address_is_the_peer_unless_a_trusted_proxy_names_another,
 );
 
-async fn send(
-    app: &TestApp,
-    key: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut r = app.http.request(method, app.url(path)).bearer_auth(key);
-    if let Some(b) = body {
-        r = r.json(b);
-    }
-    status_json(r.send().await.unwrap()).await
-}
-
-async fn get_as(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
-    send(app, key, reqwest::Method::GET, path, None).await
-}
-
 async fn delete(app: &TestApp, path: &str) -> (u16, Value) {
     let key = app.admin_key.clone();
-    send(app, &key, reqwest::Method::DELETE, path, None).await
+    app.send_as(&key, reqwest::Method::DELETE, path, None).await
 }
 
 async fn issue(app: &TestApp, body: Value) -> Value {
@@ -78,9 +60,9 @@ async fn an_admin_issues_a_key_lists_it_without_the_key_and_revokes_it(db: Db) {
     assert!(key.starts_with(issued["prefix"].as_str().unwrap()));
 
     // The key works, with the role it was given.
-    let (s, _) = get_as(&app, &key, "/api/v1/triggers").await;
+    let (s, _) = app.get_as(&key, "/api/v1/triggers").await;
     assert_eq!(s, 200);
-    let (s, body) = get_as(&app, &key, "/api/v1/api-keys").await;
+    let (s, body) = app.get_as(&key, "/api/v1/api-keys").await;
     assert_eq!(s, 403, "an ingest key does not manage keys: {body}");
 
     // Listed, but never the key nor its hash.
@@ -120,7 +102,7 @@ async fn an_admin_issues_a_key_lists_it_without_the_key_and_revokes_it(db: Db) {
     let (s, revoked) = delete(&app, &format!("/api/v1/api-keys/{id}")).await;
     assert_eq!(s, 200, "{revoked}");
     assert!(revoked["revoked_at"].is_string(), "{revoked}");
-    let (s, body) = get_as(&app, &key, "/api/v1/triggers").await;
+    let (s, body) = app.get_as(&key, "/api/v1/triggers").await;
     assert_eq!(s, 401, "{body}");
     let (code, _, message) = error_of(&body);
     assert_eq!(code, "unauthorized");
@@ -219,11 +201,11 @@ async fn an_expired_key_is_refused_even_while_it_is_cached(db: Db) {
     .await;
     let key = issued["key"].as_str().unwrap().to_string();
     assert!(issued["expires_at"].is_string(), "{issued}");
-    let (s, _) = get_as(&app, &key, "/api/v1/triggers").await;
+    let (s, _) = app.get_as(&key, "/api/v1/triggers").await;
     assert_eq!(s, 200, "valid until it expires");
     let wait = soon - chrono::Utc::now() + chrono::Duration::milliseconds(100);
     tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
-    let (s, body) = get_as(&app, &key, "/api/v1/triggers").await;
+    let (s, body) = app.get_as(&key, "/api/v1/triggers").await;
     assert_eq!(s, 401, "{body}");
     let message = error_of(&body).2;
     assert!(message.contains("expired"), "{message}");
@@ -239,7 +221,9 @@ async fn an_expired_key_is_refused_even_while_it_is_cached(db: Db) {
     )
     .await;
     assert_eq!(changed, 1);
-    let (s, body) = get_as(&app, other["key"].as_str().unwrap(), "/api/v1/triggers").await;
+    let (s, body) = app
+        .get_as(other["key"].as_str().unwrap(), "/api/v1/triggers")
+        .await;
     assert_eq!(s, 401, "{body}");
     assert!(
         error_of(&body)
@@ -282,7 +266,7 @@ async fn a_plugin_scoped_key_sees_only_its_plugins_even_after_a_rename(db: Db) {
     assert_eq!(issued["plugins"], json!(["stripe"]));
     let key = issued["key"].as_str().unwrap().to_string();
 
-    let (_, page) = get_as(&app, &key, "/api/v1/triggers").await;
+    let (_, page) = app.get_as(&key, "/api/v1/triggers").await;
     let ids: Vec<&Value> = page["items"]
         .as_array()
         .unwrap()
@@ -291,11 +275,11 @@ async fn a_plugin_scoped_key_sees_only_its_plugins_even_after_a_rename(db: Db) {
         .collect();
     assert_eq!(ids, [&mine["id"]], "only stripe's trigger: {page}");
     let other_path = format!("/api/v1/triggers/{}", other["id"].as_str().unwrap());
-    let (s, _) = get_as(&app, &key, &other_path).await;
+    let (s, _) = app.get_as(&key, &other_path).await;
     assert_eq!(s, 404, "another plugin's trigger is not found");
-    let (_, count) = get_as(&app, &key, "/api/v1/triggers/count").await;
+    let (_, count) = app.get_as(&key, "/api/v1/triggers/count").await;
     assert_eq!(count["count"], 1, "{count}");
-    let (_, plugins) = get_as(&app, &key, "/api/v1/plugins").await;
+    let (_, plugins) = app.get_as(&key, "/api/v1/plugins").await;
     let names: Vec<&Value> = plugins["items"]
         .as_array()
         .unwrap()
@@ -303,7 +287,7 @@ async fn a_plugin_scoped_key_sees_only_its_plugins_even_after_a_rename(db: Db) {
         .map(|p| &p["name"])
         .collect();
     assert_eq!(names, [&json!("stripe")]);
-    let (s, _) = get_as(&app, &key, "/api/v1/plugins/xero").await;
+    let (s, _) = app.get_as(&key, "/api/v1/plugins/xero").await;
     assert_eq!(s, 404);
 
     // The scope is kept by id: a renamed plugin stays in it, under its new name.
@@ -311,7 +295,7 @@ async fn a_plugin_scoped_key_sees_only_its_plugins_even_after_a_rename(db: Db) {
         .patch("/api/v1/plugins/stripe", &json!({"name": "stripe-eu"}))
         .await;
     assert_eq!(s, 200, "{renamed}");
-    let (_, page) = get_as(&app, &key, "/api/v1/triggers").await;
+    let (_, page) = app.get_as(&key, "/api/v1/triggers").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
     let (_, list) = app.get("/api/v1/api-keys").await;
     assert_eq!(
@@ -334,7 +318,7 @@ async fn no_role_below_admin_may_manage_keys_or_read_the_audit_trail(db: Db) {
             (reqwest::Method::GET, "/api/v1/audit", None),
         ];
         for (method, path, body) in attempts {
-            let (s, out) = send(&app, &key, method.clone(), path, body).await;
+            let (s, out) = app.send_as(&key, method.clone(), path, body).await;
             assert_eq!(s, 403, "{role:?}: {method} {path} → {out}");
             assert_eq!(error_of(&out).0, "forbidden");
         }
@@ -351,7 +335,7 @@ async fn repeated_bad_keys_from_one_address_get_429_while_a_valid_key_still_work
     };
     let app = TestApp::spawn_with(db, limits).await;
     let valid = app.key("app", Role::Viewer).await;
-    let (s, _) = get_as(&app, &valid, "/api/v1/triggers").await;
+    let (s, _) = app.get_as(&valid, "/api/v1/triggers").await;
     assert_eq!(s, 200);
     // A request without a key costs no lookup, and is not counted.
     for _ in 0..10 {
@@ -364,7 +348,9 @@ async fn repeated_bad_keys_from_one_address_get_429_while_a_valid_key_still_work
         assert_eq!(r.status(), 401);
     }
     for i in 0..5 {
-        let (s, body) = get_as(&app, &format!("ct_guess{i}"), "/api/v1/triggers").await;
+        let (s, body) = app
+            .get_as(&format!("ct_guess{i}"), "/api/v1/triggers")
+            .await;
         assert_eq!(s, 401, "failure {i} is within the budget: {body}");
     }
     let r = app
@@ -383,11 +369,11 @@ async fn repeated_bad_keys_from_one_address_get_429_while_a_valid_key_still_work
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
     let (_, body) = status_json(r).await;
     assert_eq!(error_of(&body).0, "rate_limited");
-    let (s, _) = get_as(&app, "ct_guess6", "/api/v1/triggers").await;
+    let (s, _) = app.get_as("ct_guess6", "/api/v1/triggers").await;
     assert_eq!(s, 429, "still throttled");
     // The application that shares the address is not.
     for _ in 0..3 {
-        let (s, _) = get_as(&app, &valid, "/api/v1/triggers").await;
+        let (s, _) = app.get_as(&valid, "/api/v1/triggers").await;
         assert_eq!(s, 200);
     }
 }
@@ -400,7 +386,7 @@ async fn a_key_records_when_it_was_last_used_at_most_once_a_minute(db: Db) {
         issued["key"].as_str().unwrap(),
     );
     assert!(issued["last_used_at"].is_null());
-    let (s, _) = get_as(&app, key, "/api/v1/triggers").await;
+    let (s, _) = app.get_as(key, "/api/v1/triggers").await;
     assert_eq!(s, 200);
     let first = common::wait_for(
         Duration::from_secs(5),
@@ -413,7 +399,7 @@ async fn a_key_records_when_it_was_last_used_at_most_once_a_minute(db: Db) {
     )
     .await;
     for _ in 0..20 {
-        get_as(&app, key, "/api/v1/triggers").await;
+        app.get_as(key, "/api/v1/triggers").await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, list) = app.get("/api/v1/api-keys").await;
@@ -502,7 +488,7 @@ async fn a_key_revoked_on_one_instance_is_refused_by_another_within_a_second() {
     // Both instances know the key (and cache it for 30 s), once B listens (its
     // first LISTEN drops whatever it cached: revocations may have been missed).
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(get_as(&app, &key, "/api/v1/triggers").await.0, 200);
+    assert_eq!(app.get_as(&key, "/api/v1/triggers").await.0, 200);
     assert_eq!(on_b().await, 200);
 
     let (s, _) = delete(
@@ -512,7 +498,7 @@ async fn a_key_revoked_on_one_instance_is_refused_by_another_within_a_second() {
     .await;
     assert_eq!(s, 200);
     assert_eq!(
-        get_as(&app, &key, "/api/v1/triggers").await.0,
+        app.get_as(&key, "/api/v1/triggers").await.0,
         401,
         "at once here"
     );

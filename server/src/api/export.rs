@@ -10,9 +10,10 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
-use app::domain::{ExportFormat, ExportQuery, Status, Trigger};
+use app::domain::{ExportFormat, ExportQuery, Trigger};
 
 use super::extract::Caller;
+use super::params::FilterParams;
 use super::ApiError;
 use crate::service::{Export, Principal, Service};
 
@@ -22,18 +23,7 @@ use crate::service::{Export, Principal, Service};
                    More rows than CALLTRAIL_EXPORT_MAX_ROWS is refused before anything is sent.",
     params(
         ("format" = Option<String>, Query, description = "csv (default) or ndjson"),
-        ("plugin" = Option<Vec<String>>, Query, description = "plugin name or id; repeatable"),
-        ("status" = Option<Vec<Status>>, Query, description = "repeatable"),
-        ("event_type" = Option<String>, Query),
-        ("entity_type" = Option<String>, Query),
-        ("entity_id" = Option<String>, Query),
-        ("aggregation_key" = Option<String>, Query),
-        ("scheduled_from" = Option<DateTime<Utc>>, Query, description = "inclusive"),
-        ("scheduled_to" = Option<DateTime<Utc>>, Query, description = "exclusive"),
-        ("triggered_from" = Option<DateTime<Utc>>, Query, description = "inclusive"),
-        ("triggered_to" = Option<DateTime<Utc>>, Query, description = "exclusive"),
-        ("q" = Option<String>, Query),
-        ("include_inactive" = Option<bool>, Query),
+        FilterParams,
     ),
     responses((status = 200, description = "one trigger per row; X-Total-Count says how many",
                content((String = "text/csv"), (String = "application/x-ndjson")))))]

@@ -12,6 +12,7 @@ pub use error::{status_of_code, ApiError};
 pub mod export;
 pub mod extract;
 mod migrations;
+mod params;
 mod plugins;
 mod triggers;
 mod users;

@@ -5,10 +5,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
 use app::domain::{
-    ErrorEnvelope, ListQuery, Page, QueryError, Status, Trigger, TriggerCount, TriggerDetail,
+    ErrorEnvelope, ListQuery, Page, QueryError, Trigger, TriggerCount, TriggerDetail,
 };
 
 use super::extract::{ApiJson, Caller, Segment};
+use super::params::FilterParams;
 use super::ApiError;
 use crate::service::{CallInput, GroupRerun, GroupRerunInput, RerunInput, Service, TriggerInput};
 
@@ -45,18 +46,7 @@ pub async fn create_trigger(
 #[utoipa::path(get, path = "/api/v1/triggers", tag = "triggers",
     extensions(("x-required-role" = json!("viewer"))),
     params(
-        ("plugin" = Option<Vec<String>>, Query, description = "plugin name or id; repeatable"),
-        ("status" = Option<Vec<Status>>, Query, description = "repeatable"),
-        ("event_type" = Option<String>, Query),
-        ("entity_type" = Option<String>, Query),
-        ("entity_id" = Option<String>, Query),
-        ("aggregation_key" = Option<String>, Query),
-        ("scheduled_from" = Option<DateTime<Utc>>, Query, description = "inclusive"),
-        ("scheduled_to" = Option<DateTime<Utc>>, Query, description = "exclusive"),
-        ("triggered_from" = Option<DateTime<Utc>>, Query, description = "inclusive"),
-        ("triggered_to" = Option<DateTime<Utc>>, Query, description = "exclusive"),
-        ("q" = Option<String>, Query, description = "free text over action, event type, entity id, external id"),
-        ("include_inactive" = Option<bool>, Query, description = "also inactive plugins' triggers (admins always see them)"),
+        FilterParams,
         ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
@@ -76,18 +66,7 @@ pub async fn list_triggers(
 #[utoipa::path(get, path = "/api/v1/triggers/count", tag = "triggers",
     extensions(("x-required-role" = json!("viewer"))),
     params(
-        ("plugin" = Option<Vec<String>>, Query, description = "plugin name or id; repeatable"),
-        ("status" = Option<Vec<Status>>, Query, description = "repeatable"),
-        ("event_type" = Option<String>, Query),
-        ("entity_type" = Option<String>, Query),
-        ("entity_id" = Option<String>, Query),
-        ("aggregation_key" = Option<String>, Query),
-        ("scheduled_from" = Option<DateTime<Utc>>, Query, description = "inclusive"),
-        ("scheduled_to" = Option<DateTime<Utc>>, Query, description = "exclusive"),
-        ("triggered_from" = Option<DateTime<Utc>>, Query, description = "inclusive"),
-        ("triggered_to" = Option<DateTime<Utc>>, Query, description = "exclusive"),
-        ("q" = Option<String>, Query),
-        ("include_inactive" = Option<bool>, Query),
+        FilterParams,
     ),
     responses((status = 200, body = TriggerCount)))]
 pub async fn count_triggers(

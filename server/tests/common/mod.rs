@@ -174,6 +174,30 @@ impl TestApp {
         status_json(r).await
     }
 
+    /// A request with another key than the admin's: `(status, JSON body)`.
+    pub async fn send_as(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut r = self.http.request(method, self.url(path)).bearer_auth(key);
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        status_json(r.send().await.unwrap()).await
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str) -> (u16, Value) {
+        self.send_as(key, reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> (u16, Value) {
+        self.send_as(key, reqwest::Method::POST, path, Some(body))
+            .await
+    }
+
     /// A plugin with routes for `invoice.available` and `customer.created`.
     pub async fn plugin(&self, name: &str) -> Value {
         let (status, body) = self.post("/api/v1/plugins", &plugin_body(name)).await;
