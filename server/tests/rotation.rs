@@ -101,16 +101,7 @@ async fn after_rotation_the_old_key_can_go_and_everything_still_executes(db: Db)
 
     // Under the old key: a plugin with every kind of secret, triggers and a
     // create migration, none executed yet.
-    let out = calltrail(&url, &only_old)
-        .args(["api-key", "create", "--name", "ops", "--role", "admin"])
-        .output()
-        .unwrap();
-    let key = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
+    let key = common::cli_admin_key(&mut calltrail(&url, &only_old));
     let http = reqwest::Client::new();
     {
         let mut serve = calltrail(&url, &only_old);
@@ -295,16 +286,7 @@ async fn plain_sensitive_headers_are_sealed_at_start_and_still_sent(db: Db) {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "ext"})))
         .mount(&provider)
         .await;
-    let out = calltrail(&url, &keys)
-        .args(["api-key", "create", "--name", "ops", "--role", "admin"])
-        .output()
-        .unwrap();
-    let key = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
+    let key = common::cli_admin_key(&mut calltrail(&url, &keys));
     let http = reqwest::Client::new();
     {
         let mut serve = calltrail(&url, &keys);

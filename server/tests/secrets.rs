@@ -139,18 +139,7 @@ async fn marker_secrets_reach_the_provider_and_nowhere_else(db: Db) {
             .env("LEPTOS_SITE_ROOT", "target/site");
         c
     };
-    let key_out = command()
-        .args(["api-key", "create", "--name", "ops", "--role", "admin"])
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(key_out.status.success());
-    let key = String::from_utf8(key_out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
+    let key = common::cli_admin_key(&mut command());
     let mut add_user = command()
         .args([
             "user",

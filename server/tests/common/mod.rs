@@ -538,3 +538,20 @@ pub fn database_bytes(db: Db, url: &str) -> Vec<(String, String)> {
         }
     }
 }
+
+/// `calltrail api-key create` for an admin key, run with `cmd` (the binary with
+/// its settings): the key it prints alone on its last line.
+pub fn cli_admin_key(cmd: &mut std::process::Command) -> String {
+    let out = cmd
+        .args(["api-key", "create", "--name", "ops", "--role", "admin"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success(), "api-key create failed");
+    String::from_utf8(out.stdout)
+        .expect("the key is text")
+        .lines()
+        .last()
+        .expect("the key is printed")
+        .to_string()
+}
