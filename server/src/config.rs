@@ -389,6 +389,14 @@ pub enum UserCommand {
         #[arg(long, value_delimiter = ',')]
         plugins: Option<Vec<String>>,
     },
+    /// List the users: email, role, plugins, whether disabled, when created.
+    List,
+    /// Disable a user by email: their sessions end at once; the user is kept, for
+    /// the audit trail (example: `calltrail user disable --email ada@example.com`).
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 impl DbArgs {

@@ -222,6 +222,59 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("user {} ({}) added", user.email, user.role);
         }
+        Command::User {
+            command: UserCommand::List,
+        } => {
+            let service = cli.db.service().await?;
+            let who = calltrail::service::Principal::system("command line");
+            let users = service
+                .list_users(&who)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{:<36}  {:<32}  {:<8}  {:<20}  {:<8}  created",
+                "id", "email", "role", "plugins", "state"
+            );
+            for u in users {
+                let plugins = u
+                    .plugins
+                    .map(|p| p.join(","))
+                    .unwrap_or_else(|| "all".into());
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!(
+                    "{:<36}  {:<32}  {:<8}  {:<20}  {:<8}  {}",
+                    u.id,
+                    u.email,
+                    u.role,
+                    plugins,
+                    state,
+                    u.created_at.format("%Y-%m-%d %H:%M")
+                );
+            }
+        }
+        Command::User {
+            command: UserCommand::Disable { email },
+        } => {
+            let service = cli.db.service().await?;
+            let who = calltrail::service::Principal::system("command line");
+            let users = service
+                .list_users(&who)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = users
+                .into_iter()
+                .find(|u| u.email.eq_ignore_ascii_case(email.trim()))
+                .ok_or_else(|| anyhow::anyhow!("no user with the email {email:?}"))?;
+            let patch = calltrail::service::UserPatch {
+                disabled: Some(true),
+                ..Default::default()
+            };
+            service
+                .update_user(&who, &user.id.to_string(), patch)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("user {} disabled; their sessions have ended", user.email);
+        }
         Command::Demo {
             triggers,
             sandbox_url,

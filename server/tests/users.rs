@@ -202,7 +202,7 @@ fn user_add(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::
 }
 
 #[tokio::test]
-async fn the_command_line_adds_a_user_with_a_password_read_from_stdin() {
+async fn the_command_line_adds_lists_and_disables_users() {
     let dir = tempfile::tempdir().unwrap();
     let out = user_add(
         dir.path(),
@@ -254,4 +254,43 @@ async fn the_command_line_adds_a_user_with_a_password_read_from_stdin() {
         .sign_in("x@example.com", "short", None)
         .await
         .is_err());
+
+    // Listed, then disabled from the command line: signing in no longer works.
+    let user_cmd = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("user")
+            .args(args)
+            .env("CALLTRAIL_DATABASE_URL", &url)
+            .env("CALLTRAIL_SECRET_KEY", common::TEST_KEY)
+            .output()
+            .unwrap()
+    };
+    let list = user_cmd(&["list"]);
+    assert!(list.status.success());
+    let table = String::from_utf8_lossy(&list.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.contains("ops@example.com"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains("operator") && row.contains("active"), "{row}");
+    let disabled = user_cmd(&["disable", "--email", "OPS@example.com"]);
+    assert!(
+        disabled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&disabled.stderr)
+    );
+    assert!(service
+        .sign_in("ops@example.com", "a password from stdin", None)
+        .await
+        .is_err());
+    let table = String::from_utf8_lossy(&user_cmd(&["list"]).stdout).to_string();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("ops@example.com") && l.contains("disabled")),
+        "{table}"
+    );
+    let nobody = user_cmd(&["disable", "--email", "nobody@example.com"]);
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no user with the email"));
 }
