@@ -65,6 +65,23 @@ fn to_chrono(t: OffsetDateTime) -> DateTime<Utc> {
 
 #[async_trait::async_trait]
 impl SessionStore for DbSessionStore {
+    /// A new session under an id no live session has (ids are 128 random bits, so
+    /// a second draw is all but impossible; this makes it certain).
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let now = crate::clock::now();
+        while self
+            .store
+            .accounts()
+            .load_session(&record.id.to_string(), now)
+            .await
+            .map_err(backend)?
+            .is_some()
+        {
+            record.id = Id::default();
+        }
+        self.save(record).await
+    }
+
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let user_id = record
             .data
