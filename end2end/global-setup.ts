@@ -82,13 +82,18 @@ export default async function globalSetup(_config: FullConfig) {
 
   // Every page needs a session: a user the specs sign in as (see signIn in tests/fixtures.ts).
   // `calltrail user add` reads the password from stdin when it is not a terminal.
-  const user = { email: 'e2e@example.com', password: randomBytes(18).toString('base64url') };
-  execFileSync(bin, ['user', 'add', '--email', user.email, '--role', 'admin'], {
-    env,
-    cwd: tmpDir,
-    input: `${user.password}\n`,
-    timeout: 30_000,
-  });
+  const users = {} as E2EState['users'];
+  for (const role of ['admin', 'operator', 'viewer'] as const) {
+    const user = { email: role === 'admin' ? 'e2e@example.com' : `e2e-${role}@example.com`, password: randomBytes(18).toString('base64url') };
+    execFileSync(bin, ['user', 'add', '--email', user.email, '--role', role], {
+      env,
+      cwd: tmpDir,
+      input: `${user.password}\n`,
+      timeout: 30_000,
+    });
+    users[role] = user;
+  }
+  const user = users.admin;
 
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
@@ -139,7 +144,7 @@ export default async function globalSetup(_config: FullConfig) {
     }
 
     const seeded = await seedData(baseURL, apiKey);
-    const state: E2EState = { baseURL, apiKey, user, tmpDir, pid: server.pid!, logFile, seeded };
+    const state: E2EState = { baseURL, apiKey, user, users, tmpDir, pid: server.pid!, logFile, seeded };
     const stateFile = path.join(tmpDir, 'state.json');
     fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
     // Workers inherit the runner's environment.

@@ -26,11 +26,15 @@ export interface Seeded {
   newestFirst: string[];
 }
 
+export type Role = 'admin' | 'operator' | 'viewer';
+
 export interface E2EState {
   baseURL: string;
   apiKey: string;
   /** An admin user the specs sign in as (created by `calltrail user add`). */
   user: { email: string; password: string };
+  /** One user per role the UI distinguishes; `users.admin` is `user`. */
+  users: Record<Role, { email: string; password: string }>;
   tmpDir: string;
   pid: number;
   logFile: string;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
+    Caller, ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
 };
 
 #[async_trait::async_trait]
@@ -23,6 +23,9 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Run a trigger again now (operators and admins), saying why.
     async fn rerun_trigger(&self, id: &str, reason: Option<String>) -> Result<Trigger, ErrorBody>;
+
+    /// Who is asking, and what the pages may offer them.
+    async fn caller(&self) -> Result<Caller, ErrorBody>;
 
     /// The entity an embed token's holder sees; not found for any other caller.
     async fn panel_scope(&self) -> Result<PanelScope, ErrorBody>;

@@ -10,7 +10,7 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 use crate::client::PanelAwareClient;
 use crate::domain::{
-    ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
+    Caller, ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
 };
 
 /// Failures of the call itself (unreachable server, unreadable arguments) in
@@ -68,4 +68,11 @@ pub async fn rerun_trigger(id: String, reason: Option<String>) -> Result<Trigger
 pub async fn embedded_panel() -> Result<PanelScope, ErrorBody> {
     let backend = crate::backend::use_backend()?;
     backend.panel_scope().await
+}
+
+/// Who the browser is signed in as: the pages show only what this caller may do.
+#[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
+pub async fn current_caller() -> Result<Caller, ErrorBody> {
+    let backend = crate::backend::use_backend()?;
+    backend.caller().await
 }

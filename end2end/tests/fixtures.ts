@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 
 import { test as base, expect, type Page } from '@playwright/test';
 
-import type { E2EState } from '../seed';
+import type { E2EState, Role } from '../seed';
 
 function readState(): E2EState {
   const file = process.env.CALLTRAIL_E2E_STATE;
@@ -14,6 +14,8 @@ function readState(): E2EState {
 
 type Fixtures = {
   state: E2EState;
+  /** Who the page signs in as: `test.use({ role: 'viewer' })` in a describe block. */
+  role: Role;
   /** Console errors and uncaught exceptions seen on `page`; the test fails if any. */
   browserErrors: string[];
 };
@@ -22,15 +24,16 @@ export const test = base.extend<Fixtures>({
   state: async ({}, use) => {
     await use(readState());
   },
+  role: ['admin', { option: true }],
   baseURL: async ({ state }, use) => {
     await use(state.baseURL);
   },
   browserErrors: async ({}, use) => {
     await use([]);
   },
-  page: async ({ page, state, browserErrors, javaScriptEnabled }, use, testInfo) => {
+  page: async ({ page, state, role, browserErrors, javaScriptEnabled }, use, testInfo) => {
     // Every page needs a session: sign in before the test opens any.
-    await signIn(page, state);
+    await signIn(page, state, role);
     page.on('pageerror', (e) => browserErrors.push(`uncaught: ${e.message}`));
     page.on('console', (m) => {
       if (m.type() !== 'error') return;
@@ -64,14 +67,15 @@ export { expect };
  * Sign in as the suite's user, as the sign-in form would: the session cookie
  * lands in the page's browser context, so every page the test opens is signed in.
  */
-export async function signIn(page: Page, state: E2EState) {
+export async function signIn(page: Page, state: E2EState, role: Role = 'admin') {
+  const user = state.users[role];
   const res = await page.request.post(`${state.baseURL}/login`, {
-    form: { email: state.user.email, password: state.user.password, next: '/' },
+    form: { email: user.email, password: user.password, next: '/' },
     headers: { Origin: state.baseURL },
     maxRedirects: 0,
   });
   if (res.status() !== 303) {
-    throw new Error(`signing in as ${state.user.email} answered ${res.status()}: ${await res.text()}`);
+    throw new Error(`signing in as ${user.email} answered ${res.status()}: ${await res.text()}`);
   }
 }
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use app::backend::{Backend, SharedBackend};
 use app::domain::{
-    EntityRef, ErrorBody, Page, PanelScope, PluginSummary, PluginView, Trigger, TriggerDetail,
-    TriggerFilter,
+    Caller, EntityRef, ErrorBody, Page, PanelScope, PluginSummary, PluginView, Trigger,
+    TriggerDetail, TriggerFilter,
 };
 mod session;
 mod sign_in;
@@ -83,6 +83,16 @@ impl Backend for UiBackend {
             resume_retries: false,
         };
         Ok(self.service.rerun(&self.who, id, input).await?)
+    }
+
+    async fn caller(&self) -> Result<Caller, ErrorBody> {
+        use crate::service::Permission;
+        Ok(Caller {
+            name: self.who.name.clone(),
+            role: self.who.role.as_str().to_string(),
+            can_rerun: self.who.role.allows(Permission::Rerun),
+            can_administer: self.who.role.allows(Permission::Administer),
+        })
     }
 
     async fn panel_scope(&self) -> Result<PanelScope, ErrorBody> {

@@ -2,6 +2,7 @@
 //! Only serde, chrono, uuid, strum and serde_html_form: they compile to wasm.
 
 mod attempt;
+mod caller;
 mod embed;
 mod error;
 mod filter;
@@ -12,6 +13,7 @@ mod status;
 mod trigger;
 
 pub use attempt::*;
+pub use caller::*;
 pub use embed::*;
 pub use error::*;
 pub use filter::*;

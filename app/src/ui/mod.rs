@@ -1,5 +1,6 @@
 //! Pages and components. A page composes components; a component does one thing.
 
+mod caller;
 pub mod components;
 mod embed_page;
 mod log_page;
@@ -13,6 +14,7 @@ use leptos_router::{
     ParamSegment, SsrMode, StaticSegment,
 };
 
+pub use caller::{use_caller, ProvideCaller, WhenAllowed};
 pub use embed_page::EmbedPage;
 pub use log_page::LogPage;
 pub use login_page::{LoginPage, SignInProblem};
@@ -66,6 +68,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/calltrail.css"/>
         <Title text="Calltrail"/>
         <Router>
+            <ProvideCaller>
             <TopBar/>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
@@ -79,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
+            </ProvideCaller>
         </Router>
     }
 }
@@ -87,18 +91,15 @@ pub fn App() -> impl IntoView {
 /// one entity the panel may show.
 #[component]
 fn TopBar() -> impl IntoView {
-    let location = use_location();
-    let embedded = move || {
-        location
-            .pathname
-            .read()
-            .starts_with(crate::client::EMBED_PREFIX)
-    };
+    let pathname = use_location().pathname;
+    let embedded = move || pathname.read().starts_with(crate::client::EMBED_PREFIX);
     view! {
         <Show when=move || !embedded()>
             <header class="topbar">
                 <a class="brand" href="/">"Calltrail"</a>
-                <span class="tagline">"Integration log"</span>
+                <Show when=move || pathname.get() != "/login">
+                    <Nav/>
+                </Show>
                 <SignOut/>
             </header>
         </Show>
@@ -118,5 +119,49 @@ fn SignOut() -> impl IntoView {
                 </form>
             }
         })
+    }
+}
+
+/// The pages a caller may open, and who they are. Admin pages only for admins.
+#[component]
+fn Nav() -> impl IntoView {
+    let caller = use_caller();
+    let pathname = use_location().pathname;
+    let link = move |href: &'static str, text: &'static str| {
+        let current = move || {
+            let path = pathname.get();
+            let here = if href == "/" {
+                path == "/"
+            } else {
+                path.starts_with(href)
+            };
+            here.then_some("page")
+        };
+        view! { <a href=href aria-current=current>{text}</a> }
+    };
+    view! {
+        <nav class="nav" aria-label="Main">
+            {link("/", "Log")}
+            {link("/plugins", "Plugins")}
+            <WhenAllowed allowed=|c| c.can_administer>
+                {link("/migrations", "Migrations")}
+                {link("/audit", "Audit")}
+                {link("/users", "Users")}
+                {link("/api-keys", "API keys")}
+            </WhenAllowed>
+        </nav>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                caller.await.ok().map(|c| {
+                    let title = format!("Signed in as {} ({})", c.name, c.role);
+                    view! {
+                    <span class="who" data-testid="who" title=title>
+                        {c.name}
+                        <span class="role">{c.role}</span>
+                    </span>
+                    }
+                })
+            })}
+        </Transition>
     }
 }
