@@ -240,3 +240,35 @@ mod tests {
         assert_eq!(LogStep::parse("sent"), None);
     }
 }
+
+/// An event type as words for people: `invoice.available` → "Invoice available",
+/// `customer_created` → "Customer created". The raw value stays what is stored,
+/// filtered on and shown on hover.
+pub fn event_type_words(event_type: &str) -> String {
+    let words: Vec<&str> = event_type
+        .split(['.', '_', '-', ':', '/'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = words.join(" ").to_lowercase();
+    if let Some(first) = out.get(..1) {
+        out = first.to_uppercase() + &out[1..];
+    }
+    if out.is_empty() {
+        event_type.to_string()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::event_type_words;
+
+    #[test]
+    fn event_types_read_as_words() {
+        assert_eq!(event_type_words("invoice.available"), "Invoice available");
+        assert_eq!(event_type_words("customer_created"), "Customer created");
+        assert_eq!(event_type_words("Meter.Reading-Taken"), "Meter reading taken");
+        assert_eq!(event_type_words("..."), "...");
+    }
+}
