@@ -1,9 +1,8 @@
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use std::sync::Arc;
 
-use calltrail::config::{self, Cli, Command, SecretsCommand, UserCommand};
+use calltrail::config::{self, Cli, Command, ConfigCommand, SecretsCommand, UserCommand};
 use calltrail::executor::Executor;
 use calltrail::service::{EmbedTokenInput, Principal};
 
@@ -25,8 +24,19 @@ async fn main() -> anyhow::Result<()> {
     } else {
         logs.init();
     }
-    let cli = Cli::parse();
+    let (cli, file) = Cli::load()?;
     match cli.command {
+        Command::Config { command } => match command {
+            ConfigCommand::Table => print!("{}", config::check::settings_table()),
+            ConfigCommand::Check => {
+                let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+                let report = config::check::check(&args, &file).await;
+                print!("{}", report.render());
+                if !report.problems.is_empty() {
+                    std::process::exit(1);
+                }
+            }
+        },
         Command::Serve {
             listen,
             site_root,

@@ -1,4 +1,10 @@
-//! Settings, from the command line or `CALLTRAIL_*` environment variables.
+//! Settings, from the command line, `CALLTRAIL_*` environment variables or
+//! `calltrail.toml` (in that order of precedence; see `file`).
+
+pub mod check;
+pub mod file;
+
+use std::ffi::OsString;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +23,10 @@ use crate::storage;
     about = "Integration log and retry executor"
 )]
 pub struct Cli {
+    /// A TOML file with settings (default: ./calltrail.toml when present);
+    /// flags and CALLTRAIL_* variables override it.
+    #[arg(long, env = "CALLTRAIL_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
     #[command(flatten)]
@@ -52,6 +62,8 @@ pub struct DbArgs {
         global = true
     )]
     pub secret_key_previous: Option<String>,
+    /// The file the secret key is read from when CALLTRAIL_SECRET_KEY is unset
+    /// (created with a random key on first start; earlier keys on later lines).
     #[arg(
         long,
         env = "CALLTRAIL_SECRET_KEY_FILE",
@@ -110,10 +122,27 @@ fn parse_trusted_proxies(spec: &str) -> Result<TrustedProxies, String> {
     TrustedProxies::parse(spec)
 }
 
+impl Cli {
+    /// Parse the command line with the configuration file's values as defaults;
+    /// exits with clap's message on a bad flag or value, as `parse` does.
+    pub fn load() -> anyhow::Result<(Cli, file::ConfigFile)> {
+        use clap::{CommandFactory, FromArgMatches};
+        let args: Vec<OsString> = std::env::args_os().collect();
+        let file = file::ConfigFile::locate_and_load(&args)?;
+        let matches = file
+            .apply(Cli::command())?
+            .try_get_matches_from(&args)
+            .unwrap_or_else(|e| e.exit());
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        Ok((cli, file))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (migrations run first).
     Serve {
+        /// The address and port to listen on (0.0.0.0:3000 for every interface).
         #[arg(long, env = "CALLTRAIL_LISTEN", default_value = "127.0.0.1:3000")]
         listen: String,
         /// Where cargo-leptos put the site (pkg/ with the wasm, js and css).
@@ -146,6 +175,11 @@ pub enum Command {
     },
     /// Run database migrations and exit.
     Migrate,
+    /// The configuration (example: `calltrail config check`, before a deploy).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Manage API keys.
     ApiKey {
         #[command(subcommand)]
@@ -284,6 +318,16 @@ impl ExecutorArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting `calltrail serve` would use (secrets masked) and where
+    /// it came from; exit 1 on problems (bad URL, unreadable key file, a plugin
+    /// timeout longer than the lease…). Example: `calltrail --config prod.toml config check`.
+    Check,
+    /// Print every setting as a Markdown table (docs/configuration.md).
+    Table,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
     /// Re-seal every stored secret under CALLTRAIL_SECRET_KEY (the previous keys
     /// still open what they sealed). Safe to run while servers run, and again.
@@ -339,6 +383,8 @@ pub struct EmbedArgs {
         global = true
     )]
     pub embed_key: Option<String>,
+    /// The file the embed key is read from when CALLTRAIL_EMBED_KEY is unset
+    /// (created on first start).
     #[arg(
         long,
         env = "CALLTRAIL_EMBED_KEY_FILE",
