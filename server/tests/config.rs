@@ -137,3 +137,39 @@ fn problems_are_listed_and_the_check_fails() {
         "{shown}"
     );
 }
+
+#[test]
+fn every_command_says_what_it_does_with_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: &[&[&str]] = &[
+        &["serve"],
+        &["prune"],
+        &["migrate"],
+        &["config", "check"],
+        &["api-key", "create"],
+        &["api-key", "list"],
+        &["api-key", "revoke"],
+        &["embed-token"],
+        &["secrets", "rotate"],
+        &["user", "add"],
+        &["user", "list"],
+        &["user", "disable"],
+        &["demo"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let out = calltrail(dir.path(), &[], &args);
+        let shown = text(&out);
+        assert!(out.status.success(), "{command:?}: {shown}");
+        let example = shown
+            .lines()
+            .find(|l| l.starts_with("Example: "))
+            .unwrap_or_default();
+        assert!(
+            example.contains("calltrail ") && example.contains(command[0]),
+            "`calltrail {} --help` shows no example:\n{shown}",
+            command.join(" ")
+        );
+    }
+}

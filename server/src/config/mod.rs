@@ -141,6 +141,7 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (migrations run first).
+    #[command(after_help = "Example: calltrail serve --listen 0.0.0.0:3000 --workers 64")]
     Serve {
         /// The address and port to listen on (0.0.0.0:3000 for every interface).
         #[arg(long, env = "CALLTRAIL_LISTEN", default_value = "127.0.0.1:3000")]
@@ -168,24 +169,35 @@ pub enum Command {
     },
     /// Remove what retention says is expired, now, with progress (example:
     /// `calltrail prune --dry-run` to see how much would go).
+    #[command(after_help = "Example: calltrail prune --dry-run")]
     Prune {
         /// Count what would be removed; remove nothing.
         #[arg(long)]
         dry_run: bool,
     },
     /// Run database migrations and exit.
+    #[command(
+        after_help = "Example: CALLTRAIL_DATABASE_URL=postgres://calltrail@db/calltrail calltrail migrate"
+    )]
     Migrate,
     /// The configuration (example: `calltrail config check`, before a deploy).
+    #[command(after_help = "Example: calltrail --config /etc/calltrail.toml config check")]
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
     /// Manage API keys.
+    #[command(
+        after_help = "Example: calltrail api-key create --name billing --role ingest --plugins stripe"
+    )]
     ApiKey {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
     /// Print a signed link to one entity's log panel, for an iframe in another application.
+    #[command(
+        after_help = "Example: calltrail embed-token --entity invoice/INV-1042 --expires-in 3600 --can-rerun"
+    )]
     EmbedToken {
         /// The entity, as TYPE/ID (`invoice/INV-1042`; the id may contain `/`).
         #[arg(long)]
@@ -201,16 +213,21 @@ pub enum Command {
         listen: String,
     },
     /// Manage the key that seals plugin credentials and payload secrets.
+    #[command(
+        after_help = "Example: CALLTRAIL_SECRET_KEY=<new> CALLTRAIL_SECRET_KEY_PREVIOUS=<old> calltrail secrets rotate"
+    )]
     Secrets {
         #[command(subcommand)]
         command: SecretsCommand,
     },
     /// Manage the people who sign in to the pages.
+    #[command(after_help = "Example: calltrail user add --email ada@example.com --role operator")]
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
     /// Seed demo plugins and triggers across every status.
+    #[command(after_help = "Example: calltrail demo --triggers 600")]
     Demo {
         #[arg(long, default_value_t = 600)]
         triggers: usize,
@@ -321,9 +338,11 @@ impl ExecutorArgs {
 pub enum ConfigCommand {
     /// Print every setting `calltrail serve` would use (secrets masked) and where
     /// it came from; exit 1 on problems (bad URL, unreadable key file, a plugin
-    /// timeout longer than the lease…). Example: `calltrail --config prod.toml config check`.
+    /// timeout longer than the lease…).
+    #[command(after_help = "Example: calltrail --config prod.toml config check")]
     Check,
     /// Print every setting as a Markdown table (docs/configuration.md).
+    #[command(after_help = "Example: calltrail config table > docs/configuration-table.md")]
     Table,
 }
 
@@ -331,6 +350,7 @@ pub enum ConfigCommand {
 pub enum SecretsCommand {
     /// Re-seal every stored secret under CALLTRAIL_SECRET_KEY (the previous keys
     /// still open what they sealed). Safe to run while servers run, and again.
+    #[command(after_help = "Example: calltrail secrets rotate --batch 1000")]
     Rotate {
         /// Triggers read per batch.
         #[arg(long, default_value_t = 500,
@@ -342,6 +362,9 @@ pub enum SecretsCommand {
 #[derive(Debug, Subcommand)]
 pub enum ApiKeyCommand {
     /// Create a key; it is printed once, alone on the last line.
+    #[command(
+        after_help = "Example: calltrail api-key create --name crm --role operator --expires-in 90"
+    )]
     Create {
         #[arg(long)]
         name: String,
@@ -360,8 +383,10 @@ pub enum ApiKeyCommand {
     },
     /// List every key (never the key itself): id, name, role, plugins, created,
     /// expires, last used, revoked.
+    #[command(after_help = "Example: calltrail api-key list")]
     List,
     /// Revoke a key by its id: every running instance refuses it at once.
+    #[command(after_help = "Example: calltrail api-key revoke 0b7c6f1e-…")]
     Revoke { id: String },
 }
 
@@ -426,6 +451,7 @@ impl EmbedArgs {
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Add a user; the password is asked for (or read from stdin when it is not a terminal).
+    #[command(after_help = "Example: calltrail user add --email ada@example.com --role admin")]
     Add {
         #[arg(long)]
         email: String,
@@ -436,9 +462,11 @@ pub enum UserCommand {
         plugins: Option<Vec<String>>,
     },
     /// List the users: email, role, plugins, whether disabled, when created.
+    #[command(after_help = "Example: calltrail user list")]
     List,
     /// Disable a user by email: their sessions end at once; the user is kept, for
     /// the audit trail (example: `calltrail user disable --email ada@example.com`).
+    #[command(after_help = "Example: calltrail user disable --email ada@example.com")]
     Disable {
         #[arg(long)]
         email: String,
