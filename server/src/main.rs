@@ -99,6 +99,24 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Copy { from, to } => {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                    .expect("a valid template"),
+            );
+            let show = |table: &str, n: u64| {
+                bar.set_message(format!("{table}: {n} rows"));
+                bar.tick();
+            };
+            let report =
+                calltrail::storage::copy::copy_sqlite_to_postgres(&from, &to, &show).await?;
+            bar.finish_and_clear();
+            for (table, n) in report {
+                println!("{table:24} {n:>10} rows");
+            }
+            println!("copied; point CALLTRAIL_DATABASE_URL at the PostgreSQL database");
+        }
         Command::Migrate => {
             let service = cli.db.service().await?;
             seal_plain_headers(&service).await;

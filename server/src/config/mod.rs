@@ -175,6 +175,20 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Copy every plugin, trigger, attempt, log line, key, user, audit row and
+    /// migration from an SQLite file into an empty PostgreSQL database (stop the
+    /// server first; keep the same secret key). Sessions are not copied.
+    #[command(
+        after_help = "Example: calltrail copy --from sqlite://calltrail.db --to postgres://calltrail@db/calltrail"
+    )]
+    Copy {
+        /// The SQLite database (sqlite://FILE); only read.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database (postgres://…); must hold no Calltrail data.
+        #[arg(long)]
+        to: String,
+    },
     /// Run database migrations and exit.
     #[command(
         after_help = "Example: CALLTRAIL_DATABASE_URL=postgres://calltrail@db/calltrail calltrail migrate"

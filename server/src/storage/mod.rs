@@ -7,6 +7,7 @@
 //! the conformance suite in `tests/storage.rs`.
 
 pub mod accounts;
+pub mod copy;
 mod db;
 mod records;
 mod sql;
