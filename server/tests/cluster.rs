@@ -1,5 +1,6 @@
 //! Several server instances on one PostgreSQL database share the work and never
-//! execute the same trigger twice at the same time.
+//! execute the same trigger twice at the same time, while retention runs on them
+//! too: nothing is lost, and summaries outlive their details.
 
 mod common;
 
@@ -14,6 +15,10 @@ use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_calltrail");
 const TRIGGERS: usize = 600;
+const INSTANCES: usize = 4;
+/// Finished long ago: 90 days (their details go) and 450 days (they go whole).
+const OLD: usize = 60;
+const ANCIENT: usize = 20;
 
 #[derive(Default)]
 struct Receiver {
@@ -31,7 +36,9 @@ async fn start(db_url: &str) -> (KillOnDrop, String) {
             .env("CALLTRAIL_SECRET_KEY", "22".repeat(32))
             .env("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.0/8")
             .env("CALLTRAIL_WORKERS", "8")
-            .env("CALLTRAIL_DB_POOL", "6")
+            .env("CALLTRAIL_DB_POOL", "5")
+            // Retention passes all the time, on whichever instance holds its lease.
+            .env("CALLTRAIL_RETENTION_INTERVAL_SECS", "1")
             .env("RUST_LOG", "warn")
             .stderr(Stdio::null()),
     )
@@ -39,7 +46,7 @@ async fn start(db_url: &str) -> (KillOnDrop, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once() {
+async fn four_instances_ingest_deliver_and_prune_at_once_and_lose_nothing() {
     let fresh = common::fresh_db(common::Db::Postgres).await;
     let state: Arc<Mutex<Receiver>> = Arc::default();
     let s = state.clone();
@@ -89,13 +96,13 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
     // Stopped however the test ends.
     let mut servers = Vec::new();
     let mut bases = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..INSTANCES {
         let (server, base) = start(&fresh.url).await;
         servers.push(server);
         bases.push(base);
     }
     let http = reqwest::Client::new();
-    let base = |i: usize| bases[i % 3].clone();
+    let base = |i: usize| bases[i % INSTANCES].clone();
     let r = http
         .post(format!("{}/api/v1/plugins", base(0)))
         .bearer_auth(&key)
@@ -107,16 +114,22 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+    let plugin_id: uuid::Uuid = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (old, ancient) = plant_finished_long_ago(&fresh.url, plugin_id).await;
 
     // Ingest round-robin across the instances.
     let lanes: Vec<_> = (0..6)
         .map(|lane| {
             let (http, key) = (http.clone(), key.clone());
-            let bases: Vec<String> = (0..3).map(base).collect();
+            let bases: Vec<String> = (0..INSTANCES).map(base).collect();
             tokio::spawn(async move {
                 for i in (lane..TRIGGERS).step_by(6) {
                     let r = http
-                        .post(format!("{}/api/v1/triggers", bases[i % 3]))
+                        .post(format!("{}/api/v1/triggers", bases[i % INSTANCES]))
                         .bearer_auth(&key)
                         .json(&json!({"plugin": "receiver", "event_type": "e.created", "payload": {"n": i}}))
                         .send()
@@ -174,6 +187,40 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
         );
     }
 
+    // Retention ran meanwhile: the old triggers lost their details but kept their
+    // rows, the ancient ones are gone, and no delivered trigger lost anything.
+    common::wait_until(
+        Duration::from_secs(30),
+        "retention to reach the old triggers",
+        || async {
+            details_removed(&fresh.url, &old).await == OLD as i64
+                && still_there(&fresh.url, &ancient).await == 0
+        },
+    )
+    .await;
+    assert_eq!(
+        still_there(&fresh.url, &old).await,
+        OLD as i64,
+        "summaries stay"
+    );
+    let delivered_without_details = common::query_i64(
+        &fresh.url,
+        "SELECT COUNT(*) FROM triggers WHERE details_removed_at IS NOT NULL \
+         AND finished_at > (EXTRACT(EPOCH FROM now()) * 1000000 - 86400000000)",
+    )
+    .await;
+    assert_eq!(
+        delivered_without_details, 0,
+        "retention took something recent"
+    );
+    let attempts = common::query_i64(
+        &fresh.url,
+        "SELECT COUNT(*) FROM attempts a JOIN triggers t ON t.id = a.trigger_id \
+         WHERE t.details_removed_at IS NULL",
+    )
+    .await;
+    assert_eq!(attempts, TRIGGERS as i64, "every delivery kept its attempt");
+
     // The work was shared: claims in the logs name more than one worker.
     let page = common::get_json(&http, format!("{}/api/v1/triggers?limit=60", base(0)), &key).await;
     let mut workers = HashSet::new();
@@ -195,4 +242,72 @@ async fn three_instances_share_the_work_and_never_run_one_trigger_twice_at_once(
         workers.len() >= 2,
         "one instance did all the work: {workers:?}"
     );
+}
+
+/// Finished triggers from long ago, put straight into the database: `OLD` that
+/// finished 90 days ago and `ANCIENT` 450 days ago.
+async fn plant_finished_long_ago(
+    db_url: &str,
+    plugin_id: uuid::Uuid,
+) -> (Vec<uuid::Uuid>, Vec<uuid::Uuid>) {
+    let store = calltrail::storage::open(db_url, 2).await.unwrap();
+    let mut planted = Vec::new();
+    let mut ids = (Vec::new(), Vec::new());
+    for (n, days) in [(OLD, 90), (ANCIENT, 450)] {
+        for i in 0..n {
+            let mut t =
+                common::old_trigger(plugin_id, days, &format!("OLD-{days}-{i}"), json!({"n": i}));
+            t.status = app::domain::Status::Finished;
+            t.next_attempt_at = None;
+            if days == 90 {
+                ids.0.push(t.id)
+            } else {
+                ids.1.push(t.id)
+            }
+            planted.push(t);
+        }
+    }
+    store.insert_triggers(planted).await.unwrap();
+    for (list, days) in [(&ids.0, 90), (&ids.1, 450)] {
+        let micros = (chrono::Utc::now().timestamp() - days * common::DAY) * 1_000_000;
+        let n = common::exec_sql(
+            db_url,
+            &format!(
+                "UPDATE triggers SET finished_at = {micros} WHERE id IN ({})",
+                in_list(list)
+            ),
+        )
+        .await;
+        assert_eq!(n as usize, list.len());
+    }
+    ids
+}
+
+fn in_list(ids: &[uuid::Uuid]) -> String {
+    ids.iter()
+        .map(|id| format!("'{id}'::uuid"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn details_removed(db_url: &str, ids: &[uuid::Uuid]) -> i64 {
+    common::query_i64(
+        db_url,
+        &format!(
+            "SELECT COUNT(*) FROM triggers WHERE details_removed_at IS NOT NULL AND id IN ({})",
+            in_list(ids)
+        ),
+    )
+    .await
+}
+
+async fn still_there(db_url: &str, ids: &[uuid::Uuid]) -> i64 {
+    common::query_i64(
+        db_url,
+        &format!(
+            "SELECT COUNT(*) FROM triggers WHERE id IN ({})",
+            in_list(ids)
+        ),
+    )
+    .await
 }

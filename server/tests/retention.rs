@@ -9,7 +9,7 @@ use calltrail::executor::outbound::AllowList;
 use calltrail::executor::{Executor, ExecutorConfig};
 use calltrail::service::{RetentionPolicy, Role};
 use calltrail::storage::NewTrigger;
-use common::{error_of, Db, TestApp};
+use common::{error_of, old_trigger, Db, TestApp, DAY};
 use serde_json::{json, Value};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -18,37 +18,6 @@ on_both_databases!(
     old_details_go_summaries_stay_and_unfinished_triggers_are_untouched,
     an_erasure_removes_an_entitys_details_now_and_is_audited,
 );
-
-const DAY: i64 = 86_400;
-
-/// A trigger created `days_ago` (its id says so, as a real one's would), due now.
-fn old_trigger(plugin_id: uuid::Uuid, days_ago: i64, entity: &str, payload: Value) -> NewTrigger {
-    let secs = (chrono::Utc::now().timestamp() - days_ago * DAY) as u64;
-    let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, secs, 0));
-    let now = calltrail::service::now();
-    NewTrigger {
-        id,
-        plugin_id,
-        event_type: "invoice.available".into(),
-        action: None,
-        entity: Some(app::domain::EntityRef {
-            entity_type: "invoice".into(),
-            id: entity.into(),
-        }),
-        initiator: app::domain::Initiator {
-            kind: app::domain::InitiatorKind::System,
-            name: "test".into(),
-        },
-        payload: payload.to_string(),
-        aggregation_key: None,
-        idempotency: None,
-        status: app::domain::Status::NotYetStarted,
-        scheduled_at: now,
-        next_attempt_at: Some(now),
-        logs: vec![],
-        created_by: None,
-    }
-}
 
 /// A provider, a plugin calling it, and an executor allowed to reach it.
 async fn setup(db: Db) -> (TestApp, MockServer, Executor, uuid::Uuid) {

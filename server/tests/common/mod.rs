@@ -555,3 +555,39 @@ pub fn cli_admin_key(cmd: &mut std::process::Command) -> String {
         .expect("the key is printed")
         .to_string()
 }
+
+pub const DAY: i64 = 86_400;
+
+/// A trigger created `days_ago` (its id says so, as a real one's would), due now.
+pub fn old_trigger(
+    plugin_id: uuid::Uuid,
+    days_ago: i64,
+    entity: &str,
+    payload: serde_json::Value,
+) -> calltrail::storage::NewTrigger {
+    let secs = (chrono::Utc::now().timestamp() - days_ago * DAY) as u64;
+    let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, secs, 0));
+    let now = calltrail::service::now();
+    calltrail::storage::NewTrigger {
+        id,
+        plugin_id,
+        event_type: "invoice.available".into(),
+        action: None,
+        entity: Some(app::domain::EntityRef {
+            entity_type: "invoice".into(),
+            id: entity.into(),
+        }),
+        initiator: app::domain::Initiator {
+            kind: app::domain::InitiatorKind::System,
+            name: "test".into(),
+        },
+        payload: payload.to_string(),
+        aggregation_key: None,
+        idempotency: None,
+        status: app::domain::Status::NotYetStarted,
+        scheduled_at: now,
+        next_attempt_at: Some(now),
+        logs: vec![],
+        created_by: None,
+    }
+}
