@@ -17,6 +17,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 on_both_databases!(
     old_details_go_summaries_stay_and_unfinished_triggers_are_untouched,
     an_erasure_removes_an_entitys_details_now_and_is_audited,
+    a_plugin_keeps_its_log_for_its_own_time,
 );
 
 /// A provider, a plugin calling it, and an executor allowed to reach it.
@@ -259,4 +260,72 @@ async fn an_erasure_removes_an_entitys_details_now_and_is_audited(db: Db) {
             "{copies} copies of erased data remain in the database files"
         );
     }
+}
+
+async fn a_plugin_keeps_its_log_for_its_own_time(db: Db) {
+    let (app, provider, ex, billing) = setup(db).await;
+    // A second plugin on the same provider, keeping details 7 days and rows 20.
+    let (s, p) = app
+        .post(
+            "/api/v1/plugins",
+            &json!({"name": "chatty", "base_url": provider.uri(),
+                    "default_route": {"method": "POST", "path": "/hook"},
+                    "retention": {"detail_days": 7, "summary_days": 20}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{p}");
+    assert_eq!(
+        p["retention"],
+        json!({"detail_days": 7, "summary_days": 20})
+    );
+    let chatty: uuid::Uuid = p["id"].as_str().unwrap().parse().unwrap();
+    // Bad days are refused with the field named, and change nothing.
+    let (s, e) = app
+        .patch(
+            "/api/v1/plugins/chatty",
+            &json!({"retention": {"detail_days": 30, "summary_days": 10}}),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(error_of(&e).1.as_deref(), Some("retention.summary_days"));
+
+    let planted = [
+        (billing, 10, "B-10"),
+        (chatty, 10, "C-10"),
+        (chatty, 25, "C-25"),
+    ];
+    let triggers: Vec<NewTrigger> = planted
+        .iter()
+        .map(|(plugin, days, entity)| old_trigger(*plugin, *days + 1, entity, json!({"n": 1})))
+        .collect();
+    let ids: Vec<uuid::Uuid> = triggers.iter().map(|t| t.id).collect();
+    app.service.store().insert_triggers(triggers).await.unwrap();
+    assert_eq!(ex.step().await.unwrap(), 3);
+    for (id, (_, days, _)) in ids.iter().zip(planted) {
+        finished_days_ago(&app, *id, days).await;
+    }
+
+    app.service
+        .set_retention(RetentionPolicy::from_days(30, 400).unwrap());
+    let done = app.service.prune(false, &|_| {}).await.unwrap();
+    assert_eq!((done.details_removed, done.triggers_deleted), (1, 1));
+    let (_, d) = detail(&app, ids[0]).await;
+    assert_eq!(
+        d["trigger"]["payload"]["n"], 1,
+        "billing follows the global 30 days"
+    );
+    let (_, d) = detail(&app, ids[1]).await;
+    assert!(
+        d["trigger"]["details_removed_at"].is_string(),
+        "chatty's 7 days: {d}"
+    );
+    assert_eq!(detail(&app, ids[2]).await.0, 404, "chatty's 20 days");
+
+    // Back to the global setting: nothing more goes.
+    let (s, p) = app
+        .patch("/api/v1/plugins/chatty", &json!({"retention": {}}))
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let again = app.service.prune(false, &|_| {}).await.unwrap();
+    assert_eq!((again.details_removed, again.triggers_deleted), (0, 0));
 }

@@ -42,6 +42,26 @@ pub struct RedactRules {
     pub json_pointers: Vec<String>,
 }
 
+/// How long this plugin's triggers are kept, where it differs from the global
+/// retention (`CALLTRAIL_RETENTION_DETAIL_DAYS` / `_SUMMARY_DAYS`). An absent
+/// value follows the global one; 0 keeps forever.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PluginRetention {
+    /// Days a finished trigger keeps its payload, attempts and logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail_days: Option<u32>,
+    /// Days a finished trigger's summary row is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_days: Option<u32>,
+}
+
+impl PluginRetention {
+    pub fn is_global(&self) -> bool {
+        self.detail_days.is_none() && self.summary_days.is_none()
+    }
+}
+
 /// A plugin as every endpoint returns it: credentials and signing secret are
 /// never part of it, only whether they are set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +80,9 @@ pub struct Plugin {
     pub retry_policy: RetryPolicy,
     pub external_id_pointer: Option<String>,
     pub redact: RedactRules,
+    /// Its own retention, where it differs from the global one.
+    #[serde(default)]
+    pub retention: PluginRetention,
     pub has_auth: bool,
     pub has_signing_secret: bool,
     pub created_at: DateTime<Utc>,

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
-use app::domain::{Plugin, PluginSummary, PluginView, RedactRules, RetryPolicy, Route};
+use app::domain::{
+    Plugin, PluginRetention, PluginSummary, PluginView, RedactRules, RetryPolicy, Route,
+};
 
 use super::secrets::Owner;
 use super::types::{EventType, PluginName};
@@ -118,6 +120,7 @@ pub struct PluginInput {
     pub retry_policy: Option<RetryPolicy>,
     pub external_id_pointer: Option<String>,
     pub redact: Option<RedactRules>,
+    pub retention: Option<PluginRetention>,
 }
 
 /// A partial update: absent fields stay, `null` clears what may be cleared.
@@ -144,6 +147,8 @@ pub struct PluginPatch {
     #[schema(value_type = Option<String>)]
     pub external_id_pointer: Option<Option<String>>,
     pub redact: Option<RedactRules>,
+    /// Replaces the plugin's retention; `{}` follows the global setting again.
+    pub retention: Option<PluginRetention>,
 }
 
 /// Tell a field that is present-but-null (`Some(None)`) from one that is absent (`None`).
@@ -222,6 +227,22 @@ fn check_plugin(p: &Plugin) -> Result<(), ServiceError> {
                 "base_url",
                 "give an absolute http:// or https:// URL",
             ))
+        }
+    }
+    let r = p.retention;
+    if let (Some(detail), Some(summary)) = (r.detail_days, r.summary_days) {
+        if detail == 0 && summary > 0 {
+            return Err(ServiceError::invalid(
+                "retention.summary_days",
+                "details kept forever (detail_days 0) need summary_days 0: details cannot \
+                 outlive their trigger",
+            ));
+        }
+        if summary > 0 && summary < detail {
+            return Err(ServiceError::invalid(
+                "retention.summary_days",
+                "the summary row cannot go before its details: give at least detail_days",
+            ));
         }
     }
     if !(1..=300_000).contains(&p.timeout_ms) {
@@ -437,6 +458,7 @@ impl Service {
             retry_policy: input.retry_policy.unwrap_or_default(),
             external_id_pointer: input.external_id_pointer.filter(|p| !p.is_empty()),
             redact: input.redact.unwrap_or_default(),
+            retention: input.retention.unwrap_or_default(),
             has_auth: input.auth.is_some(),
             has_signing_secret: input.signing_secret.is_some(),
             created_at: now,
@@ -503,6 +525,9 @@ impl Service {
         }
         if let Some(v) = patch.timeout_ms {
             p.timeout_ms = v;
+        }
+        if let Some(v) = patch.retention {
+            p.retention = v;
         }
         if let Some(v) = patch.routes {
             p.routes = v;

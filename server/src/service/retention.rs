@@ -62,6 +62,20 @@ impl RetentionPolicy {
         }
     }
 
+    /// This policy with a plugin's own days where it has them (0: forever). A
+    /// summary is never kept shorter than its details.
+    pub fn for_plugin(&self, own: app::domain::PluginRetention) -> RetentionPolicy {
+        let days = |d: u32| (d > 0).then(|| Duration::from_secs(u64::from(d) * 86_400));
+        let detail = own.detail_days.map_or(self.detail, days);
+        let summary = own.summary_days.map_or(self.summary, days);
+        let summary = match (detail, summary) {
+            (None, _) => None,
+            (Some(d), Some(s)) => Some(s.max(d)),
+            (Some(_), None) => None,
+        };
+        RetentionPolicy { detail, summary }
+    }
+
     /// What finished before each returned time is due for that tier's removal.
     pub fn cutoffs(&self, now: DateTime<Utc>) -> [(RetentionTier, Option<DateTime<Utc>>); 2] {
         let before = |d: Option<Duration>| {
@@ -113,14 +127,47 @@ impl Service {
     }
 
     /// One full pass of both tiers, batch by batch; `progress` hears after each
-    /// batch. A dry run only counts.
+    /// batch. A dry run only counts. Plugins with their own retention get passes
+    /// of their own; the rest follow the global policy.
     pub async fn prune(
         &self,
         dry_run: bool,
         progress: &(dyn Fn(PruneReport) + Sync),
     ) -> Result<PruneReport, ServiceError> {
+        let global = self.retention();
+        let plugins = self.store.list_plugins().await?;
         let mut report = PruneReport::default();
-        let cutoffs = self.retention().cutoffs(now());
+        if plugins.iter().all(|p| p.plugin.retention.is_global()) {
+            self.prune_plugins(global, None, dry_run, &mut report, progress)
+                .await?;
+            return Ok(report);
+        }
+        // Plugins grouped by the policy they follow: one pass per policy.
+        let mut groups: Vec<(RetentionPolicy, Vec<Uuid>)> = Vec::new();
+        for p in &plugins {
+            let policy = global.for_plugin(p.plugin.retention);
+            match groups.iter_mut().find(|(g, _)| *g == policy) {
+                Some((_, ids)) => ids.push(p.plugin.id),
+                None => groups.push((policy, vec![p.plugin.id])),
+            }
+        }
+        for (policy, ids) in groups {
+            self.prune_plugins(policy, Some(&ids), dry_run, &mut report, progress)
+                .await?;
+        }
+        Ok(report)
+    }
+
+    /// Both tiers of `policy` over the triggers of `plugins` (all when `None`).
+    async fn prune_plugins(
+        &self,
+        policy: RetentionPolicy,
+        plugins: Option<&[Uuid]>,
+        dry_run: bool,
+        report: &mut PruneReport,
+        progress: &(dyn Fn(PruneReport) + Sync),
+    ) -> Result<(), ServiceError> {
+        let cutoffs = policy.cutoffs(now());
         // What the summary tier removes whole is not counted again for its details.
         let summary_cutoff = cutoffs[0].1;
         for (tier, cutoff) in cutoffs {
@@ -133,7 +180,7 @@ impl Service {
             loop {
                 let ids = self
                     .store
-                    .expired_triggers(tier, cutoff, not_before, None, after, BATCH)
+                    .expired_triggers(tier, cutoff, not_before, plugins, after, BATCH)
                     .await?;
                 let Some(last) = ids.last().copied() else {
                     break;
@@ -162,7 +209,7 @@ impl Service {
                         }
                     }
                 }
-                progress(report);
+                progress(*report);
                 after = Some(last);
                 if !dry_run {
                     // Let ingest and the executor have the writer between batches.
@@ -170,7 +217,7 @@ impl Service {
                 }
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     /// Background retention: every `every`, the instance that holds the lease runs

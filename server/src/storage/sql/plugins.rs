@@ -17,6 +17,7 @@ pub(crate) struct PluginRow {
     retry_policy: String,
     external_id_pointer: Option<String>,
     redact: String,
+    retention: String,
     auth_sealed: Option<Vec<u8>>,
     signing_secret_sealed: Option<Vec<u8>>,
     headers_sealed: Option<Vec<u8>>,
@@ -26,7 +27,7 @@ pub(crate) struct PluginRow {
 
 pub(crate) const PLUGIN_COLUMNS: &str = "id, name, display_name, kind, base_url, active, \
     timeout_ms, routes, default_route, headers, retry_policy, external_id_pointer, redact, \
-    auth_sealed, signing_secret_sealed, headers_sealed, created_at, updated_at";
+    retention, auth_sealed, signing_secret_sealed, headers_sealed, created_at, updated_at";
 
 impl TryFrom<PluginRow> for PluginRecord {
     type Error = StoreError;
@@ -51,6 +52,7 @@ impl TryFrom<PluginRow> for PluginRecord {
                 retry_policy: json("plugin retry policy", &r.retry_policy)?,
                 external_id_pointer: r.external_id_pointer,
                 redact: json("plugin redaction", &r.redact)?,
+                retention: json("plugin retention", &r.retention)?,
                 has_auth: r.auth_sealed.is_some(),
                 has_signing_secret: r.signing_secret_sealed.is_some(),
                 created_at: from_micros(r.created_at),
@@ -80,6 +82,7 @@ pub(crate) fn insert_plugin(d: Dialect, p: &PluginRecord) -> Sql {
         to_json(&pl.retry_policy).into(),
         pl.external_id_pointer.clone().into(),
         to_json(&pl.redact).into(),
+        to_json(&pl.retention).into(),
         p.auth_sealed.clone().into(),
         p.signing_secret_sealed.clone().into(),
         p.headers_sealed.clone().into(),
@@ -107,6 +110,7 @@ pub(crate) fn update_plugin(d: Dialect, p: &PluginRecord) -> Sql {
         ("retry_policy", to_json(&pl.retry_policy).into()),
         ("external_id_pointer", pl.external_id_pointer.clone().into()),
         ("redact", to_json(&pl.redact).into()),
+        ("retention", to_json(&pl.retention).into()),
         ("auth_sealed", p.auth_sealed.clone().into()),
         (
             "signing_secret_sealed",
