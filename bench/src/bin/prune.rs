@@ -1,0 +1,333 @@
+//! Retention under load: `calltrail prune` removes 1,000,000 expired triggers
+//! (each with an attempt and a log line) while clients keep ingesting, on SQLite
+//! and on PostgreSQL. Prints how long the prune took and ingest's p50/p99 with
+//! and without the prune running, measured in the same run, against the release
+//! binary from outside (`calltrail serve` and `calltrail prune` as processes).
+//!
+//! Build the binary first: `cargo build --release -p server`.
+//! Run: `cargo run --release -p bench --bin prune [-- --triggers N] [--no-postgres]`.
+//! Bounded: N triggers (default 1,000,000), 10 s of baseline ingest, 300 s per prune;
+//! 127.0.0.1 only.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use app::domain::{EntityRef, Initiator, InitiatorKind, LogEntry, LogStep, Status};
+use calltrail::service::{Limits, PluginInput, Principal, SecretBox, Service};
+use calltrail::storage::{self, NewTrigger};
+use hdrhistogram::Histogram;
+use serde_json::json;
+use sqlx::{Connection, Executor as _};
+use uuid::Uuid;
+
+const CHUNK: usize = 5_000;
+const CLIENTS: usize = 16;
+const BASELINE: Duration = Duration::from_secs(10);
+const PRUNE_LIMIT: Duration = Duration::from_secs(300);
+/// Old enough for the summary tier (400 days): each trigger goes whole.
+const AGE_DAYS: i64 = 450;
+const SECRET_KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
+
+fn binary() -> anyhow::Result<PathBuf> {
+    let here = std::env::current_exe()?;
+    let bin = here
+        .parent()
+        .map(|d| d.join("calltrail"))
+        .filter(|p| p.exists())
+        .ok_or_else(|| {
+            anyhow::anyhow!("build the binary first: cargo build --release -p server")
+        })?;
+    Ok(bin)
+}
+
+fn calltrail(url: &str) -> anyhow::Result<Command> {
+    let mut cmd = Command::new(binary()?);
+    cmd.env("CALLTRAIL_DATABASE_URL", url)
+        .env("CALLTRAIL_SECRET_KEY", SECRET_KEY)
+        .env("CALLTRAIL_RETENTION_INTERVAL_SECS", "0")
+        .env("CALLTRAIL_EXECUTOR", "off")
+        .env("CALLTRAIL_AUTH_FAILURES_PER_MINUTE", "0")
+        .env("RUST_LOG", "warn")
+        .env_remove("CALLTRAIL_CONFIG");
+    Ok(cmd)
+}
+
+/// `n` finished triggers created and finished `AGE_DAYS` ago, each with one
+/// attempt and one log line, written through the storage layer and SQL.
+async fn fill(url: &str, n: usize) -> anyhow::Result<()> {
+    let store = storage::connect(url).await?;
+    store.migrate().await?;
+    let service = Service::new(
+        store.clone(),
+        SecretBox::from_hex(SECRET_KEY)?,
+        Limits::default(),
+    );
+    let input: PluginInput = serde_json::from_value(json!({
+        "name": "billing", "base_url": "http://127.0.0.1:9/", "timeout_ms": 5000,
+        "default_route": {"method": "POST", "path": "/invoices"},
+    }))?;
+    let plugin = service
+        .create_plugin(&Principal::system("bench"), input)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let then = chrono::Utc::now() - chrono::Duration::days(AGE_DAYS);
+    let secs = then.timestamp() as u64;
+    let started = Instant::now();
+    for first in (0..n).step_by(CHUNK) {
+        let chunk: Vec<NewTrigger> = (first..(first + CHUNK).min(n))
+            .map(|i| NewTrigger {
+                id: Uuid::new_v7(uuid::Timestamp::from_unix(
+                    uuid::NoContext,
+                    secs,
+                    (i % 1_000_000_000) as u32,
+                )),
+                plugin_id: plugin.id,
+                event_type: "invoice.available".into(),
+                action: Some("Send invoice".into()),
+                entity: Some(EntityRef {
+                    entity_type: "invoice".into(),
+                    id: format!("INV-{i}"),
+                }),
+                initiator: Initiator {
+                    kind: InitiatorKind::Automation,
+                    name: "Nightly billing run".into(),
+                },
+                payload: format!(
+                    "{{\"id\":\"INV-{i}\",\"amount_cents\":{},\"note\":\"{}\"}}",
+                    i * 7,
+                    "x".repeat(160)
+                ),
+                aggregation_key: None,
+                idempotency: None,
+                status: Status::Finished,
+                scheduled_at: then,
+                next_attempt_at: None,
+                logs: vec![LogEntry {
+                    at: then,
+                    step: LogStep::Finished,
+                    message: "200 OK".into(),
+                }],
+                created_by: None,
+            })
+            .collect();
+        store.insert_triggers(chunk).await?;
+    }
+    let then_us = then.timestamp_micros();
+    let postgres = url.starts_with("postgres");
+    let new_id = if postgres {
+        "gen_random_uuid()"
+    } else {
+        "randomblob(16)"
+    };
+    let statements = [
+        format!("UPDATE triggers SET finished_at = {then_us}, triggered_at = {then_us}, attempts = 1"),
+        format!(
+            "INSERT INTO attempts (id, trigger_id, number, started_at, duration_ms, started_by_kind, \
+             request_method, request_url, request_headers, request_body, response_status, \
+             response_headers, response_body, class, decision_action, decision_reason) \
+             SELECT {new_id}, id, 1, {then_us}, 120, 'executor', 'POST', \
+             'https://api.example.com/invoices', '{{}}', payload, 200, '{{}}', '{{\"ok\":true}}', \
+             'ok', 'finish', 'answered 200' FROM triggers"
+        ),
+    ];
+    if postgres {
+        let mut c = sqlx::PgConnection::connect(url).await?;
+        for s in &statements {
+            c.execute(s.as_str()).await?;
+        }
+        c.execute("ANALYZE").await?;
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(url).await?;
+        for s in &statements {
+            c.execute(s.as_str()).await?;
+        }
+    }
+    println!(
+        "  filled {n} triggers aged {AGE_DAYS} days (attempt + log each) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `calltrail serve` on a free port; its address once it says it listens.
+fn serve(url: &str) -> anyhow::Result<(std::process::Child, String)> {
+    use std::io::{BufRead, BufReader};
+    let mut child = calltrail(url)?
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(Ok(line)) = lines.next() {
+            if let Some(base) = line.strip_prefix("Calltrail listening on ") {
+                let base = base.trim().to_string();
+                std::thread::spawn(move || for _ in lines.by_ref() {});
+                return Ok((child, base));
+            }
+        }
+    }
+    let _ = child.kill();
+    anyhow::bail!("calltrail serve did not start")
+}
+
+struct Load {
+    latency: Histogram<u64>,
+    ok: u64,
+    errors: u64,
+    elapsed: Duration,
+}
+
+/// Ingest from `CLIENTS` connections until `stop` is set (or `limit` passes).
+async fn ingest(base: String, key: String, stop: Arc<AtomicBool>, limit: Duration) -> Load {
+    let hist = Arc::new(Mutex::new(Histogram::<u64>::new(3).expect("histogram")));
+    let (ok, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|lane| {
+            let (hist, ok, errors, stop) = (hist.clone(), ok.clone(), errors.clone(), stop.clone());
+            let (url, key) = (format!("{base}/api/v1/triggers"), key.to_string());
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) && started.elapsed() < limit {
+                    i += 1;
+                    let body = json!({"plugin": "billing", "event_type": "invoice.available",
+                        "run_at": "2099-01-01T00:00:00Z",
+                        "entity": {"type": "invoice", "id": format!("NEW-{lane}-{i}")},
+                        "payload": {"amount_cents": i, "note": "y".repeat(900)}});
+                    let t = Instant::now();
+                    let r = http.post(&url).bearer_auth(&key).json(&body).send().await;
+                    match r {
+                        Ok(r) if r.status().as_u16() == 201 => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                            let _ = hist.lock().unwrap().record(t.elapsed().as_micros() as u64);
+                        }
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let latency = hist.lock().unwrap().clone();
+    Load {
+        latency,
+        ok: ok.load(Ordering::Relaxed),
+        errors: errors.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+    }
+}
+
+fn describe(what: &str, l: &Load) -> String {
+    format!(
+        "{what}: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, errors {}",
+        l.ok as f64 / l.elapsed.as_secs_f64(),
+        l.latency.value_at_quantile(0.5) as f64 / 1000.0,
+        l.latency.value_at_quantile(0.99) as f64 / 1000.0,
+        l.errors
+    )
+}
+
+async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
+    println!("\n== {name}");
+    fill(url, n).await?;
+    let out = calltrail(url)?
+        .args(["api-key", "create", "--name", "bench", "--role", "admin"])
+        .output()?;
+    let key = String::from_utf8(out.stdout)?
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let (mut server, base) = serve(url)?;
+
+    let baseline = ingest(
+        base.clone(),
+        key.clone(),
+        Arc::new(AtomicBool::new(false)),
+        BASELINE,
+    )
+    .await;
+    println!("  {}", describe("ingest alone        ", &baseline));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(ingest(base.clone(), key.clone(), stop.clone(), PRUNE_LIMIT));
+    let started = Instant::now();
+    let mut prune = tokio::process::Command::from(calltrail(url)?);
+    let pruned = tokio::time::timeout(PRUNE_LIMIT, prune.arg("prune").output()).await;
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let during = load.await?;
+    println!("  {}", describe("ingest during prune ", &during));
+    match pruned {
+        Ok(Ok(out)) if out.status.success() => println!(
+            "  prune: {:.1} s — {}",
+            took.as_secs_f64(),
+            String::from_utf8_lossy(&out.stdout).trim()
+        ),
+        Ok(Ok(out)) => println!("  prune FAILED: {}", String::from_utf8_lossy(&out.stderr)),
+        Ok(Err(e)) => println!("  prune did not run: {e}"),
+        Err(_) => println!("  prune did not finish within {} s", PRUNE_LIMIT.as_secs()),
+    }
+    let ratio = during.latency.value_at_quantile(0.99) as f64
+        / baseline.latency.value_at_quantile(0.99).max(1) as f64;
+    println!(
+        "  => {n} triggers pruned in {:.1} s (goal ≤ 60 s); ingest p99 during / alone = {ratio:.2} (goal ≤ 2)",
+        took.as_secs_f64()
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args
+        .iter()
+        .position(|a| a == "--triggers")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
+    let postgres = !args.iter().any(|a| a == "--no-postgres");
+    println!(
+        "prune benchmark: {n} expired triggers, {CLIENTS} ingest clients; load average {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+
+    let dir = std::env::temp_dir().join(format!("calltrail-prune-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let sqlite = format!("sqlite://{}/prune.db?mode=rwc", dir.display());
+    let result = phase("SQLite", &sqlite, n).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
+
+    if postgres {
+        let base = std::env::var("CALLTRAIL_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let name = format!("calltrail_bench_prune_{}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres")).await?;
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await?;
+        let result = phase("PostgreSQL", &format!("{base}/{name}"), n).await;
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await?;
+        result?;
+    }
+    Ok(())
+}
