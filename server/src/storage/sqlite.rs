@@ -33,6 +33,12 @@ const D: Dialect = Dialect::Sqlite;
 /// Most inserts one transaction commits. Bigger batches amortise the fsync further
 /// but make each request wait longer for its batch.
 const MAX_BATCH: usize = 512;
+/// SQLite's page caches together, in KiB: the process's memory must not grow
+/// with the database (each connection has its own cache).
+const CACHE_BUDGET_KIB: u32 = 48 * 1024;
+/// Connections that read (WAL lets them read beside the writer).
+const READERS: u32 = 8;
+
 /// Rows per multi-row INSERT, well under SQLite's bound-variable limit.
 const ROWS_PER_STATEMENT: usize = 256;
 
@@ -58,19 +64,25 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory")
             // Deleted content is overwritten with zeros, so retention and erasure
             // leave no readable bytes behind in the file's free pages.
             .pragma("secure_delete", "ON");
+        // One page-cache budget for the whole pool (SQLite's cache is per
+        // connection): half for the writer, the rest shared by the readers.
+        let per_reader = CACHE_BUDGET_KIB / 2 / READERS;
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("cache_size", format!("-{}", CACHE_BUDGET_KIB / 2)),
+            )
             .await?;
         let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+            .max_connections(READERS)
+            .connect_with(options.pragma("cache_size", format!("-{per_reader}")))
             .await?;
         let (tx, rx) = mpsc::channel(8 * MAX_BATCH);
         tokio::spawn(group_commit(write.clone(), rx));
