@@ -550,7 +550,7 @@ async fn the_openapi_document_describes_every_route() {
 /// What each operation's shape lets it answer is in the document, each error with the
 /// `ErrorEnvelope` schema: 401 wherever a key is needed, 403 where the role is above
 /// viewer, 400/413/415/422 with a body, 400/422 with a path segment, 422 with any other
-/// parameter, 404 on an `{id}`, 500 everywhere storage is reached.
+/// parameter, 404 on an `{id}`, 500 and 503 everywhere storage is reached.
 fn every_operation_declares_its_role_and_the_errors_it_can_answer(doc: &Value) {
     assert_eq!(
         doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer",
@@ -584,7 +584,7 @@ fn every_operation_declares_its_role_and_the_errors_it_can_answer(doc: &Value) {
             let has_other_params = params.iter().any(|p| p["in"] != "path");
             let has_body = op["requestBody"].is_object();
 
-            let mut expected = vec!["401", "500"];
+            let mut expected = vec!["401", "500", "503"];
             if role != "viewer" {
                 expected.push("403");
             }

@@ -108,6 +108,12 @@ fn declare_answers(op: &mut Operation, needed: Permission) {
         answers.push((422, "an input is not valid; `field` names it".into()));
     }
     answers.push((500, "something failed on the server's side".into()));
+    answers.push((
+        503,
+        "the database did not answer in time; nothing was changed, Retry-After says when to \
+         try again"
+            .into(),
+    ));
     for (status, description) in answers {
         op.responses
             .responses

@@ -88,6 +88,7 @@ impl ServiceError {
             ServiceError::RateLimited { retry_after, .. } => {
                 Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
             }
+            ServiceError::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
             _ => None,
         }
     }
@@ -161,11 +162,23 @@ impl fmt::Display for ServiceError {
 
 impl std::error::Error for ServiceError {}
 
+/// Seconds a client is told to wait after a 503.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 2;
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> ServiceError {
         match e {
             StoreError::Duplicate(what) => {
                 ServiceError::conflict(format!("a {what} already exists"))
+            }
+            // The database busy or out of reach is not a fault of this request:
+            // the client is told to come back, and nothing was written.
+            other if other.is_transient() => {
+                tracing::warn!(error = %other, "storage unavailable");
+                ServiceError::Unavailable(
+                    "the database did not answer in time; nothing was changed, try again shortly"
+                        .into(),
+                )
             }
             other => {
                 tracing::error!(error = %other, "storage failure");
@@ -199,5 +212,32 @@ mod tests {
         assert_eq!(body.message, "give an entity id");
         let body = ErrorBody::from(ServiceError::Internal);
         assert_eq!((body.code.as_str(), body.field), ("internal", None));
+    }
+}
+
+#[cfg(test)]
+mod transient_tests {
+    use super::*;
+
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_with_a_time_to_come_back() {
+        let timed_out = StoreError::Database {
+            context: "inserting a trigger",
+            source: sqlx::Error::PoolTimedOut,
+        };
+        let e = ServiceError::from(timed_out);
+        assert_eq!(e.code(), "unavailable");
+        assert_eq!(e.retry_after_secs(), Some(UNAVAILABLE_RETRY_SECS));
+        assert!(
+            e.message().contains("nothing was changed"),
+            "{}",
+            e.message()
+        );
+        let e = ServiceError::from(StoreError::WriterGone);
+        assert_eq!(e.code(), "unavailable");
+        // A row that cannot be read is our fault, not the database's mood.
+        let e = ServiceError::from(StoreError::Corrupt("bad json".into()));
+        assert_eq!(e.code(), "internal");
+        assert_eq!(e.retry_after_secs(), None);
     }
 }

@@ -47,6 +47,29 @@ pub enum StoreError {
     LeaseLost,
 }
 
+impl StoreError {
+    /// A failure that says nothing about the request: the database is busy,
+    /// restarting or out of reach, and the same request may succeed shortly.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::WriterGone => true,
+            StoreError::Database { source, .. } => match source {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    // SQLite: busy, locked. PostgreSQL: connection exceptions (08…),
+                    // too many connections, shutting down, cannot connect now.
+                    matches!(
+                        code.as_ref(),
+                        "5" | "6" | "517" | "53300" | "57P01" | "57P02" | "57P03"
+                    ) || code.starts_with("08")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 /// Attach what we were doing to a database error.
 pub(crate) trait Context<T> {
     fn context(self, context: &'static str) -> Result<T, StoreError>;
