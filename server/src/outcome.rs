@@ -61,6 +61,66 @@ pub fn run_asked(at: DateTime<Utc>, kind: StartedByKind, actor: &str, reason: &s
     )
 }
 
+/// What a worker that stopped before recording a result leaves: the call may
+/// have reached the provider.
+pub const INTERRUPTED: &str = "interrupted: the worker stopped before it recorded a result \
+                               (its lease expired); the call may have reached the provider";
+
+/// The decision on a claim whose lease expired with attempt `number` of `max`
+/// unrecorded, and the step that logs it: stop when retries are spent, else go
+/// again now.
+pub fn lease_expired(number: u32, max: u32, now: DateTime<Utc>) -> (Decision, LogStep) {
+    if number >= max {
+        (
+            Decision {
+                action: DecisionAction::Stop,
+                at: None,
+                reason: format!(
+                    "{INTERRUPTED}; retries exhausted (attempt {number} of {max}): stopped"
+                ),
+            },
+            LogStep::Failed,
+        )
+    } else {
+        (
+            Decision {
+                action: DecisionAction::Retry,
+                at: Some(now),
+                reason: format!("{INTERRUPTED}; tried again now"),
+            },
+            LogStep::RetryScheduled,
+        )
+    }
+}
+
+/// The log lines of an expired lease: the interruption, then the decision.
+pub fn lease_expired_lines(
+    now: DateTime<Utc>,
+    number: u32,
+    decision: &Decision,
+    step: LogStep,
+) -> [LogEntry; 2] {
+    [
+        line(
+            now,
+            LogStep::Interrupted,
+            format!(
+                "lease expired: attempt {number} was interrupted before its result was recorded"
+            ),
+        ),
+        line(now, step, decision.reason.clone()),
+    ]
+}
+
+/// An earlier attempt with no row (its worker died first): it retried.
+pub fn interrupted_retry(at: DateTime<Utc>) -> Decision {
+    Decision {
+        action: DecisionAction::Retry,
+        at: Some(at),
+        reason: INTERRUPTED.into(),
+    }
+}
+
 /// The request went out.
 pub fn request_sent(at: DateTime<Utc>, method: &str, url: &str) -> LogEntry {
     line(at, LogStep::RequestSent, format!("{method} {url}"))

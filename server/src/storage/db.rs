@@ -587,11 +587,7 @@ where
     <DB as Database>::QueryResult: HasRowsAffected,
     sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
 {
-    let retry = app::domain::Decision {
-        action: app::domain::DecisionAction::Retry,
-        at: Some(o.attempt.started_at),
-        reason: INTERRUPTED.into(),
-    };
+    let retry = crate::outcome::interrupted_retry(o.attempt.started_at);
     insert_interrupted::<DB>(
         conn,
         o.trigger_id,
@@ -602,9 +598,6 @@ where
     )
     .await
 }
-
-const INTERRUPTED: &str = "interrupted: the worker stopped before it recorded a result \
-                           (its lease expired); the call may have reached the provider";
 
 /// Attempt rows for every number after the last recorded one up to `through`,
 /// each an interrupted call deciding `decision`.
@@ -715,7 +708,7 @@ where
     sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
     sql::ExpiredRow: for<'r> FromRow<'r, DB::Row>,
 {
-    use app::domain::{Decision, DecisionAction, LogEntry, LogStep, RetryPolicy};
+    use app::domain::RetryPolicy;
     let expired: Vec<sql::ExpiredRow> = fetch_all(
         &mut *conn,
         sql::select_expired_leases(DB::DIALECT, now, RESCUE_BATCH),
@@ -728,27 +721,7 @@ where
             .max_attempts;
         let number = e.attempts.max(0) as u32;
         let ended = number >= max;
-        let (decision, step) = if ended {
-            (
-                Decision {
-                    action: DecisionAction::Stop,
-                    at: None,
-                    reason: format!(
-                        "{INTERRUPTED}; retries exhausted (attempt {number} of {max}): stopped"
-                    ),
-                },
-                LogStep::Failed,
-            )
-        } else {
-            (
-                Decision {
-                    action: DecisionAction::Retry,
-                    at: Some(now),
-                    reason: format!("{INTERRUPTED}; tried again now"),
-                },
-                LogStep::RetryScheduled,
-            )
-        };
+        let (decision, step) = crate::outcome::lease_expired(number, max, now);
         let moved = execute(
             &mut *conn,
             sql::settle_expired(DB::DIALECT, e.id, ended, &decision.reason, now),
@@ -766,20 +739,7 @@ where
         };
         insert_interrupted::<DB>(conn, e.id, number, now, &unknown, &decision).await?;
         crate::metrics::lease_rescues(1);
-        let logs = [
-            LogEntry {
-                at: now,
-                step: LogStep::Interrupted,
-                message: format!(
-                    "lease expired: attempt {number} was interrupted before its result was recorded"
-                ),
-            },
-            LogEntry {
-                at: now,
-                step,
-                message: decision.reason.clone(),
-            },
-        ];
+        let logs = crate::outcome::lease_expired_lines(now, number, &decision, step);
         if let Some(sql) = sql::insert_logs(DB::DIALECT, logs.iter().map(|l| (e.id, l))) {
             execute(&mut *conn, sql, "logging an expired lease").await?;
         }
