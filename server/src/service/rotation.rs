@@ -91,8 +91,8 @@ impl Service {
         let batch = batch.clamp(1, 10_000);
         let rotation = Rotation {
             plugins: self.rotate_plugins().await?,
-            triggers: self.rotate_payloads(batch).await?,
-            migrations: self.rotate_migrations(batch).await?,
+            triggers: self.rotate_rows(SealedRows::Payloads, batch).await?,
+            migrations: self.rotate_rows(SealedRows::MigrationSpecs, batch).await?,
         };
         self.plugins.clear();
         Ok(rotation)
@@ -232,60 +232,40 @@ impl Service {
         Ok(sealed)
     }
 
-    async fn rotate_payloads(&self, batch: u32) -> Result<Tally, ServiceError> {
+    /// Re-seal one kind of sealed text, page by page; a row changed meanwhile is
+    /// left as its writer left it.
+    async fn rotate_rows(&self, rows: SealedRows, batch: u32) -> Result<Tally, ServiceError> {
         let mut tally = Tally::default();
         let mut after = None;
         loop {
-            let page = self.store.sealed_payloads(after, batch).await?;
-            for (id, text) in &page {
-                let owner = Owner::TriggerPayload(*id);
-                match self.resealed_text(text, |v| self.secrets.reseal_payload(v, owner)) {
-                    Err(_) => tally.failed.push(*id),
-                    Ok(Resealed::Current) => tally.current += 1,
-                    Ok(Resealed::New(new)) => {
-                        if self.store.replace_payload(*id, text, &new).await? {
-                            tally.resealed += 1;
-                        } else {
-                            tally.changed_meanwhile += 1;
-                        }
-                    }
+            let page = match rows {
+                SealedRows::Payloads => self.store.sealed_payloads(after, batch).await?,
+                SealedRows::MigrationSpecs => {
+                    self.store.sealed_migration_specs(after, batch).await?
                 }
-            }
-            if page.len() < batch as usize {
-                return Ok(tally);
-            }
-            after = page.last().map(|(id, _)| *id);
-        }
-    }
-
-    async fn rotate_migrations(&self, batch: u32) -> Result<Tally, ServiceError> {
-        let mut tally = Tally::default();
-        let mut after = None;
-        loop {
-            let page = self.store.sealed_migration_specs(after, batch).await?;
+            };
             for (id, text) in &page {
-                let owner = Owner::MigrationPayload(*id);
-                // Only the items' payloads are sealed; the rest of the spec is plain.
-                let reseal = |spec: &Value| -> Result<Option<Value>, SecretError> {
-                    let mut spec = spec.clone();
-                    let mut changed = false;
-                    if let Some(Value::Array(items)) = spec.get_mut("create") {
-                        for item in items {
-                            if let Some(payload) = item.get_mut("payload") {
-                                if let Some(fresh) = self.secrets.reseal_payload(payload, owner)? {
-                                    *payload = fresh;
-                                    changed = true;
-                                }
-                            }
-                        }
-                    }
-                    Ok(changed.then_some(spec))
+                let resealed = match rows {
+                    SealedRows::Payloads => self.resealed_text(text, |v| {
+                        self.secrets.reseal_payload(v, Owner::TriggerPayload(*id))
+                    }),
+                    SealedRows::MigrationSpecs => self.resealed_text(text, |spec| {
+                        self.resealed_spec(spec, Owner::MigrationPayload(*id))
+                    }),
                 };
-                match self.resealed_text(text, reseal) {
+                match resealed {
                     Err(_) => tally.failed.push(*id),
                     Ok(Resealed::Current) => tally.current += 1,
                     Ok(Resealed::New(new)) => {
-                        if self.store.replace_migration_spec(*id, text, &new).await? {
+                        let replaced = match rows {
+                            SealedRows::Payloads => {
+                                self.store.replace_payload(*id, text, &new).await?
+                            }
+                            SealedRows::MigrationSpecs => {
+                                self.store.replace_migration_spec(*id, text, &new).await?
+                            }
+                        };
+                        if replaced {
                             tally.resealed += 1;
                         } else {
                             tally.changed_meanwhile += 1;
@@ -300,7 +280,24 @@ impl Service {
         }
     }
 
-    /// JSON text re-sealed by `reseal`, as text again.
+    /// A migration spec with its items' payloads re-sealed (the rest is plain);
+    /// `None` when nothing needed it.
+    fn resealed_spec(&self, spec: &Value, owner: Owner) -> Result<Option<Value>, SecretError> {
+        let mut spec = spec.clone();
+        let mut changed = false;
+        if let Some(Value::Array(items)) = spec.get_mut("create") {
+            for item in items {
+                if let Some(payload) = item.get_mut("payload") {
+                    if let Some(fresh) = self.secrets.reseal_payload(payload, owner)? {
+                        *payload = fresh;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        Ok(changed.then_some(spec))
+    }
+
     fn resealed_text(
         &self,
         text: &str,
@@ -312,4 +309,13 @@ impl Service {
             None => Resealed::Current,
         })
     }
+}
+
+/// The texts that hold sealed values, each re-sealed the same way.
+#[derive(Debug, Clone, Copy)]
+enum SealedRows {
+    /// Triggers' payloads.
+    Payloads,
+    /// Trigger migrations' specs (the payloads of the triggers they create).
+    MigrationSpecs,
 }
