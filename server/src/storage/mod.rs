@@ -193,6 +193,14 @@ pub trait Store: Send + Sync + 'static {
         self.reads().count_by_status(filter).await
     }
 
+    /// Every plugin's failed attempts since `since`, and when it last succeeded.
+    async fn plugin_activity(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<PluginActivity>, StoreError> {
+        self.reads().plugin_activity(since).await
+    }
+
     /// How many triggers wait, are scheduled, run; since when the oldest is due.
     async fn queue_depth(
         &self,
