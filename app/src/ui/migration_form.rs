@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::components::{local_midnight, ErrorNote, TextArea, TextField, TriggerTable};
+use super::components::{hydrated, local_midnight, ErrorNote, TextArea, TextField, TriggerTable};
 use crate::domain::{
     DryRun, EntityRef, ErrorBody, Migration, MigrationCreateItem, MigrationInput, MigrationStart,
     PluginSummary, Status, TriggerFilter,
@@ -125,6 +125,7 @@ impl MigrationDraft {
 /// `started` hears of the job once it runs.
 #[component]
 pub fn MigrationForm(started: Callback<Migration>) -> impl IntoView {
+    let ready = hydrated();
     let mode = RwSignal::new(Mode::Rerun);
     let plugin = RwSignal::new(String::new());
     let statuses = RwSignal::new(Vec::<Status>::new());
@@ -200,7 +201,7 @@ pub fn MigrationForm(started: Callback<Migration>) -> impl IntoView {
     let plugins = Resource::new(|| (), |_| list_plugins());
 
     view! {
-        <form class="settings migration-form" data-testid="migration-form"
+        <form class="settings migration-form" method="post" data-testid="migration-form"
             on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); send(true); }>
             <fieldset>
                 <legend>"Which triggers"</legend>
@@ -249,7 +250,7 @@ pub fn MigrationForm(started: Callback<Migration>) -> impl IntoView {
                 <TextField label="At most this many per second" name="rate_per_sec" value=rate_per_sec
                     kind="number" hint="Optional: 1 to 1000 (50 when empty)"/>
             </fieldset>
-            <button type="submit" data-testid="dry-run" disabled=move || run.pending().get()>
+            <button type="submit" data-testid="dry-run" disabled=move || run.pending().get() || !ready.get()>
                 "Preview (dry run)"
             </button>
             {move || problem.get().map(|e| view! { <ErrorNote error=e/> })}

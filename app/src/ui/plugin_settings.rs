@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::components::{CheckField, ErrorNote, TextArea, TextField};
+use super::components::{hydrated, CheckField, ErrorNote, TextArea, TextField};
 use crate::domain::{ErrorBody, Plugin, PluginChanges, RedactRules, RetryPolicy, Route};
 use crate::server_fns::update_plugin;
 
@@ -150,6 +150,7 @@ pub fn PluginSettingsForm(plugin: Plugin, saved: Callback<Plugin>) -> impl IntoV
     let redact_headers = RwSignal::new(draft.redact_headers);
     let redact_pointers = RwSignal::new(draft.redact_pointers);
 
+    let ready = hydrated();
     let name = plugin.name.clone();
     let save = Action::new(move |changes: &PluginChanges| {
         update_plugin(name.clone(), changes.clone())
@@ -189,7 +190,7 @@ pub fn PluginSettingsForm(plugin: Plugin, saved: Callback<Plugin>) -> impl IntoV
     };
 
     view! {
-        <form class="settings" data-testid="plugin-settings-form" on:submit=submit>
+        <form class="settings" method="post" data-testid="plugin-settings-form" on:submit=submit>
             <fieldset>
                 <legend>"General"</legend>
                 <TextField label="Display name" name="display_name" value=display_name required=true/>
@@ -239,7 +240,7 @@ pub fn PluginSettingsForm(plugin: Plugin, saved: Callback<Plugin>) -> impl IntoV
                     rows=3
                 />
             </fieldset>
-            <button type="submit" data-testid="save-settings" disabled=move || save.pending().get()>
+            <button type="submit" data-testid="save-settings" disabled=move || save.pending().get() || !ready.get()>
                 "Save settings"
             </button>
             {move || match outcome.get() {

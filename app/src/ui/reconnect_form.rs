@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::components::{ErrorNote, TextField};
+use super::components::{hydrated, ErrorNote, TextField};
 use crate::domain::{Credentials, ErrorBody, Plugin, PluginChanges, WriteOnly};
 use crate::server_fns::update_plugin;
 
@@ -88,6 +88,7 @@ fn credentials(kind: Kind, name: &str, secret: &str) -> Result<Credentials, Erro
 
 #[component]
 pub fn ReconnectForm(plugin: String, saved: Callback<Plugin>) -> impl IntoView {
+    let ready = hydrated();
     let kind = RwSignal::new(Kind::Bearer);
     let name = RwSignal::new(String::new());
     let secret = RwSignal::new(String::new());
@@ -123,7 +124,7 @@ pub fn ReconnectForm(plugin: String, saved: Callback<Plugin>) -> impl IntoView {
         }
     };
     view! {
-        <form class="settings reconnect" data-testid="reconnect-form" on:submit=submit>
+        <form class="settings reconnect" method="post" data-testid="reconnect-form" on:submit=submit>
             <fieldset>
                 <legend>"Reconnect"</legend>
                 <p class="muted">
@@ -152,7 +153,7 @@ pub fn ReconnectForm(plugin: String, saved: Callback<Plugin>) -> impl IntoView {
                     }
                 }}
             </fieldset>
-            <button type="submit" data-testid="reconnect" disabled=move || save.pending().get()>
+            <button type="submit" data-testid="reconnect" disabled=move || save.pending().get() || !ready.get()>
                 "Save new credentials"
             </button>
             {move || match outcome.get() {

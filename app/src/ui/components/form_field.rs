@@ -1,9 +1,26 @@
-//! Labelled inputs bound to a signal: the label wraps its input, so every field
-//! is named for screen readers and a click on the words focuses it.
+//! Labelled inputs bound to a signal. Each input is named by its label and
+//! described by its hint, so screen readers read both, and a click on the words
+//! focuses it. Ids come from the field's `name`: unique on a page.
 
 use leptos::prelude::*;
 
-/// One line of text (or a number, a URL, a password: `kind`).
+/// True once the page runs in the browser. Forms keep their submit button
+/// disabled until then: submitted by the browser itself, before hydration, a form
+/// would put what was typed (a new password…) in the address.
+pub fn hydrated() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    ready
+}
+
+/// The hint under an input, and the id that ties it to the input.
+fn hint_view(name: &'static str, hint: Option<&'static str>) -> (Option<String>, impl IntoView) {
+    let id = hint.map(|_| format!("hint-{name}"));
+    let view = hint.map(|h| view! { <small class="muted" id=format!("hint-{name}")>{h}</small> });
+    (id, view)
+}
+
+/// One line of text (or a number, a URL, a day, a password: `kind`).
 #[component]
 pub fn TextField(
     label: &'static str,
@@ -19,12 +36,22 @@ pub fn TextField(
     } else {
         "off"
     };
+    let id = format!("field-{name}");
+    let (described_by, hint) = hint_view(name, hint);
     view! {
-        <label class="field">
-            <span class="field-label">{label}</span>
-            <input type=kind name=name autocomplete=autocomplete required=required bind:value=value/>
-            {hint.map(|h| view! { <small class="muted">{h}</small> })}
-        </label>
+        <div class="field">
+            <label class="field-label" for=id.clone()>{label}</label>
+            <input
+                id=id
+                type=kind
+                name=name
+                autocomplete=autocomplete
+                required=required
+                aria-describedby=described_by
+                bind:value=value
+            />
+            {hint}
+        </div>
     }
 }
 
@@ -37,12 +64,16 @@ pub fn TextArea(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(default = 4)] rows: u32,
 ) -> impl IntoView {
+    let id = format!("field-{name}");
+    let (described_by, hint) = hint_view(name, hint);
     view! {
-        <label class="field">
-            <span class="field-label">{label}</span>
-            <textarea name=name rows=rows bind:value=value></textarea>
-            {hint.map(|h| view! { <small class="muted">{h}</small> })}
-        </label>
+        <div class="field">
+            <label class="field-label" for=id.clone()>{label}</label>
+            <textarea id=id name=name rows=rows aria-describedby=described_by bind:value=value>
+                {value.get_untracked()}
+            </textarea>
+            {hint}
+        </div>
     }
 }
 

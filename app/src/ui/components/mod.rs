@@ -12,7 +12,7 @@ mod trigger_table;
 
 pub use date_range::DateRange;
 pub use filter_bar::{EntityChip, ExportLinks, PluginFilter, SearchBox, StatusFilter};
-pub use form_field::{CheckField, TextArea, TextField};
+pub use form_field::{hydrated, CheckField, TextArea, TextField};
 pub use frame_height::report_height_to_parent;
 pub use local_time::LocalTime;
 pub use notice::{ErrorNote, NoAccess};
