@@ -117,10 +117,10 @@ async fn each_caller_sees_the_health_of_the_plugins_it_may_read(db: Db) {
     };
 
     // Admins see inactive plugins too, with their failures.
-    let (_, all) = app.get("/api/v1/plugin-health").await;
-    assert_eq!(names(&all), ["legacy", "stripe", "xero"]);
-    assert_eq!(health_of(&all, "legacy").unwrap()["active"], false);
-    assert_eq!(health_of(&all, "legacy").unwrap()["failures_24h"], 1);
+    let (_, before) = app.get("/api/v1/plugin-health").await;
+    assert_eq!(names(&before), ["legacy", "stripe", "xero"]);
+    assert_eq!(health_of(&before, "legacy").unwrap()["active"], false);
+    assert_eq!(health_of(&before, "legacy").unwrap()["failures_24h"], 1);
 
     // Others see what the log shows them: active plugins only.
     let viewer = app.key("wall", Role::Viewer).await;
@@ -141,10 +141,25 @@ async fn each_caller_sees_the_health_of_the_plugins_it_may_read(db: Db) {
         .await;
     assert_eq!(names(&list), ["xero"]);
 
-    // Counted over every trigger: not for callers who see only their own.
+    // An ingest key's figures count only the calls it reported itself.
     let ingest = app.key("billing", Role::Ingest).await;
-    let (s, body) = app.get_as(&ingest, "/api/v1/plugin-health").await;
-    assert_eq!((s, error_of(&body).0.as_str()), (403, "forbidden"), "{body}");
+    let (s, body) = app
+        .post_as(
+            &ingest,
+            "/api/v1/calls",
+            &json!({"plugin": "xero", "event_type": "invoice.available", "payload": {},
+                    "request": {"method": "POST", "url": "https://api.example.com/x"},
+                    "response": {"status": 500}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    call(&app, "stripe", 503, Duration::minutes(1)).await;
+    let (s, list) = app.get_as(&ingest, "/api/v1/plugin-health").await;
+    assert_eq!(s, 200, "{list}");
+    let failures = |list: &Value, name: &str| health_of(list, name).unwrap()["failures_24h"].clone();
+    assert_eq!((failures(&list, "xero"), failures(&list, "stripe")), (json!(1), json!(0)));
+    let (_, all) = app.get("/api/v1/plugin-health").await;
+    assert_eq!((failures(&all, "xero"), failures(&all, "stripe")), (json!(1), json!(1)));
 
     // The page's server function answers the same as the REST route.
     let browser = app.browser().await;

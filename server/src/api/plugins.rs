@@ -69,8 +69,8 @@ pub async fn update_plugin(
     extensions(("x-required-role" = json!("viewer"))),
     description = "Each plugin the caller sees triggers of (its plugin scope; only active plugins \
                    unless an admin), by name: whether it is active, how many attempts failed in \
-                   the last 24 hours, and when an attempt last succeeded. Counted over all of a \
-                   plugin's triggers, so ingest keys get 403.",
+                   the last 24 hours, and when an attempt last succeeded. An ingest key's \
+                   figures count only the triggers it created.",
     responses((status = 200, body = Items<PluginHealth>)))]
 pub async fn plugin_health(
     State(svc): State<Arc<Service>>,

@@ -11,18 +11,21 @@ pub const HEALTH_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 impl Service {
     /// Each plugin whose triggers `who` sees in the log (its plugin scope; only
-    /// active ones unless `who` is an admin), by name, with its recent figures.
-    /// Counted over every trigger, so it is refused to callers who see only some
-    /// of a plugin's triggers (an ingest key, an embedded panel).
+    /// active ones unless `who` is an admin), by name, with its recent figures,
+    /// counted over the triggers `who` may read (an ingest key: its own). An
+    /// embedded panel, which sees one entity, has no plugins page.
     pub async fn plugin_health(&self, who: &Principal) -> Result<Vec<PluginHealth>, ServiceError> {
         who.require(Permission::Read)?;
-        if who.entity.is_some() || who.own_triggers_only().is_some() {
+        if who.entity.is_some() {
             return Err(ServiceError::forbidden(
-                "plugin health counts every trigger of a plugin: it is for people who read \
-                 the whole log (viewer, operator or admin)",
+                "an embedded panel shows one entity's triggers, not plugins",
             ));
         }
-        let activity = self.store.plugin_activity(now() - HEALTH_WINDOW).await?;
+        let own = who.own_triggers_only();
+        let activity = self
+            .store
+            .plugin_activity(now() - HEALTH_WINDOW, own.as_deref())
+            .await?;
         Ok(self
             .store
             .list_plugins()

@@ -186,6 +186,7 @@ pub trait Reads: Send + Sync {
     async fn plugin_activity(
         &self,
         since: chrono::DateTime<chrono::Utc>,
+        created_by: Option<&str>,
     ) -> Result<Vec<super::PluginActivity>, StoreError>;
 }
 
@@ -216,16 +217,17 @@ where
     async fn plugin_activity(
         &self,
         since: chrono::DateTime<chrono::Utc>,
+        created_by: Option<&str>,
     ) -> Result<Vec<super::PluginActivity>, StoreError> {
         let finished: Vec<sql::LastFinishedRow> = fetch_all(
             &self.pool,
-            sql::select_last_finished(DB::DIALECT),
+            sql::select_last_finished(DB::DIALECT, created_by),
             "finding each plugin's last finished trigger",
         )
         .await?;
         let window: Vec<sql::WindowActivityRow> = fetch_all(
             &self.pool,
-            sql::select_window_activity(DB::DIALECT, since),
+            sql::select_window_activity(DB::DIALECT, since, created_by),
             "counting plugins' recent attempts",
         )
         .await?;

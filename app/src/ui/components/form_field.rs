@@ -48,6 +48,8 @@ pub fn TextField(
                 autocomplete=autocomplete
                 required=required
                 aria-describedby=described_by
+                // What the server renders; once hydrated, the binding takes over.
+                value=value.get_untracked()
                 bind:value=value
             />
             {hint}
@@ -55,7 +57,8 @@ pub fn TextField(
     }
 }
 
-/// Several lines of text.
+/// Several lines of text. Filled once hydrated (the form waits for that anyway):
+/// text inside a server-rendered `<textarea>` could not carry hydration markers.
 #[component]
 pub fn TextArea(
     label: &'static str,
@@ -69,9 +72,7 @@ pub fn TextArea(
     view! {
         <div class="field">
             <label class="field-label" for=id.clone()>{label}</label>
-            <textarea id=id name=name rows=rows aria-describedby=described_by bind:value=value>
-                {value.get_untracked()}
-            </textarea>
+            <textarea id=id name=name rows=rows aria-describedby=described_by bind:value=value></textarea>
             {hint}
         </div>
     }
@@ -82,7 +83,7 @@ pub fn TextArea(
 pub fn CheckField(label: &'static str, name: &'static str, value: RwSignal<bool>) -> impl IntoView {
     view! {
         <label class="field check">
-            <input type="checkbox" name=name bind:checked=value/>
+            <input type="checkbox" name=name checked=value.get_untracked() bind:checked=value/>
             <span>{label}</span>
         </label>
     }

@@ -23,9 +23,14 @@ pub(crate) struct LastFinishedRow {
 }
 
 /// Per plugin with attempts started at or after `since`: the failed ones counted,
-/// and the end of the latest successful one. An attempt's id is made when it is
-/// recorded, never before it starts, so `id >= bound(since)` only narrows the scan.
-pub(crate) fn select_window_activity(d: Dialect, since: DateTime<Utc>) -> Sql {
+/// and the end of the latest successful one (of the triggers `created_by` made,
+/// when given). An attempt's id is made when it is recorded, never before it
+/// starts, so `id >= bound(since)` only narrows the scan.
+pub(crate) fn select_window_activity(
+    d: Dialect,
+    since: DateTime<Utc>,
+    created_by: Option<&str>,
+) -> Sql {
     let mut sql = Sql::new(
         d,
         "SELECT t.plugin_id AS plugin_id, \
@@ -36,19 +41,26 @@ pub(crate) fn select_window_activity(d: Dialect, since: DateTime<Utc>) -> Sql {
     );
     sql.bind(id_bound(since))
         .push(" AND a.started_at >= ")
-        .bind(micros(since))
-        .push(" GROUP BY t.plugin_id");
+        .bind(micros(since));
+    if let Some(creator) = created_by {
+        sql.push(" AND t.created_by = ").bind(creator);
+    }
+    sql.push(" GROUP BY t.plugin_id");
     sql
 }
 
-/// Every plugin, with when its newest (by schedule) finished trigger finished.
-pub(crate) fn select_last_finished(d: Dialect) -> Sql {
-    Sql::new(
+/// Every plugin, with when its newest (by schedule) finished trigger finished (of
+/// those `created_by` made, when given).
+pub(crate) fn select_last_finished(d: Dialect, created_by: Option<&str>) -> Sql {
+    let mut sql = Sql::new(
         d,
         "SELECT p.id AS plugin_id, \
          (SELECT t.finished_at FROM triggers t \
-          WHERE t.plugin_id = p.id AND t.status = 'finished' \
-          ORDER BY t.scheduled_at DESC, t.id DESC LIMIT 1) AS last_success \
-         FROM plugins p",
-    )
+          WHERE t.plugin_id = p.id AND t.status = 'finished'",
+    );
+    if let Some(creator) = created_by {
+        sql.push(" AND t.created_by = ").bind(creator);
+    }
+    sql.push(" ORDER BY t.scheduled_at DESC, t.id DESC LIMIT 1) AS last_success FROM plugins p");
+    sql
 }
