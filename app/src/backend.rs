@@ -38,8 +38,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn get_plugin(&self, name: &str) -> Result<PluginView, ErrorBody>;
 
     /// Change a plugin's settings or credentials (admins).
-    async fn update_plugin(&self, name: &str, changes: PluginChanges)
-        -> Result<Plugin, ErrorBody>;
+    async fn update_plugin(&self, name: &str, changes: PluginChanges) -> Result<Plugin, ErrorBody>;
 
     /// A trigger migration: a dry run, or the job started (admins).
     async fn start_migration(&self, input: MigrationInput) -> Result<MigrationStart, ErrorBody>;

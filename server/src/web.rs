@@ -118,11 +118,7 @@ impl Backend for UiBackend {
         Ok(self.service.get_plugin(&self.who, name).await?)
     }
 
-    async fn update_plugin(
-        &self,
-        name: &str,
-        changes: PluginChanges,
-    ) -> Result<Plugin, ErrorBody> {
+    async fn update_plugin(&self, name: &str, changes: PluginChanges) -> Result<Plugin, ErrorBody> {
         Ok(self
             .service
             .update_plugin(&self.who, name, changes.into())

@@ -86,15 +86,27 @@ async fn failures_count_the_last_day_and_the_last_success_is_the_latest_known(db
     assert_eq!(busy["active"], true);
     assert_eq!(busy["display_name"], "BUSY");
     let last = at(&busy["last_success_at"]).expect("busy has succeeded");
-    assert!(near(last, success + Duration::milliseconds(250)), "{last} vs {success}");
+    assert!(
+        near(last, success + Duration::milliseconds(250)),
+        "{last} vs {success}"
+    );
 
     let old = health_of(&list, "old").unwrap();
     assert_eq!(old["failures_24h"], 0, "its failure is two days old");
     let last = at(&old["last_success_at"]).expect("a success older than the window is still known");
-    assert!(near(last, long_ago + Duration::milliseconds(250)), "{last} vs {long_ago}");
+    assert!(
+        near(last, long_ago + Duration::milliseconds(250)),
+        "{last} vs {long_ago}"
+    );
 
     let quiet = health_of(&list, "quiet").unwrap();
-    assert_eq!((quiet["failures_24h"].clone(), quiet["last_success_at"].clone()), (json!(0), Value::Null));
+    assert_eq!(
+        (
+            quiet["failures_24h"].clone(),
+            quiet["last_success_at"].clone()
+        ),
+        (json!(0), Value::Null)
+    );
 }
 
 async fn each_caller_sees_the_health_of_the_plugins_it_may_read(db: Db) {
@@ -156,10 +168,17 @@ async fn each_caller_sees_the_health_of_the_plugins_it_may_read(db: Db) {
     call(&app, "stripe", 503, Duration::minutes(1)).await;
     let (s, list) = app.get_as(&ingest, "/api/v1/plugin-health").await;
     assert_eq!(s, 200, "{list}");
-    let failures = |list: &Value, name: &str| health_of(list, name).unwrap()["failures_24h"].clone();
-    assert_eq!((failures(&list, "xero"), failures(&list, "stripe")), (json!(1), json!(0)));
+    let failures =
+        |list: &Value, name: &str| health_of(list, name).unwrap()["failures_24h"].clone();
+    assert_eq!(
+        (failures(&list, "xero"), failures(&list, "stripe")),
+        (json!(1), json!(0))
+    );
     let (_, all) = app.get("/api/v1/plugin-health").await;
-    assert_eq!((failures(&all, "xero"), failures(&all, "stripe")), (json!(1), json!(1)));
+    assert_eq!(
+        (failures(&all, "xero"), failures(&all, "stripe")),
+        (json!(1), json!(1))
+    );
 
     // The page's server function answers the same as the REST route.
     let browser = app.browser().await;
@@ -188,7 +207,10 @@ async fn the_plugin_page_reconnects_a_plugin_without_ever_showing_the_secret(db:
     assert!(!body.to_string().contains("NEW_PLANTED_TOKEN"), "{body}");
 
     // The executor holds the new token.
-    let record = app.service.store().get_plugin(&calltrail::storage::PluginKey::Name("xero".into()))
+    let record = app
+        .service
+        .store()
+        .get_plugin(&calltrail::storage::PluginKey::Name("xero".into()))
         .await
         .unwrap()
         .unwrap();
@@ -216,14 +238,20 @@ async fn the_plugin_page_reconnects_a_plugin_without_ever_showing_the_secret(db:
         .await;
     assert_eq!(s, 422, "{body}");
     let (code, field, _) = error_of(&json!({ "error": body }));
-    assert_eq!((code.as_str(), field.as_deref()), ("validation_failed", Some("retry_policy.schedule_secs")));
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("validation_failed", Some("retry_policy.schedule_secs"))
+    );
 
     // Viewers may read the page but not change it.
     let email = "viewer@example.com";
     app.user(email, "viewer", None).await;
     let viewer = app.sign_in(email, common::PASSWORD).await;
     let (s, body) = viewer
-        .call_fn(UpdatePlugin::PATH, &json!({"name": "xero", "changes": {"active": false}}))
+        .call_fn(
+            UpdatePlugin::PATH,
+            &json!({"name": "xero", "changes": {"active": false}}),
+        )
         .await;
     assert_eq!(s, 403, "{body}");
 }
@@ -252,7 +280,10 @@ async fn the_migration_page_previews_then_starts(db: Db) {
         .await;
     assert_eq!(s, 200, "{body}");
     let started = &body["started"];
-    assert_eq!((started["status"].clone(), started["total"].clone()), (json!("running"), json!(3)));
+    assert_eq!(
+        (started["status"].clone(), started["total"].clone()),
+        (json!("running"), json!(3))
+    );
 
     // Without a reason, nothing starts, and the field is named.
     let mut no_reason = input;

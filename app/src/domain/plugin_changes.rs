@@ -30,10 +30,21 @@ pub struct PluginChanges {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Credentials {
-    Bearer { token: WriteOnly },
-    Basic { username: String, password: WriteOnly },
-    Header { name: String, value: WriteOnly },
-    Query { name: String, value: WriteOnly },
+    Bearer {
+        token: WriteOnly,
+    },
+    Basic {
+        username: String,
+        password: WriteOnly,
+    },
+    Header {
+        name: String,
+        value: WriteOnly,
+    },
+    Query {
+        name: String,
+        value: WriteOnly,
+    },
 }
 
 /// A secret typed into a page, on its way to the server: printed as `***`.

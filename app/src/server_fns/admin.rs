@@ -3,6 +3,7 @@
 //! decides who may (admins change plugins and run migrations).
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 use crate::client::PanelAwareClient;
 use crate::domain::{

@@ -72,9 +72,10 @@ impl MigrationDraft {
     /// refused here; the server checks the rest and says which field is wrong.
     pub fn input(&self, dry_run: bool) -> Result<MigrationInput, ErrorBody> {
         let rate_per_sec = match non_empty(&self.rate_per_sec) {
-            Some(r) => Some(r.parse().map_err(|_| {
-                invalid("rate_per_sec", format!("{r:?} is not a whole number"))
-            })?),
+            Some(r) => Some(
+                r.parse()
+                    .map_err(|_| invalid("rate_per_sec", format!("{r:?} is not a whole number")))?,
+            ),
             None => None,
         };
         let mut input = MigrationInput {
@@ -95,22 +96,26 @@ impl MigrationDraft {
                 });
             }
             Mode::Create => {
-                let payload: serde_json::Value = serde_json::from_str(
-                    non_empty(&self.payload).as_deref().unwrap_or("{}"),
-                )
-                .map_err(|e| invalid("payload", format!("not JSON: {e}")))?;
+                let payload: serde_json::Value =
+                    serde_json::from_str(non_empty(&self.payload).as_deref().unwrap_or("{}"))
+                        .map_err(|e| invalid("payload", format!("not JSON: {e}")))?;
                 let entity_type = non_empty(&self.entity_type);
                 let items = self
                     .entity_ids
                     .split([',', '\n'])
                     .filter_map(non_empty)
                     .map(|id| MigrationCreateItem {
-                        entity: entity_type.clone().map(|entity_type| EntityRef { entity_type, id }),
+                        entity: entity_type
+                            .clone()
+                            .map(|entity_type| EntityRef { entity_type, id }),
                         payload: payload.clone(),
                     })
                     .collect::<Vec<_>>();
                 if entity_type.is_none() && !items.is_empty() {
-                    return Err(invalid("entity.type", "say what the pasted ids are (invoice, customer…)"));
+                    return Err(invalid(
+                        "entity.type",
+                        "say what the pasted ids are (invoice, customer…)",
+                    ));
                 }
                 input.plugin = non_empty(&self.plugin);
                 input.event_type = non_empty(&self.event_type);
@@ -163,11 +168,13 @@ pub fn MigrationForm(started: Callback<Migration>) -> impl IntoView {
             .map(|(_, found)| found)
     };
 
-    let run = Action::new(move |(made_for, input): &(MigrationDraft, MigrationInput)| {
-        let made_for = made_for.clone();
-        let input = input.clone();
-        async move { (made_for, start_migration(input).await) }
-    });
+    let run = Action::new(
+        move |(made_for, input): &(MigrationDraft, MigrationInput)| {
+            let made_for = made_for.clone();
+            let input = input.clone();
+            async move { (made_for, start_migration(input).await) }
+        },
+    );
     Effect::new(move |_| {
         let Some((made_for, result)) = run.value().get() else {
             return;
@@ -407,11 +414,20 @@ mod tests {
         assert!(input.dry_run && input.create.is_none() && input.rate_per_sec.is_none());
         assert_eq!(input.reason.as_deref(), Some("Xero token renewed"));
         let f = input.filter.unwrap();
-        assert_eq!((f.plugin, f.status), (vec!["xero".to_string()], vec![Status::Erroneous]));
+        assert_eq!(
+            (f.plugin, f.status),
+            (vec!["xero".to_string()], vec![Status::Erroneous])
+        );
         assert_eq!(f.event_type.as_deref(), Some("invoice.created"));
         // The server renders in UTC: these are UTC midnights there.
-        assert_eq!(f.scheduled_from.unwrap().to_rfc3339(), "2026-11-23T00:00:00+00:00");
-        assert_eq!(f.scheduled_to.unwrap().to_rfc3339(), "2026-11-24T00:00:00+00:00");
+        assert_eq!(
+            f.scheduled_from.unwrap().to_rfc3339(),
+            "2026-11-23T00:00:00+00:00"
+        );
+        assert_eq!(
+            f.scheduled_to.unwrap().to_rfc3339(),
+            "2026-11-24T00:00:00+00:00"
+        );
     }
 
     #[test]
@@ -419,7 +435,10 @@ mod tests {
         let input = draft(Mode::Create).input(false).unwrap();
         assert!(input.filter.is_none() && !input.dry_run);
         let items = input.create.unwrap();
-        let ids: Vec<&str> = items.iter().map(|i| i.entity.as_ref().unwrap().id.as_str()).collect();
+        let ids: Vec<&str> = items
+            .iter()
+            .map(|i| i.entity.as_ref().unwrap().id.as_str())
+            .collect();
         assert_eq!(ids, ["INV-1", "INV-2", "INV-3"]);
         assert_eq!(items[0].payload, serde_json::json!({"resend": true}));
         assert_eq!(input.plugin.as_deref(), Some("xero"));
@@ -432,6 +451,9 @@ mod tests {
         assert_eq!(d.input(true).unwrap_err().field.as_deref(), Some("payload"));
         let mut d = draft(Mode::Rerun);
         d.rate_per_sec = "fast".into();
-        assert_eq!(d.input(true).unwrap_err().field.as_deref(), Some("rate_per_sec"));
+        assert_eq!(
+            d.input(true).unwrap_err().field.as_deref(),
+            Some("rate_per_sec")
+        );
     }
 }

@@ -152,9 +152,8 @@ pub fn PluginSettingsForm(plugin: Plugin, saved: Callback<Plugin>) -> impl IntoV
 
     let ready = hydrated();
     let name = plugin.name.clone();
-    let save = Action::new(move |changes: &PluginChanges| {
-        update_plugin(name.clone(), changes.clone())
-    });
+    let save =
+        Action::new(move |changes: &PluginChanges| update_plugin(name.clone(), changes.clone()));
     // The outcome to show: the server's answer, or a field the form could not read.
     let outcome = RwSignal::new(None::<Result<(), ErrorBody>>);
     Effect::new(move |_| {
@@ -281,9 +280,15 @@ mod tests {
         assert_eq!(c.active, Some(false));
         let rp = c.retry_policy.unwrap();
         assert_eq!(rp.schedule_secs, [5, 60, 300]);
-        assert_eq!((rp.max_attempts, rp.jitter_pct, rp.retry_after_cap_secs), (4, 10, 600));
+        assert_eq!(
+            (rp.max_attempts, rp.jitter_pct, rp.retry_after_cap_secs),
+            (4, 10, 600)
+        );
         let route = &c.routes.unwrap()["invoice.created"];
-        assert_eq!((route.method.as_str(), route.path.as_str()), ("POST", "/Invoices/{entity_id}"));
+        assert_eq!(
+            (route.method.as_str(), route.path.as_str()),
+            ("POST", "/Invoices/{entity_id}")
+        );
         assert_eq!(c.redact.unwrap().headers, ["X-Card", "X-Pin"]);
         assert!(c.credentials.is_none(), "settings never touch credentials");
     }
@@ -292,12 +297,19 @@ mod tests {
     fn text_that_cannot_be_read_names_its_field() {
         let mut d = draft();
         d.schedule_secs = "5, soon".into();
-        assert_eq!(d.changes().unwrap_err().field.as_deref(), Some("retry_policy.schedule_secs"));
+        assert_eq!(
+            d.changes().unwrap_err().field.as_deref(),
+            Some("retry_policy.schedule_secs")
+        );
         let mut d = draft();
         d.routes = "invoice.created /Invoices".into();
         let e = d.changes().unwrap_err();
         assert_eq!(e.field.as_deref(), Some("routes"));
-        assert!(e.message.contains("event.type METHOD /path"), "{}", e.message);
+        assert!(
+            e.message.contains("event.type METHOD /path"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -325,6 +337,9 @@ mod tests {
         let again = SettingsDraft::from(&plugin);
         assert_eq!(again.schedule_secs, "5, 60, 300");
         assert_eq!(again.routes, "invoice.created POST /Invoices/{entity_id}");
-        assert_eq!(again.changes().unwrap().routes, draft().changes().unwrap().routes);
+        assert_eq!(
+            again.changes().unwrap().routes,
+            draft().changes().unwrap().routes
+        );
     }
 }

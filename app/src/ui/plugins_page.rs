@@ -53,8 +53,9 @@ fn PluginHealthTable(plugins: Vec<PluginHealth>) -> impl IntoView {
 fn PluginHealthRow(p: PluginHealth) -> impl IntoView {
     let href = format!("/plugins/{}", p.name);
     let failing = p.failures_24h > 0;
+    let key = p.name.clone();
     view! {
-        <tr data-plugin=p.name.clone()>
+        <tr data-plugin=key>
             <th scope="row">
                 <a href=href>{p.display_name}</a>
                 <code class="muted plugin-name">{p.name}</code>

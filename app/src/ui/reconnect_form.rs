@@ -92,9 +92,8 @@ pub fn ReconnectForm(plugin: String, saved: Callback<Plugin>) -> impl IntoView {
     let kind = RwSignal::new(Kind::Bearer);
     let name = RwSignal::new(String::new());
     let secret = RwSignal::new(String::new());
-    let save = Action::new(move |changes: &PluginChanges| {
-        update_plugin(plugin.clone(), changes.clone())
-    });
+    let save =
+        Action::new(move |changes: &PluginChanges| update_plugin(plugin.clone(), changes.clone()));
     let outcome = RwSignal::new(None::<Result<(), ErrorBody>>);
     Effect::new(move |_| {
         if let Some(result) = save.value().get() {
@@ -181,11 +180,17 @@ mod tests {
             Ok(Credentials::Bearer { .. })
         ));
         assert_eq!(
-            credentials(Kind::Bearer, "", "").unwrap_err().field.as_deref(),
+            credentials(Kind::Bearer, "", "")
+                .unwrap_err()
+                .field
+                .as_deref(),
             Some("auth.token")
         );
         assert_eq!(
-            credentials(Kind::Header, " ", "v").unwrap_err().field.as_deref(),
+            credentials(Kind::Header, " ", "v")
+                .unwrap_err()
+                .field
+                .as_deref(),
             Some("auth.name")
         );
         let Ok(Credentials::Header { name, value }) = credentials(Kind::Header, " X-Key ", "v")

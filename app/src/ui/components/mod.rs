@@ -18,6 +18,6 @@ pub use local_time::LocalTime;
 pub use notice::{ErrorNote, NoAccess};
 pub use rerun_button::RerunButton;
 pub use status_badge::StatusBadge;
-pub use trigger_dialog::{DialogKind, TriggerDialog};
 pub use time_zone::local_midnight;
+pub use trigger_dialog::{DialogKind, TriggerDialog};
 pub use trigger_table::TriggerTable;
