@@ -97,7 +97,7 @@ export async function reportCall(
 /** Wait until a trigger has `status`, read through the REST API. */
 export async function waitForStatus(state: { baseURL: string; apiKey: string }, id: string, status: string) {
   await expect
-    .poll(async () => (await api(state, 'GET', `/api/v1/triggers/${id}`)).json.status, { timeout: 20_000 })
+    .poll(async () => (await api(state, 'GET', `/api/v1/triggers/${id}`)).json?.trigger?.status, { timeout: 20_000 })
     .toBe(status);
 }
 
