@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    Caller, ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
+    Caller, ErrorBody, Migration, MigrationInput, MigrationStart, Page, PanelScope, Plugin,
+    PluginChanges, PluginHealth, PluginSummary, PluginView, Trigger, TriggerDetail, TriggerFilter,
 };
 
 #[async_trait::async_trait]
@@ -29,6 +30,25 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The entity an embed token's holder sees; not found for any other caller.
     async fn panel_scope(&self) -> Result<PanelScope, ErrorBody>;
+
+    /// Each plugin the caller sees, with its failures in the last 24 h and last success.
+    async fn plugin_health(&self) -> Result<Vec<PluginHealth>, ErrorBody>;
+
+    /// One plugin: whole to admins, its summary to others.
+    async fn get_plugin(&self, name: &str) -> Result<PluginView, ErrorBody>;
+
+    /// Change a plugin's settings or credentials (admins).
+    async fn update_plugin(&self, name: &str, changes: PluginChanges) -> Result<Plugin, ErrorBody>;
+
+    /// A trigger migration: a dry run, or the job started (admins).
+    async fn start_migration(&self, input: MigrationInput) -> Result<MigrationStart, ErrorBody>;
+
+    async fn get_migration(&self, id: &str) -> Result<Migration, ErrorBody>;
+
+    /// The newest migrations first.
+    async fn list_migrations(&self) -> Result<Vec<Migration>, ErrorBody>;
+
+    async fn cancel_migration(&self, id: &str) -> Result<Migration, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

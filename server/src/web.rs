@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use app::backend::{Backend, SharedBackend};
 use app::domain::{
-    Caller, EntityRef, ErrorBody, Page, PanelScope, PluginSummary, PluginView, Trigger,
-    TriggerDetail, TriggerFilter,
+    Caller, EntityRef, ErrorBody, Migration, MigrationInput, MigrationStart, Page, PanelScope,
+    Plugin, PluginChanges, PluginHealth, PluginSummary, PluginView, Trigger, TriggerDetail,
+    TriggerFilter,
 };
 mod session;
 mod sign_in;
@@ -107,6 +108,37 @@ impl Backend for UiBackend {
             },
             can_rerun: self.who.role.allows(crate::service::Permission::Rerun),
         })
+    }
+
+    async fn plugin_health(&self) -> Result<Vec<PluginHealth>, ErrorBody> {
+        Ok(self.service.plugin_health(&self.who).await?)
+    }
+
+    async fn get_plugin(&self, name: &str) -> Result<PluginView, ErrorBody> {
+        Ok(self.service.get_plugin(&self.who, name).await?)
+    }
+
+    async fn update_plugin(&self, name: &str, changes: PluginChanges) -> Result<Plugin, ErrorBody> {
+        Ok(self
+            .service
+            .update_plugin(&self.who, name, changes.into())
+            .await?)
+    }
+
+    async fn start_migration(&self, input: MigrationInput) -> Result<MigrationStart, ErrorBody> {
+        Ok(self.service.start_migration(&self.who, input).await?)
+    }
+
+    async fn get_migration(&self, id: &str) -> Result<Migration, ErrorBody> {
+        Ok(self.service.get_migration(&self.who, id).await?)
+    }
+
+    async fn list_migrations(&self) -> Result<Vec<Migration>, ErrorBody> {
+        Ok(self.service.list_migrations(&self.who).await?)
+    }
+
+    async fn cancel_migration(&self, id: &str) -> Result<Migration, ErrorBody> {
+        Ok(self.service.cancel_migration(&self.who, id).await?)
     }
 }
 

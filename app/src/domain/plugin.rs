@@ -133,3 +133,18 @@ pub enum PluginView {
     Full(Box<Plugin>),
     Summary(PluginSummary),
 }
+
+/// How a plugin is doing, for the plugins page: whether it runs, how often its
+/// calls failed lately, and when one last went through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PluginHealth {
+    pub id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub active: bool,
+    /// Attempts that did not succeed in the last 24 hours (each retry counts).
+    pub failures_24h: u64,
+    /// When an attempt last succeeded (its end), if one ever did.
+    pub last_success_at: Option<DateTime<Utc>>,
+}

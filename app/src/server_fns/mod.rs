@@ -76,3 +76,6 @@ pub async fn current_caller() -> Result<Caller, ErrorBody> {
     let backend = crate::backend::use_backend()?;
     backend.caller().await
 }
+
+pub mod admin;
+pub use admin::*;

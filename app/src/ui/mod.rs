@@ -5,6 +5,12 @@ pub mod components;
 mod embed_page;
 mod log_page;
 mod login_page;
+mod migration_form;
+mod migrations_page;
+mod plugin_page;
+mod plugin_settings;
+mod plugins_page;
+mod reconnect_form;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -18,6 +24,9 @@ pub use caller::{use_caller, ProvideCaller, WhenAllowed};
 pub use embed_page::EmbedPage;
 pub use log_page::LogPage;
 pub use login_page::{LoginPage, SignInProblem};
+pub use migrations_page::MigrationsPage;
+pub use plugin_page::PluginPage;
+pub use plugins_page::PluginsPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -80,6 +89,13 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("plugins") view=PluginsPage ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("plugins"), ParamSegment("name"))
+                        view=PluginPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=StaticSegment("migrations") view=MigrationsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             </ProvideCaller>

@@ -63,6 +63,7 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(plugins::create_plugin, plugins::list_plugins))
         .routes(routes!(plugins::get_plugin, plugins::update_plugin))
+        .routes(routes!(plugins::plugin_health))
         .routes(routes!(triggers::create_trigger, triggers::list_triggers))
         .routes(routes!(triggers::count_triggers))
         .routes(routes!(export::export_triggers))

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use app::domain::{ErrorEnvelope, Items, Plugin, PluginView};
+use app::domain::{ErrorEnvelope, Items, Plugin, PluginHealth, PluginView};
 
 use super::extract::{ApiJson, Caller, Segment};
 use crate::api::ApiError;
@@ -63,4 +63,20 @@ pub async fn update_plugin(
     ApiJson(patch): ApiJson<PluginPatch>,
 ) -> Result<Json<Plugin>, ApiError> {
     Ok(Json(svc.update_plugin(&who, &id, patch).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/plugin-health", tag = "plugins",
+    extensions(("x-required-role" = json!("viewer"))),
+    description = "Each plugin the caller sees triggers of (its plugin scope; only active plugins \
+                   unless an admin), by name: whether it is active, how many attempts failed in \
+                   the last 24 hours, and when an attempt last succeeded. An ingest key's \
+                   figures count only the triggers it created.",
+    responses((status = 200, body = Items<PluginHealth>)))]
+pub async fn plugin_health(
+    State(svc): State<Arc<Service>>,
+    Caller(who): Caller,
+) -> Result<Json<Items<PluginHealth>>, ApiError> {
+    Ok(Json(Items {
+        items: svc.plugin_health(&who).await?,
+    }))
 }

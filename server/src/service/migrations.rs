@@ -16,11 +16,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
-use app::domain::{EntityRef, Migration, StartedByKind, Trigger, TriggerFilter};
+use app::domain::{Migration, StartedByKind};
 
 use super::secrets::Owner;
 use super::{now, Permission, Principal, Service, ServiceError, TriggerInput};
@@ -72,38 +70,7 @@ impl Drop for Running<'_> {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct MigrationCreateItem {
-    pub entity: Option<EntityRef>,
-    #[schema(value_type = Object)]
-    pub payload: Value,
-}
-
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-pub struct MigrationInput {
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub dry_run: bool,
-    /// Re-execute every trigger matching this filter…
-    pub filter: Option<TriggerFilter>,
-    /// …or create these triggers for `plugin` and `event_type`.
-    pub plugin: Option<String>,
-    pub event_type: Option<String>,
-    pub create: Option<Vec<MigrationCreateItem>>,
-    /// Triggers queued or created per second (default 50, at most 1000).
-    pub rate_per_sec: Option<u32>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct DryRun {
-    pub count: u64,
-    pub sample: Vec<Trigger>,
-}
-
-pub enum MigrationStart {
-    DryRun(DryRun),
-    Started(Migration),
-}
+pub use app::domain::{DryRun, MigrationCreateItem, MigrationInput, MigrationStart};
 
 const MAX_CREATE: usize = 10_000;
 

@@ -699,3 +699,41 @@ fn duplicate_name(e: crate::storage::StoreError, name: &str) -> ServiceError {
         other => other.into(),
     }
 }
+
+/// The plugin page's changes, as the PATCH body they stand for.
+impl From<app::domain::PluginChanges> for PluginPatch {
+    fn from(c: app::domain::PluginChanges) -> PluginPatch {
+        use app::domain::Credentials;
+        let auth = c.credentials.map(|given| {
+            Some(match given {
+                Credentials::Bearer { token } => AuthInput::Bearer {
+                    token: Secret::new(token.0),
+                },
+                Credentials::Basic { username, password } => AuthInput::Basic {
+                    username,
+                    password: Secret::new(password.0),
+                },
+                Credentials::Header { name, value } => AuthInput::Header {
+                    name,
+                    value: Secret::new(value.0),
+                },
+                Credentials::Query { name, value } => AuthInput::Query {
+                    name,
+                    value: Secret::new(value.0),
+                },
+            })
+        });
+        PluginPatch {
+            display_name: c.display_name,
+            active: c.active,
+            base_url: c.base_url,
+            timeout_ms: c.timeout_ms,
+            retry_policy: c.retry_policy,
+            routes: c.routes,
+            redact: c.redact,
+            auth,
+            signing_secret: c.signing_secret.map(|s| Some(Secret::new(s.0))),
+            ..PluginPatch::default()
+        }
+    }
+}

@@ -10,7 +10,7 @@
 
 use uuid::Uuid;
 
-use app::domain::Trigger;
+use app::domain::{Plugin, Trigger};
 
 use super::{Principal, Service, ServiceError};
 use crate::storage::StoreFilter;
@@ -49,15 +49,14 @@ impl Service {
         who: &Principal,
         include_inactive: bool,
     ) -> Result<Option<Vec<Uuid>>, ServiceError> {
-        let active_only = !who.is_admin() && !include_inactive;
-        if who.plugins.is_none() && !active_only {
+        if who.plugins.is_none() && (who.is_admin() || include_inactive) {
             return Ok(None);
         }
         let all = self.store.list_plugins().await?;
         let visible: Vec<Uuid> = all
             .iter()
             .map(|r| &r.plugin)
-            .filter(|p| who.sees_plugin(p.id) && (p.active || !active_only))
+            .filter(|p| lists_triggers_of(who, p, include_inactive))
             .map(|p| p.id)
             .collect();
         // Every plugin: no condition at all keeps the query on its best index.
@@ -91,4 +90,10 @@ impl Service {
             )))
         }
     }
+}
+
+/// Whether `who`'s lists hold this plugin's triggers: within its plugin scope, and
+/// active unless `who` is an admin or asks for inactive ones too.
+pub(crate) fn lists_triggers_of(who: &Principal, plugin: &Plugin, include_inactive: bool) -> bool {
+    who.sees_plugin(plugin.id) && (plugin.active || who.is_admin() || include_inactive)
 }

@@ -183,6 +183,11 @@ pub trait Reads: Send + Sync {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<(Uuid, String)>, StoreError>;
+    async fn plugin_activity(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        created_by: Option<&str>,
+    ) -> Result<Vec<super::PluginActivity>, StoreError>;
 }
 
 #[async_trait::async_trait]
@@ -206,7 +211,43 @@ where
     sql::CreatorRow: for<'r> FromRow<'r, DB::Row>,
     sql::QueueRow: for<'r> FromRow<'r, DB::Row>,
     sql::SealedTextRow: for<'r> FromRow<'r, DB::Row>,
+    sql::WindowActivityRow: for<'r> FromRow<'r, DB::Row>,
+    sql::LastFinishedRow: for<'r> FromRow<'r, DB::Row>,
 {
+    async fn plugin_activity(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        created_by: Option<&str>,
+    ) -> Result<Vec<super::PluginActivity>, StoreError> {
+        let finished: Vec<sql::LastFinishedRow> = fetch_all(
+            &self.pool,
+            sql::select_last_finished(DB::DIALECT, created_by),
+            "finding each plugin's last finished trigger",
+        )
+        .await?;
+        let window: Vec<sql::WindowActivityRow> = fetch_all(
+            &self.pool,
+            sql::select_window_activity(DB::DIALECT, since, created_by),
+            "counting plugins' recent attempts",
+        )
+        .await?;
+        Ok(finished
+            .into_iter()
+            .map(|f| {
+                let recent = window.iter().find(|w| w.plugin_id == f.plugin_id);
+                let last_success = f
+                    .last_success
+                    .max(recent.and_then(|w| w.last_success))
+                    .map(sql::from_micros);
+                super::PluginActivity {
+                    plugin_id: f.plugin_id,
+                    failures: recent.map_or(0, |w| w.failures.max(0) as u64),
+                    last_success_at: last_success,
+                }
+            })
+            .collect())
+    }
+
     async fn sealed_payloads(
         &self,
         after: Option<Uuid>,

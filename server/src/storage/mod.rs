@@ -217,6 +217,16 @@ pub trait Store: Send + Sync + 'static {
         self.reads().count_by_status(filter).await
     }
 
+    /// Every plugin's failed attempts since `since`, and when it last succeeded;
+    /// counting only the triggers `created_by` made, when given.
+    async fn plugin_activity(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        created_by: Option<&str>,
+    ) -> Result<Vec<PluginActivity>, StoreError> {
+        self.reads().plugin_activity(since, created_by).await
+    }
+
     /// How many triggers wait, are scheduled, run; since when the oldest is due.
     async fn queue_depth(
         &self,

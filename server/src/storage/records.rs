@@ -294,3 +294,13 @@ pub enum RetentionTier {
     /// The trigger's summary row itself.
     Summary,
 }
+
+/// One plugin's recent calls, for the plugins page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginActivity {
+    pub plugin_id: Uuid,
+    /// Attempts since the window's start that did not succeed.
+    pub failures: u64,
+    /// When its last successful attempt ended, if one is known.
+    pub last_success_at: Option<DateTime<Utc>>,
+}

@@ -1,7 +1,9 @@
 mod date_range;
 mod filter_bar;
+mod form_field;
 mod frame_height;
 mod local_time;
+mod notice;
 mod rerun_button;
 mod status_badge;
 mod time_zone;
@@ -10,9 +12,12 @@ mod trigger_table;
 
 pub use date_range::DateRange;
 pub use filter_bar::{EntityChip, ExportLinks, PluginFilter, SearchBox, StatusFilter};
+pub use form_field::{hydrated, CheckField, TextArea, TextField};
 pub use frame_height::report_height_to_parent;
 pub use local_time::LocalTime;
+pub use notice::{ErrorNote, NoAccess};
 pub use rerun_button::RerunButton;
 pub use status_badge::StatusBadge;
+pub use time_zone::local_midnight;
 pub use trigger_dialog::{DialogKind, TriggerDialog};
 pub use trigger_table::TriggerTable;
