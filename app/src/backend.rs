@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    Caller, ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
+    ApiKey, ApiKeyInput, AuditEntry, AuditQuery, Caller, EmbedToken, EmbedTokenInput, ErrorBody,
+    NewApiKey, Page, PanelScope, PluginSummary, Password, Trigger, TriggerDetail, TriggerFilter,
+    User, UserChange,
 };
 
 #[async_trait::async_trait]
@@ -29,6 +31,32 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The entity an embed token's holder sees; not found for any other caller.
     async fn panel_scope(&self) -> Result<PanelScope, ErrorBody>;
+
+    // The admin pages: audit trail, users, API keys, embed links (admins only).
+
+    /// A page of the audit trail, newest first.
+    async fn audit_page(&self, query: AuditQuery) -> Result<Page<AuditEntry>, ErrorBody>;
+
+    async fn list_users(&self) -> Result<Vec<User>, ErrorBody>;
+
+    async fn create_user(
+        &self,
+        email: String,
+        role: String,
+        password: Password,
+    ) -> Result<User, ErrorBody>;
+
+    /// Change a user's role, password or disabled state.
+    async fn change_user(&self, id: &str, change: UserChange) -> Result<User, ErrorBody>;
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, ErrorBody>;
+
+    /// Issue a key: the answer holds the key itself, this once.
+    async fn issue_api_key(&self, input: ApiKeyInput) -> Result<NewApiKey, ErrorBody>;
+
+    async fn revoke_api_key(&self, id: &str) -> Result<ApiKey, ErrorBody>;
+
+    async fn issue_embed_token(&self, input: EmbedTokenInput) -> Result<EmbedToken, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -5,6 +5,7 @@ pub mod components;
 mod embed_page;
 mod log_page;
 mod login_page;
+mod people;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -18,6 +19,7 @@ pub use caller::{use_caller, ProvideCaller, WhenAllowed};
 pub use embed_page::EmbedPage;
 pub use log_page::LogPage;
 pub use login_page::{LoginPage, SignInProblem};
+pub use people::{ApiKeysPage, AuditPage, UsersPage};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -80,6 +82,9 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             </ProvideCaller>

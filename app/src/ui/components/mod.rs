@@ -1,3 +1,4 @@
+mod copy_button;
 mod date_range;
 mod filter_bar;
 mod frame_height;
@@ -8,11 +9,13 @@ mod time_zone;
 mod trigger_dialog;
 mod trigger_table;
 
+pub use copy_button::CopyButton;
 pub use date_range::DateRange;
 pub use filter_bar::{EntityChip, ExportLinks, PluginFilter, SearchBox, StatusFilter};
 pub use frame_height::report_height_to_parent;
 pub use local_time::LocalTime;
 pub use rerun_button::RerunButton;
 pub use status_badge::StatusBadge;
+pub use time_zone::local_midnight;
 pub use trigger_dialog::{DialogKind, TriggerDialog};
 pub use trigger_table::TriggerTable;
