@@ -91,7 +91,7 @@ fn AuditFilters() -> impl IntoView {
             <TextFilter label="Actor" param="actor" placeholder="ada@example.com"/>
             <TextFilter label="Action" param="action" placeholder="api_key.create" suggestions="audit-actions"/>
             <datalist id="audit-actions">
-                {KNOWN_ACTIONS.iter().map(|a| view! { <option value=*a></option> }).collect_view()}
+                {KNOWN_ACTIONS.into_iter().map(|a| view! { <option value=a></option> }).collect_view()}
             </datalist>
             <DateRange label="Time" from_param="from" to_param="to"/>
             <Show when=any>

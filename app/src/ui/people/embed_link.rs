@@ -63,8 +63,8 @@ pub fn EmbedLink() -> impl IntoView {
                     }
                 >
                     {LIFETIMES
-                        .iter()
-                        .map(|(secs, text)| view! { <option value=secs.to_string()>{*text}</option> })
+                        .into_iter()
+                        .map(|(secs, text)| view! { <option value=secs.to_string()>{text}</option> })
                         .collect_view()}
                 </select>
             </label>

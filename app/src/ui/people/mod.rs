@@ -54,8 +54,8 @@ fn RoleSelect(
             on:change=move |ev| value.set(event_target_value(&ev))
         >
             {ROLES
-                .iter()
-                .map(|role| view! { <option value=*role selected=move || value.get() == *role>{*role}</option> })
+                .into_iter()
+                .map(|role| view! { <option value=role selected=move || value.get() == role>{role}</option> })
                 .collect_view()}
         </select>
     }
