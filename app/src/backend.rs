@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::domain::{
     ApiKey, ApiKeyInput, AuditEntry, AuditQuery, Caller, EmbedToken, EmbedTokenInput, ErrorBody,
-    NewApiKey, Page, PanelScope, PluginSummary, Password, Trigger, TriggerDetail, TriggerFilter,
+    NewApiKey, Page, PanelScope, Password, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
     User, UserChange,
 };
 

@@ -83,8 +83,15 @@ async fn keys_issued_from_the_pages_work_once_shown_and_stop_when_revoked(db: Db
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions[..2], ["api_key.revoke", "api_key.create"], "newest first");
-    assert!(!page.to_string().contains(&key), "the trail never holds the key");
+    assert_eq!(
+        actions[..2],
+        ["api_key.revoke", "api_key.create"],
+        "newest first"
+    );
+    assert!(
+        !page.to_string().contains(&key),
+        "the trail never holds the key"
+    );
 }
 
 async fn users_added_from_the_pages_sign_in_and_bad_input_names_its_field(db: Db) {
@@ -96,8 +103,15 @@ async fn users_added_from_the_pages_sign_in_and_bad_input_names_its_field(db: Db
             &json!({"email": "ada@example.com", "role": "operator", "password": "short"}),
         )
         .await;
-    assert_eq!((status, field(&refused)), (422, Some("password")), "{refused}");
-    assert!(refused["message"].as_str().unwrap().contains("12"), "{refused}");
+    assert_eq!(
+        (status, field(&refused)),
+        (422, Some("password")),
+        "{refused}"
+    );
+    assert!(
+        refused["message"].as_str().unwrap().contains("12"),
+        "{refused}"
+    );
 
     let password = "a long enough password";
     let (status, user) = browser
@@ -145,7 +159,10 @@ async fn users_added_from_the_pages_sign_in_and_bad_input_names_its_field(db: Db
 
     let (_, users) = browser.call_fn(ListUsers::PATH, &json!({})).await;
     let text = users.to_string();
-    assert!(text.contains("ada@example.com") && !text.contains("argon2"), "{users}");
+    assert!(
+        text.contains("ada@example.com") && !text.contains("argon2"),
+        "{users}"
+    );
 }
 
 async fn an_admin_cannot_disable_or_demote_themselves(db: Db) {
@@ -157,7 +174,11 @@ async fn an_admin_cannot_disable_or_demote_themselves(db: Db) {
             &json!({"id": me, "change": {"disabled": true}}),
         )
         .await;
-    assert_eq!((status, field(&refused)), (409, Some("disabled")), "{refused}");
+    assert_eq!(
+        (status, field(&refused)),
+        (409, Some("disabled")),
+        "{refused}"
+    );
     let (status, refused) = browser
         .call_fn(
             ChangeUser::PATH,

@@ -7,8 +7,8 @@ use leptos::server_fn::codec::Json;
 
 use crate::client::PanelAwareClient;
 use crate::domain::{
-    ApiKey, ApiKeyInput, AuditEntry, AuditQuery, EmbedToken, EmbedTokenInput, ErrorBody,
-    NewApiKey, Page, Password, User, UserChange,
+    ApiKey, ApiKeyInput, AuditEntry, AuditQuery, EmbedToken, EmbedTokenInput, ErrorBody, NewApiKey,
+    Page, Password, User, UserChange,
 };
 
 /// A page of the audit trail (`GET /api/v1/audit`).
@@ -25,7 +25,11 @@ pub async fn list_users() -> Result<Vec<User>, ErrorBody> {
 
 /// Add a user who signs in with this email and password (`POST /api/v1/users`).
 #[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
-pub async fn create_user(email: String, role: String, password: Password) -> Result<User, ErrorBody> {
+pub async fn create_user(
+    email: String,
+    role: String,
+    password: Password,
+) -> Result<User, ErrorBody> {
     crate::backend::use_backend()?
         .create_user(email, role, password)
         .await
@@ -34,7 +38,9 @@ pub async fn create_user(email: String, role: String, password: Password) -> Res
 /// Change a user's role, password or disabled state (`PATCH /api/v1/users/{id}`).
 #[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
 pub async fn change_user(id: String, change: UserChange) -> Result<User, ErrorBody> {
-    crate::backend::use_backend()?.change_user(&id, change).await
+    crate::backend::use_backend()?
+        .change_user(&id, change)
+        .await
 }
 
 /// Every API key, never the key itself (`GET /api/v1/api-keys`).
@@ -59,5 +65,7 @@ pub async fn revoke_api_key(id: String) -> Result<ApiKey, ErrorBody> {
 /// (`POST /api/v1/embed-tokens`).
 #[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
 pub async fn issue_embed_token(input: EmbedTokenInput) -> Result<EmbedToken, ErrorBody> {
-    crate::backend::use_backend()?.issue_embed_token(input).await
+    crate::backend::use_backend()?
+        .issue_embed_token(input)
+        .await
 }

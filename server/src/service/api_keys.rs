@@ -6,9 +6,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+
 use uuid::Uuid;
 
 use super::auth::hash_key;

@@ -25,8 +25,6 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use app::domain::EntityRef;
-
 use super::types::Entity;
 use super::{now, EntityScope, Identity, Permission, Principal, Role, Service, ServiceError};
 

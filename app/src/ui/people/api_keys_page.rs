@@ -151,8 +151,9 @@ fn PluginScope(plugins: Vec<PluginSummary>, scope: RwSignal<Vec<String>>) -> imp
 #[component]
 fn OneTimeKey(new: NewApiKey, on_done: impl Fn() + 'static) -> impl IntoView {
     let title = format!("New key “{}”", new.api_key.name);
+    let label = title.clone();
     view! {
-        <section class="one-time" aria-label=title.clone() data-testid="new-key">
+        <section class="one-time" aria-label=label data-testid="new-key">
             <h2>{title}</h2>
             <p><strong>"Copy this key now: you will not see it again."</strong></p>
             <p class="secret">
@@ -215,9 +216,11 @@ fn KeyRow(key: ApiKey) -> impl IntoView {
         }
     });
     let created_by = key.created_by.map(|by| format!(" by {by}"));
+    let asked = name.clone();
+    let row_name = name.clone();
     view! {
-        <tr data-key-name=name.clone()>
-            <td class="name">{name.clone()}</td>
+        <tr data-key-name=row_name>
+            <td class="name">{name}</td>
             <td class="mono">{key.prefix}"…"</td>
             <td>{key.role}</td>
             <td>{plugin_scope(&key.plugins)}</td>
@@ -230,8 +233,8 @@ fn KeyRow(key: ApiKey) -> impl IntoView {
                     None if confirming.get() => {
                         let id = id.clone();
                         view! {
-                            <span role="group" aria-label=format!("Revoke {name}?")>
-                                {format!("Revoke “{name}”? Anything using it stops at once. ")}
+                            <span role="group" aria-label=format!("Revoke {asked}?")>
+                                {format!("Revoke “{asked}”? Anything using it stops at once. ")}
                                 <button type="button" class="danger" on:click=move |_| { revoke.dispatch(id.clone()); }>
                                     "Yes, revoke"
                                 </button>

@@ -68,7 +68,7 @@ pub fn AuditPage() -> impl IntoView {
 
 /// The address of the trail with `param` set to `value` (or removed) and the
 /// other parameters kept.
-fn address_with(mut params: ParamsMap, param: &str, value: Option<String>) -> String {
+fn address_with(mut params: ParamsMap, param: &'static str, value: Option<String>) -> String {
     params.remove(param);
     if let Some(value) = value {
         params.replace(param, value);

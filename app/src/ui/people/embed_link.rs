@@ -95,17 +95,18 @@ pub fn EmbedLink() -> impl IntoView {
 fn EmbedSnippet(token: EmbedToken) -> impl IntoView {
     let url = absolute(&token.url);
     let snippet = iframe_snippet(&url);
+    let (shown_url, shown_snippet) = (url.clone(), snippet.clone());
     view! {
         <section class="one-time" aria-label="New embed link" data-testid="embed-link">
             <p>"Valid until " <LocalTime at=token.expires_at/> ". Anyone with this link sees this record's log."</p>
             <label>
                 "Link"
-                <input type="text" readonly value=url.clone() data-testid="embed-url"/>
+                <input type="text" readonly value=shown_url data-testid="embed-url"/>
             </label>
             <CopyButton text=url label="Copy link"/>
             <label>
                 "Iframe to paste into your application"
-                <textarea readonly rows="3" data-testid="embed-snippet">{snippet.clone()}</textarea>
+                <textarea readonly rows="3" data-testid="embed-snippet">{shown_snippet}</textarea>
             </label>
             <CopyButton text=snippet label="Copy iframe"/>
             <p class="muted">

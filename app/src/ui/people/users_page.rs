@@ -90,7 +90,8 @@ fn NewUserForm(users: Users) -> impl IntoView {
 #[component]
 fn UserTable(users: Vec<User>, me: String) -> impl IntoView {
     if users.is_empty() {
-        return view! { <p class="empty">"Nobody can sign in yet: add a user above."</p> }.into_any();
+        return view! { <p class="empty">"Nobody can sign in yet: add a user above."</p> }
+            .into_any();
     }
     view! {
         <table class="log people" data-testid="user-table">
@@ -160,8 +161,9 @@ fn UserRow(user: User, is_me: bool) -> impl IntoView {
         });
     };
     let created = current.with_untracked(|u| u.created_at);
+    let row_email = email.clone();
     view! {
-        <tr data-email=email.clone()>
+        <tr data-email=row_email>
             <td class="email">
                 {email.clone()}
                 {is_me.then(|| view! { <span class="muted">" (you)"</span> })}
