@@ -66,7 +66,9 @@ pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match caller.await {
-                    Ok(c) if c.can_administer => children.with_value(|c| c()).into_any(),
+                    Ok(c) if c.can_administer => {
+                        view! { <div class="admin-page">{children.with_value(|c| c())}</div> }.into_any()
+                    }
                     _ => view! { <NoAccess/> }.into_any(),
                 }
             })}
