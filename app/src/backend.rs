@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    Caller, ErrorBody, Migration, MigrationInput, MigrationStart, Page, PanelScope, Plugin,
+    ApiKey, ApiKeyInput, AuditEntry, AuditQuery, Caller, EmbedToken, EmbedTokenInput, ErrorBody,
+    Migration, MigrationInput, MigrationStart, NewApiKey, Page, PanelScope, Password, Plugin,
     PluginChanges, PluginHealth, PluginSummary, PluginView, Trigger, TriggerDetail, TriggerFilter,
+    User, UserChange,
 };
 
 #[async_trait::async_trait]
@@ -49,6 +51,31 @@ pub trait Backend: Send + Sync + 'static {
     async fn list_migrations(&self) -> Result<Vec<Migration>, ErrorBody>;
 
     async fn cancel_migration(&self, id: &str) -> Result<Migration, ErrorBody>;
+    // The admin pages: audit trail, users, API keys, embed links (admins only).
+
+    /// A page of the audit trail, newest first.
+    async fn audit_page(&self, query: AuditQuery) -> Result<Page<AuditEntry>, ErrorBody>;
+
+    async fn list_users(&self) -> Result<Vec<User>, ErrorBody>;
+
+    async fn create_user(
+        &self,
+        email: String,
+        role: String,
+        password: Password,
+    ) -> Result<User, ErrorBody>;
+
+    /// Change a user's role, password or disabled state.
+    async fn change_user(&self, id: &str, change: UserChange) -> Result<User, ErrorBody>;
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, ErrorBody>;
+
+    /// Issue a key: the answer holds the key itself, this once.
+    async fn issue_api_key(&self, input: ApiKeyInput) -> Result<NewApiKey, ErrorBody>;
+
+    async fn revoke_api_key(&self, id: &str) -> Result<ApiKey, ErrorBody>;
+
+    async fn issue_embed_token(&self, input: EmbedTokenInput) -> Result<EmbedToken, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use app::backend::{Backend, SharedBackend};
 use app::domain::{
-    Caller, EntityRef, ErrorBody, Migration, MigrationInput, MigrationStart, Page, PanelScope,
+    ApiKey, ApiKeyInput, AuditEntry, AuditQuery, Caller, EmbedToken, EmbedTokenInput, EntityRef,
+    ErrorBody, Migration, MigrationInput, MigrationStart, NewApiKey, Page, PanelScope, Password,
     Plugin, PluginChanges, PluginHealth, PluginSummary, PluginView, Trigger, TriggerDetail,
-    TriggerFilter,
+    TriggerFilter, User, UserChange,
 };
 mod session;
 mod sign_in;
@@ -38,7 +39,8 @@ pub use sign_in::SignInLimits;
 mod embed;
 
 use crate::service::{
-    Identity, Principal, RerunInput, Role, Service, ServiceError, WRONG_CREDENTIALS,
+    Identity, Principal, RerunInput, Role, Secret, Service, ServiceError, UserInput, UserPatch,
+    WRONG_CREDENTIALS,
 };
 
 /// The service, seen from the pages, as one caller.
@@ -139,6 +141,55 @@ impl Backend for UiBackend {
 
     async fn cancel_migration(&self, id: &str) -> Result<Migration, ErrorBody> {
         Ok(self.service.cancel_migration(&self.who, id).await?)
+    }
+
+    async fn audit_page(&self, query: AuditQuery) -> Result<Page<AuditEntry>, ErrorBody> {
+        Ok(self.service.audit_page(&self.who, query).await?)
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, ErrorBody> {
+        Ok(self.service.list_users(&self.who).await?)
+    }
+
+    async fn create_user(
+        &self,
+        email: String,
+        role: String,
+        password: Password,
+    ) -> Result<User, ErrorBody> {
+        let input = UserInput {
+            email,
+            role,
+            plugins: None,
+            password: Secret::new(password.0),
+        };
+        Ok(self.service.create_user(&self.who, input).await?)
+    }
+
+    async fn change_user(&self, id: &str, change: UserChange) -> Result<User, ErrorBody> {
+        let patch = UserPatch {
+            role: change.role,
+            plugins: None,
+            disabled: change.disabled,
+            password: change.password.map(|p| Secret::new(p.0)),
+        };
+        Ok(self.service.update_user(&self.who, id, patch).await?)
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, ErrorBody> {
+        Ok(self.service.list_api_keys(&self.who).await?)
+    }
+
+    async fn issue_api_key(&self, input: ApiKeyInput) -> Result<NewApiKey, ErrorBody> {
+        Ok(self.service.issue_api_key(&self.who, input).await?)
+    }
+
+    async fn revoke_api_key(&self, id: &str) -> Result<ApiKey, ErrorBody> {
+        Ok(self.service.revoke_api_key(&self.who, id).await?)
+    }
+
+    async fn issue_embed_token(&self, input: EmbedTokenInput) -> Result<EmbedToken, ErrorBody> {
+        Ok(self.service.issue_embed_token(&self.who, input).await?)
     }
 }
 

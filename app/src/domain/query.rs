@@ -195,7 +195,8 @@ impl ExportQuery {
 
 /// The audit trail's query: who, what, when, where the page starts and how long
 /// it is. Limits on the values are the service's to check.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Also what the audit page sends its server function, parsed from its address bar.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
 pub struct AuditQuery {
     /// Exactly this actor (`on-call`, `cli`).
     pub actor: Option<String>,

@@ -8,6 +8,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::{Json, JsonEncoding};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
+mod people;
+pub use people::*;
+
 use crate::client::PanelAwareClient;
 use crate::domain::{
     Caller, ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,

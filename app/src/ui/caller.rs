@@ -55,3 +55,52 @@ pub fn WhenAllowed(allowed: fn(&Caller) -> bool, children: ChildrenFn) -> impl I
         </Transition>
     }
 }
+
+/// An admin page: its children for admins; for anyone else a plain "No access",
+/// so a viewer who follows a link sees why rather than an error.
+#[component]
+pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
+    let caller = use_caller();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match caller.await {
+                    Ok(c) if c.can_administer => {
+                        view! { <div class="admin-page">{children.with_value(|c| c())}</div> }.into_any()
+                    }
+                    _ => view! { <NoAccess/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// What a page says to someone whose role does not open it.
+#[component]
+pub fn NoAccess() -> impl IntoView {
+    view! {
+        <section class="no-access" data-testid="no-access">
+            <h1>"No access"</h1>
+            <p>"No access — contact your administrator."</p>
+        </section>
+    }
+}
+
+/// Make an admin-only call for an admin only. An admin page's resources load
+/// through this, so for anyone else they ask the server nothing (the server
+/// would refuse, and the page would show a refusal instead of "No access").
+pub async fn for_admins<T>(
+    caller: Resource<Result<Caller, ErrorBody>>,
+    call: impl std::future::Future<Output = Result<T, ErrorBody>>,
+) -> Result<T, ErrorBody> {
+    match caller.await {
+        Ok(c) if c.can_administer => call.await,
+        Ok(_) => Err(ErrorBody {
+            code: "forbidden".into(),
+            message: "this page is for admins".into(),
+            field: None,
+        }),
+        Err(e) => Err(e),
+    }
+}

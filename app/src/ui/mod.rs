@@ -7,6 +7,7 @@ mod log_page;
 mod login_page;
 mod migration_form;
 mod migrations_page;
+mod people;
 mod plugin_page;
 mod plugin_settings;
 mod plugins_page;
@@ -25,6 +26,7 @@ pub use embed_page::EmbedPage;
 pub use log_page::LogPage;
 pub use login_page::{LoginPage, SignInProblem};
 pub use migrations_page::MigrationsPage;
+pub use people::{ApiKeysPage, AuditPage, UsersPage};
 pub use plugin_page::PluginPage;
 pub use plugins_page::PluginsPage;
 
@@ -96,6 +98,9 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=StaticSegment("migrations") view=MigrationsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             </ProvideCaller>

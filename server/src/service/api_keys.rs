@@ -6,9 +6,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+
 use uuid::Uuid;
 
 use super::auth::hash_key;
@@ -16,57 +15,7 @@ use super::triggers::check_time;
 use super::{Identity, Permission, Principal, Role, Service, ServiceError};
 use crate::storage::{ApiKeyRecord, AuditedChange};
 
-/// `POST /api/v1/api-keys`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-pub struct ApiKeyInput {
-    /// What the key is for (`billing`, `ci`); 1 to 100 characters.
-    pub name: String,
-    /// `viewer`, `operator`, `admin` or `ingest`.
-    #[schema(example = "ingest")]
-    pub role: String,
-    /// The plugins (names) the key may see; absent or null is every plugin.
-    #[serde(default)]
-    pub plugins: Option<Vec<String>>,
-    /// When the key stops working; absent or null is never.
-    #[serde(default)]
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-/// An API key as listed: never the key, nor its hash.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ApiKey {
-    pub id: Uuid,
-    pub name: String,
-    pub role: String,
-    /// The plugins (names) it may see; null is every plugin.
-    pub plugins: Option<Vec<String>>,
-    /// The key's first characters, to recognise it (`ct_1a2b3c4`).
-    pub prefix: String,
-    pub created_at: DateTime<Utc>,
-    pub created_by: Option<String>,
-    pub expires_at: Option<DateTime<Utc>>,
-    /// When it was last used, to the minute.
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-/// A key just issued: the key itself (shown this once) and its record.
-#[derive(Clone, Serialize, utoipa::ToSchema)]
-pub struct NewApiKey {
-    /// Send it as `Authorization: Bearer <key>`. It cannot be shown again.
-    pub key: String,
-    #[serde(flatten)]
-    pub api_key: ApiKey,
-}
-
-impl std::fmt::Debug for NewApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewApiKey")
-            .field("key", &"***")
-            .field("api_key", &self.api_key)
-            .finish()
-    }
-}
+pub use app::domain::{ApiKey, ApiKeyInput, NewApiKey};
 
 impl Service {
     /// Issue a key. Audited (`api_key.create`).

@@ -25,8 +25,6 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use app::domain::EntityRef;
-
 use super::types::Entity;
 use super::{now, EntityScope, Identity, Permission, Principal, Role, Service, ServiceError};
 
@@ -243,27 +241,7 @@ fn is_origin(o: &str) -> bool {
         && port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok())
 }
 
-/// `POST /api/v1/embed-tokens`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EmbedTokenInput {
-    /// The one entity the panel shows.
-    pub entity: EntityRef,
-    /// Seconds until the link stops working: 60 to 86400, default 900.
-    pub expires_in: Option<i64>,
-    /// Whether the panel may re-run a trigger (as an operator would); default false.
-    #[serde(default)]
-    pub can_rerun: bool,
-}
-
-/// A token just issued. The token is shown here once; only its id is kept.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct EmbedToken {
-    pub token: String,
-    /// `/embed/{entity_type}/{entity_id}?token=…`, absolute when `CALLTRAIL_PUBLIC_URL` is set.
-    pub url: String,
-    pub expires_at: DateTime<Utc>,
-}
+pub use app::domain::{EmbedToken, EmbedTokenInput};
 
 impl Service {
     /// Change how embedding is set up (`config` at start; tests).

@@ -5,7 +5,7 @@
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::access::Identity;
@@ -17,20 +17,7 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 const MAX_PASSWORD_CHARS: usize = 1024;
 const MAX_EMAIL_CHARS: usize = 254;
 
-/// A user as the API shows it: never the password or its hash.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct User {
-    pub id: Uuid,
-    pub email: String,
-    /// `viewer`, `operator`, `admin` or `ingest`.
-    pub role: String,
-    /// The names of the plugins the user may see; null is all of them.
-    pub plugins: Option<Vec<String>>,
-    pub disabled: bool,
-    pub disabled_at: Option<DateTime<Utc>>,
-    pub password_changed_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-}
+pub use app::domain::User;
 
 /// `POST /api/v1/users`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -145,6 +132,35 @@ fn check_password(password: &str) -> Result<(), ServiceError> {
             "password",
             "a password may not contain a NUL character",
         ));
+    }
+    Ok(())
+}
+
+/// An admin signed in to the pages cannot disable their own account nor give up
+/// their own admin role: one click would end their session or their access to
+/// the page they are on, with nobody left to undo it. Another admin (or
+/// `calltrail user disable`) can.
+fn refuse_locking_oneself_out(
+    who: &Principal,
+    id: Uuid,
+    patch: &UserPatch,
+) -> Result<(), ServiceError> {
+    if who.identity != Identity::User(id) {
+        return Ok(());
+    }
+    if patch.disabled == Some(true) {
+        return Err(ServiceError::conflict_on(
+            "disabled",
+            "you cannot disable your own account; ask another admin",
+        ));
+    }
+    if let Some(role) = &patch.role {
+        if parse_role(role)? != Role::Admin {
+            return Err(ServiceError::conflict_on(
+                "role",
+                "you cannot take away your own admin role; ask another admin",
+            ));
+        }
     }
     Ok(())
 }
@@ -284,6 +300,7 @@ impl Service {
             .get_user(id)
             .await?
             .ok_or_else(|| ServiceError::not_found("there is no such user"))?;
+        refuse_locking_oneself_out(who, id, &patch)?;
         let now = super::now();
         let mut changed = Vec::new();
         let mut revoke = false;

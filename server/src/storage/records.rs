@@ -129,20 +129,7 @@ pub struct ClaimedTrigger {
     pub due_at: Option<DateTime<Utc>>,
 }
 
-/// Who did what, to what, and why. Written with the action it records; never edited.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub id: Uuid,
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub reason: String,
-    /// The address the request came from, when it came over the network.
-    pub client: Option<String>,
-    #[schema(value_type = Object)]
-    pub details: serde_json::Value,
-}
+pub use app::domain::AuditEntry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunRequest {

@@ -1,6 +1,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 use super::time_zone::{local_day, local_midnight};
 
@@ -15,6 +15,8 @@ pub fn DateRange(
 ) -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
+    // The page it is on (the log, the audit trail) keeps its own address.
+    let pathname = use_location().pathname;
     let instant = move |param: &str| {
         query
             .read()
@@ -36,6 +38,8 @@ pub fn DateRange(
     let set = move |param: &'static str, day: String, next_day: bool| {
         let mut params = query.get_untracked();
         params.remove(param);
+        // Another range is another list: it starts at its first page.
+        params.remove("cursor");
         if let Some(at) = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
             .ok()
             .and_then(|d| local_midnight(if next_day { d.succ_opt()? } else { d }))
@@ -43,7 +47,7 @@ pub fn DateRange(
             params.replace(param, at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         }
         navigate(
-            &format!("/{}", params.to_query_string()),
+            &format!("{}{}", pathname.get_untracked(), params.to_query_string()),
             Default::default(),
         );
     };

@@ -1,3 +1,4 @@
+mod copy_button;
 mod date_range;
 mod filter_bar;
 mod form_field;
@@ -10,6 +11,7 @@ mod time_zone;
 mod trigger_dialog;
 mod trigger_table;
 
+pub use copy_button::CopyButton;
 pub use date_range::DateRange;
 pub use filter_bar::{EntityChip, ExportLinks, PluginFilter, SearchBox, StatusFilter};
 pub use form_field::{hydrated, CheckField, TextArea, TextField};
