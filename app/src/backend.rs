@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    Caller, ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
+    Caller, ErrorBody, GroupRerunOutcome, Page, PanelScope, PluginSummary, Trigger, TriggerDetail,
+    TriggerFilter,
 };
 
 #[async_trait::async_trait]
@@ -21,14 +22,31 @@ pub trait Backend: Send + Sync + 'static {
 
     async fn list_plugins(&self) -> Result<Vec<PluginSummary>, ErrorBody>;
 
-    /// Run a trigger again now (operators and admins), saying why.
-    async fn rerun_trigger(&self, id: &str, reason: Option<String>) -> Result<Trigger, ErrorBody>;
+    /// Run a trigger again now (operators and admins), saying why; automatic
+    /// retries resume after it only when `resume_retries` asks for them.
+    async fn rerun_trigger(
+        &self,
+        id: &str,
+        reason: Option<String>,
+        resume_retries: bool,
+    ) -> Result<Trigger, ErrorBody>;
 
     /// Who is asking, and what the pages may offer them.
     async fn caller(&self) -> Result<Caller, ErrorBody>;
 
     /// The entity an embed token's holder sees; not found for any other caller.
     async fn panel_scope(&self) -> Result<PanelScope, ErrorBody>;
+
+    /// Run the triggers sharing an aggregation key again now, together
+    /// (operators and admins): the erroneous ones, and the finished ones too
+    /// when `include_finished` says so.
+    async fn rerun_group(
+        &self,
+        aggregation_key: &str,
+        reason: Option<String>,
+        resume_retries: bool,
+        include_finished: bool,
+    ) -> Result<GroupRerunOutcome, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

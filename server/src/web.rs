@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use app::backend::{Backend, SharedBackend};
 use app::domain::{
-    Caller, EntityRef, ErrorBody, Page, PanelScope, PluginSummary, PluginView, Trigger,
-    TriggerDetail, TriggerFilter,
+    Caller, EntityRef, ErrorBody, GroupRerunOutcome, Page, PanelScope, PluginSummary, PluginView,
+    Trigger, TriggerDetail, TriggerFilter,
 };
 mod session;
 mod sign_in;
@@ -37,7 +37,8 @@ pub use sign_in::SignInLimits;
 mod embed;
 
 use crate::service::{
-    Identity, Principal, RerunInput, Role, Service, ServiceError, WRONG_CREDENTIALS,
+    GroupRerunInput, Identity, Principal, RerunInput, Role, Service, ServiceError,
+    WRONG_CREDENTIALS,
 };
 
 /// The service, seen from the pages, as one caller.
@@ -77,10 +78,15 @@ impl Backend for UiBackend {
             .collect())
     }
 
-    async fn rerun_trigger(&self, id: &str, reason: Option<String>) -> Result<Trigger, ErrorBody> {
+    async fn rerun_trigger(
+        &self,
+        id: &str,
+        reason: Option<String>,
+        resume_retries: bool,
+    ) -> Result<Trigger, ErrorBody> {
         let input = RerunInput {
             reason,
-            resume_retries: false,
+            resume_retries,
         };
         Ok(self.service.rerun(&self.who, id, input).await?)
     }
@@ -106,6 +112,29 @@ impl Backend for UiBackend {
                 id: scope.entity_id.clone(),
             },
             can_rerun: self.who.role.allows(crate::service::Permission::Rerun),
+        })
+    }
+
+    async fn rerun_group(
+        &self,
+        aggregation_key: &str,
+        reason: Option<String>,
+        resume_retries: bool,
+        include_finished: bool,
+    ) -> Result<GroupRerunOutcome, ErrorBody> {
+        let input = GroupRerunInput {
+            reason,
+            resume_retries,
+            include_finished,
+        };
+        let done = self
+            .service
+            .rerun_group(&self.who, aggregation_key, input)
+            .await?;
+        Ok(GroupRerunOutcome {
+            aggregation_key: done.aggregation_key,
+            queued: done.queued,
+            in_flight: done.in_flight,
         })
     }
 }

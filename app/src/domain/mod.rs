@@ -9,6 +9,7 @@ mod filter;
 mod migration;
 mod plugin;
 mod query;
+mod rerun;
 mod status;
 mod trigger;
 
@@ -20,6 +21,7 @@ pub use filter::*;
 pub use migration::*;
 pub use plugin::*;
 pub use query::*;
+pub use rerun::*;
 pub use status::*;
 pub use trigger::*;
 

@@ -3,8 +3,10 @@
 mod caller;
 pub mod components;
 mod embed_page;
+mod links;
 mod log_page;
 mod login_page;
+mod trigger_page;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -18,6 +20,7 @@ pub use caller::{use_caller, ProvideCaller, WhenAllowed};
 pub use embed_page::EmbedPage;
 pub use log_page::LogPage;
 pub use login_page::{LoginPage, SignInProblem};
+pub use trigger_page::TriggerPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -80,6 +83,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("triggers"), ParamSegment("id"))
+                        view=TriggerPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
             </ProvideCaller>
