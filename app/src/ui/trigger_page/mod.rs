@@ -93,9 +93,18 @@ fn TriggerView(initial: TriggerDetail, plugin_display: String) -> impl IntoView 
     let plugin = t.plugin.clone();
     let words = event_type_words(&t.event_type);
     let payload_open = RwSignal::new(false);
+    // Effects run only in the browser: the page says when it is live (for tests,
+    // and for the reader's tools).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <Title text=format!("{words} · {plugin_display} · Calltrail")/>
-        <article class="trigger-page" data-testid="trigger-page" data-trigger-id=id.clone()>
+        <article
+            class="trigger-page"
+            data-testid="trigger-page"
+            data-trigger-id=id.clone()
+            data-hydrated=move || hydrated.get().then_some("true")
+        >
             <header class="trigger-head">
                 <h1>
                     <span title=t.event_type.clone()>{words}</span>
