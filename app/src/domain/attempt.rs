@@ -133,7 +133,10 @@ fn decode_base64_prefix(text: &str, max: usize) -> Option<Vec<u8>> {
     }
     let mut out = Vec::with_capacity(max.min(text.len()));
     let (mut bits, mut held) = (0u32, 0u32);
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
         bits = (bits << 6) | value(c)?;
         held += 6;
         if held >= 8 {
@@ -271,10 +274,15 @@ mod tests {
             Some(vec![0x00, 0xff])
         );
         assert_eq!(
-            response("JVBERi0xLjQA/w==", b64).binary_prefix(64).map(|b| b.len()),
+            response("JVBERi0xLjQA/w==", b64)
+                .binary_prefix(64)
+                .map(|b| b.len()),
             response("JVBERi0xLjQA/w==", b64).binary_len()
         );
-        assert_eq!(response("AP8", b64).binary_prefix(64), Some(vec![0x00, 0xff]));
+        assert_eq!(
+            response("AP8", b64).binary_prefix(64),
+            Some(vec![0x00, 0xff])
+        );
         assert_eq!(response("not*base64", b64).binary_prefix(64), None);
         assert_eq!(response("AAEC", None).binary_prefix(64), None);
     }

@@ -79,7 +79,7 @@ pub fn AttemptCard(
     a: Attempt,
     /// The plugin's name: an `auth` failure links to its page to reconnect it.
     plugin: String,
-    #[prop(optional)] log_line: Option<String>,
+    log_line: Option<String>,
     #[prop(optional)] open: bool,
 ) -> impl IntoView {
     let status = a
@@ -89,17 +89,19 @@ pub fn AttemptCard(
         .unwrap_or_else(|| "no response".into());
     let by = started_by_words(&a);
     let class = a.class;
+    let number = a.number;
+    let (started_at, duration) = (a.started_at, duration_words(a.duration_ms));
     view! {
         <li
             class=format!("attempt class-{}", class.as_str())
-            id=format!("attempt-{}", a.number)
+            id=format!("attempt-{number}")
             data-testid="attempt"
-            data-number=a.number
+            data-number=number.to_string()
         >
             <div class="attempt-head">
-                <strong>{format!("#{}", a.number)}</strong>
-                <LocalTime at=a.started_at/>
-                <span>{duration_words(a.duration_ms)}</span>
+                <strong>{format!("#{number}")}</strong>
+                <LocalTime at=started_at/>
+                <span>{duration}</span>
                 <span class="code">{status}</span>
                 <span class="class">{class.as_str().replace('_', " ")}</span>
                 <span class="muted by">{by}</span>

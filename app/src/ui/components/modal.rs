@@ -32,11 +32,12 @@ pub fn Modal(
         }
     });
     on_cleanup(move || browser::close(dialog.get_untracked(), opener));
+    let label = title.clone();
     view! {
         <dialog
             node_ref=dialog
             class="modal"
-            aria-label=title.clone()
+            aria-label=label
             data-testid=testid
             // Escape closes the dialog natively; the parent then removes it.
             on:close=move |_| {
@@ -134,10 +135,11 @@ mod browser {
             return;
         };
         let active = document().active_element();
-        let is = |el: &HtmlElement| active.as_ref() == Some(el.unchecked_ref());
-        let inside = active
-            .as_ref()
-            .is_some_and(|a| items.iter().any(|el| a == el.unchecked_ref::<web_sys::Element>()));
+        let is = |el: &HtmlElement| {
+            let el: &web_sys::Element = el.as_ref();
+            active.as_ref() == Some(el)
+        };
+        let inside = items.iter().any(is);
         let wrap_to = if ev.shift_key() && (is(first) || !inside) {
             Some(last)
         } else if !ev.shift_key() && (is(last) || !inside) {

@@ -11,7 +11,12 @@ use crate::ui::links::{group_log_href, trigger_href};
 /// The triggers sharing `key`, newest first, `this` one marked. Read again when
 /// this trigger's `status` changes or the group is re-run (`reruns` counts).
 #[component]
-pub fn GroupSiblings(key: String, this: Uuid, status: Signal<Status>, reruns: Signal<u64>) -> impl IntoView {
+pub fn GroupSiblings(
+    key: String,
+    this: Uuid,
+    status: Signal<Status>,
+    reruns: Signal<u64>,
+) -> impl IntoView {
     let filter = TriggerFilter {
         aggregation_key: Some(key.clone()),
         ..Default::default()

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use crate::domain::{Status, Trigger, TriggerDetail};
 
 /// How long to wait before asking again.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 fn poll_delay_ms(status: Status, next_attempt_in_ms: Option<i64>) -> u32 {
     const SOON: u32 = 1_500;
     const LATER: u32 = 10_000;

@@ -7,9 +7,11 @@ mod group;
 mod live;
 mod summary;
 
+use group::GroupSiblings;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use summary::{DetailsRemoved, Summary};
 
 use super::components::attempt_card::run_reasons;
 use super::components::{
@@ -92,13 +94,15 @@ fn TriggerView(initial: TriggerDetail, plugin_display: String) -> impl IntoView 
     let dialog_id = id.clone();
     let plugin = t.plugin.clone();
     let words = event_type_words(&t.event_type);
+    let page_title = format!("{words} · {plugin_display} · Calltrail");
+    let heading_plugin = format!(" · {plugin_display}");
     let payload_open = RwSignal::new(false);
     // Effects run only in the browser: the page says when it is live (for tests,
     // and for the reader's tools).
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
-        <Title text=format!("{words} · {plugin_display} · Calltrail")/>
+        <Title text=page_title/>
         <article
             class="trigger-page"
             data-testid="trigger-page"
@@ -108,7 +112,7 @@ fn TriggerView(initial: TriggerDetail, plugin_display: String) -> impl IntoView 
             <header class="trigger-head">
                 <h1>
                     <span title=t.event_type.clone()>{words}</span>
-                    <span class="muted">{format!(" · {plugin_display}")}</span>
+                    <span class="muted">{heading_plugin}</span>
                 </h1>
                 <span class="live-status" role="status" data-testid="trigger-status">
                     {move || view! { <StatusBadge status=trigger.get().status/> }}
@@ -142,9 +146,9 @@ fn TriggerView(initial: TriggerDetail, plugin_display: String) -> impl IntoView 
                     />
                 })}
             </header>
-            {move || view! { <summary::Summary t=trigger.get() plugin_display=plugin_display.clone()/> }}
+            {move || view! { <Summary t=trigger.get() plugin_display=plugin_display.clone()/> }}
             {move || detail.with(|d| d.trigger.details_removed_at).map(|at| view! {
-                <summary::DetailsRemoved at/>
+                <DetailsRemoved at/>
             })}
             <section class="trigger-section" aria-labelledby="attempts-heading">
                 <h2 id="attempts-heading">
@@ -157,7 +161,7 @@ fn TriggerView(initial: TriggerDetail, plugin_display: String) -> impl IntoView 
                 {move || view! { <Timeline logs=detail.with(|d| d.logs.clone())/> }}
             </section>
             {t.aggregation_key.clone().map(|key| view! {
-                <group::GroupSiblings
+                <GroupSiblings
                     key
                     this=t.id
                     status=Signal::derive(move || trigger.get().status)

@@ -24,14 +24,19 @@ fn initiator_words(kind: InitiatorKind, name: &str) -> String {
 pub fn Summary(t: Trigger, plugin_display: String) -> impl IntoView {
     let waiting = !t.status.is_final();
     let next = t.next_attempt_at.filter(|_| waiting);
-    let last_error = t.last_error.clone().filter(|_| t.status != Status::Finished);
+    let last_error = t
+        .last_error
+        .clone()
+        .filter(|_| t.status != Status::Finished);
+    let error_plugin = t.plugin.clone();
+    let plugin = t.plugin.clone();
     view! {
         <dl class="facts" data-testid="trigger-summary">
             <Fact label="Status">
                 <StatusBadge status=t.status/>
             </Fact>
             <Fact label="Plugin">
-                <a href=plugin_href(&t.plugin) title=t.plugin.clone()>{plugin_display}</a>
+                <a href=plugin_href(&plugin) title=plugin.clone()>{plugin_display}</a>
             </Fact>
             <Fact label="Type">
                 <span title=t.event_type.clone()>{event_type_words(&t.event_type)}</span>
@@ -66,7 +71,7 @@ pub fn Summary(t: Trigger, plugin_display: String) -> impl IntoView {
                 <Fact label="External id"><span class="mono" data-testid="external-id">{x}</span></Fact>
             })}
             {last_error.map(|e| {
-                let plugin = t.plugin.clone();
+                let plugin = error_plugin;
                 view! {
                     <Fact label="Last error">
                         <span data-testid="last-error">{e.message}</span>
@@ -120,6 +125,9 @@ mod tests {
             initiator_words(InitiatorKind::Automation, "Nightly billing run"),
             "Automation: Nightly billing run"
         );
-        assert_eq!(initiator_words(InitiatorKind::ApiKey, "crm"), "API key: crm");
+        assert_eq!(
+            initiator_words(InitiatorKind::ApiKey, "crm"),
+            "API key: crm"
+        );
     }
 }
