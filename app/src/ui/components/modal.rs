@@ -80,6 +80,9 @@ mod browser {
         select:not([disabled]), textarea:not([disabled]), summary, \
         [tabindex]:not([tabindex=\"-1\"])";
 
+    /// Matches an element hidden in a closed `<details>` (its summary shows).
+    const IN_CLOSED_DETAILS: &str = "details:not([open]) > :not(summary)";
+
     /// The element that had focus when a dialog opened.
     #[derive(Clone, Copy)]
     pub struct Opener(StoredValue<Option<HtmlElement>, LocalStorage>);
@@ -171,6 +174,8 @@ mod browser {
             .filter_map(|i| list.item(i))
             .filter_map(|node| node.dyn_into::<HtmlElement>().ok())
             .filter(|el| el.offset_width() > 0 || el.offset_height() > 0)
+            // Chrome still gives sizes to what a closed <details> hides.
+            .filter(|el| matches!(el.closest(IN_CLOSED_DETAILS), Ok(None)))
             .collect()
     }
 }
