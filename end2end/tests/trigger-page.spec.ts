@@ -70,7 +70,7 @@ test('a failed trigger shows its summary, the attempt with its hint and decision
   await expect(first).toContainText('HTTP 422');
   await expect(first).toContainText('automatic');
   await expect(first.getByTestId('hint')).toHaveText("the data does not match the provider's rules: read the response body");
-  await expect(first.getByTestId('decision')).toContainText('Stopped');
+  await expect(first.getByTestId('decision')).toContainText('Decision: stop: 422 validation');
   // The newest attempt shows its request (credentials redacted) and response at once.
   await expect(first).toContainText(`POST ${provider.url}/orders/`);
   await expect(first).toContainText('[redacted]');

@@ -103,6 +103,39 @@ test.describe('an operator', () => {
     await expect(page.getByTestId('attempts').getByTestId('attempt').last()).toContainText('automatic retry');
   });
 
+  test('re-runs the erroneous triggers of an aggregation group together', async ({ page, state }) => {
+    const plugin = await createPlugin(state, provider, 'Ledger');
+    const group = unique('batch');
+    const [a, b, done] = [unique('ORD-A'), unique('ORD-B'), unique('ORD-OK')];
+    provider.answer(a, { status: 409, body: '{"error":"duplicate"}' });
+    provider.answer(b, { status: 400, body: '{"error":"bad"}' });
+    provider.answer(done, { status: 200, body: '{"id":"x-1"}' });
+    const ids = [
+      await createTrigger(state, { plugin, entityId: a, aggregationKey: group }),
+      await createTrigger(state, { plugin, entityId: b, aggregationKey: group }),
+      await createTrigger(state, { plugin, entityId: done, aggregationKey: group }),
+    ];
+    await waitForStatus(state, ids[0], 'erroneous');
+    await waitForStatus(state, ids[1], 'erroneous');
+    await waitForStatus(state, ids[2], 'finished');
+    provider.answer(a, { status: 200, body: '{"id":"x-a"}' });
+    provider.answer(b, { status: 200, body: '{"id":"x-b"}' });
+
+    await openTrigger(page, ids[0]);
+    await page.getByTestId('rerun-group').click();
+    const dialog = page.getByTestId('rerun-group-dialog');
+    await dialog.getByTestId('rerun-reason').fill('duplicates cleaned up');
+    await dialog.getByTestId('rerun-confirm').click();
+    await expect(dialog).toHaveCount(0);
+    // Only the two erroneous ones: the finished one is left as it is.
+    await expect(page.getByTestId('rerun-group-queued')).toHaveText('2 triggers of the group queued');
+    await expect(statusBadge(page)).toHaveText('Finished', { timeout: 20_000 });
+    await waitForStatus(state, ids[1], 'finished');
+    expect(provider.received(done)).toHaveLength(1);
+    const second = (await readTrigger(state, ids[1])).attempts[1];
+    expect(second.started_by).toEqual({ kind: 'manual', actor: state.users.operator.email });
+  });
+
   test('an empty reason is refused with the server saying why', async ({ page, state, browserErrors }) => {
     const plugin = await createPlugin(state, provider, 'Ledger');
     const entity = unique('ORD');

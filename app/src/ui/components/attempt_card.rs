@@ -172,20 +172,19 @@ pub fn Hint(class: FailureClass, plugin: String) -> impl IntoView {
     view! { <p class="hint" data-testid="hint">{advice}</p> }
 }
 
-/// What was decided after the attempt, and why.
+/// What was decided after the attempt, and why (the reason starts with the
+/// decision: "stop: …", "retry at …: …", "finished: …").
 #[component]
 fn Decision(a: Attempt) -> impl IntoView {
-    let action = match a.decision.action {
-        DecisionAction::Finish => "Finished",
-        DecisionAction::Retry => "Retry",
-        DecisionAction::Stop => "Stopped",
-    };
+    let retry_at = a
+        .decision
+        .at
+        .filter(|_| a.decision.action == DecisionAction::Retry);
     view! {
         <p class="decision" data-testid="decision">
-            <strong>{action}</strong>
-            {a.decision.at.map(|at| view! { " at " <LocalTime at/> })}
-            ": "
+            <strong>"Decision: "</strong>
             {a.decision.reason}
+            {retry_at.map(|at| view! { " (next attempt " <LocalTime at/> ")" })}
         </p>
     }
 }

@@ -30,7 +30,7 @@ pub fn CopyButton(
         });
     };
     view! {
-        <button type="button" class="copy" data-testid="copy" on:click=copy>
+        <button type="button" class="button copy" data-testid="copy" on:click=copy>
             {move || match state.get() {
                 Copy::Ready => "Copy",
                 Copy::Copied => "Copied",

@@ -27,17 +27,33 @@ fn poll_delay_ms(status: Status, next_attempt_in_ms: Option<i64>) -> u32 {
 /// was just queued: with the trigger as the server returned it (a re-run of
 /// this trigger), or without (its group was re-run: look again soon).
 pub fn follow(detail: RwSignal<TriggerDetail>) -> Callback<Option<Trigger>> {
-    let tick = RwSignal::new(0u64);
-    // Bumped by every queued run: answers asked for earlier are stale.
-    let generation = StoredValue::new(0u64);
-    browser::poll_while_open(detail, tick, generation);
+    let polls = Polls {
+        tick: RwSignal::new(0),
+        generation: StoredValue::new(0),
+        look_again: StoredValue::new(false),
+    };
+    browser::poll_while_open(detail, polls);
     Callback::new(move |fresh: Option<Trigger>| {
-        generation.update_value(|g| *g += 1);
-        if let Some(fresh) = fresh {
-            detail.update(|d| d.trigger.trigger = fresh);
+        polls.generation.update_value(|g| *g += 1);
+        match fresh {
+            Some(fresh) => detail.update(|d| d.trigger.trigger = fresh),
+            // The trigger on this page may stand as final still: ask once anyway.
+            None => polls.look_again.set_value(true),
         }
-        tick.update(|n| *n += 1);
+        polls.tick.update(|n| *n += 1);
     })
+}
+
+/// The state of the polling.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct Polls {
+    /// Bumped after each answer (and each queued run): time to set the next timer.
+    tick: RwSignal<u64>,
+    /// Bumped by every queued run: answers asked for earlier are stale.
+    generation: StoredValue<u64>,
+    /// Ask once more even if the trigger looks final (its group was re-run).
+    look_again: StoredValue<bool>,
 }
 
 #[cfg(feature = "hydrate")]
@@ -45,15 +61,16 @@ mod browser {
     use gloo_timers::callback::Timeout;
     use leptos::prelude::*;
 
-    use super::poll_delay_ms;
+    use super::{poll_delay_ms, Polls};
     use crate::domain::TriggerDetail;
     use crate::server_fns::get_trigger;
 
-    pub fn poll_while_open(
-        detail: RwSignal<TriggerDetail>,
-        tick: RwSignal<u64>,
-        generation: StoredValue<u64>,
-    ) {
+    pub fn poll_while_open(detail: RwSignal<TriggerDetail>, polls: Polls) {
+        let Polls {
+            tick,
+            generation,
+            look_again,
+        } = polls;
         // Dropping a Timeout cancels it: replacing it here, or the page going away.
         let pending = StoredValue::new_local(None::<Timeout>);
         Effect::new(move |_| {
@@ -62,7 +79,7 @@ mod browser {
                 let t = &d.trigger.trigger;
                 (t.id, t.status, t.next_attempt_at)
             });
-            if status.is_final() {
+            if status.is_final() && !look_again.get_value() {
                 pending.set_value(None);
                 return;
             }
@@ -75,6 +92,7 @@ mod browser {
                     if generation.try_get_value() != Some(asked_in) {
                         return;
                     }
+                    look_again.try_set_value(false);
                     if let Ok(fresh) = answer {
                         if detail.try_with_untracked(|d| *d != fresh) == Some(true) {
                             detail.try_set(fresh);
@@ -93,9 +111,10 @@ mod browser {
 mod browser {
     use leptos::prelude::*;
 
+    use super::Polls;
     use crate::domain::TriggerDetail;
 
-    pub fn poll_while_open(_: RwSignal<TriggerDetail>, _: RwSignal<u64>, _: StoredValue<u64>) {}
+    pub fn poll_while_open(_: RwSignal<TriggerDetail>, _: Polls) {}
 }
 
 #[cfg(test)]
