@@ -77,7 +77,7 @@ pub async fn embedded_panel() -> Result<PanelScope, ErrorBody> {
 }
 
 mod trigger;
-pub use trigger::rerun_group;
+pub use trigger::{rerun_group, RerunGroup};
 
 /// Who the browser is signed in as: the pages show only what this caller may do.
 #[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
