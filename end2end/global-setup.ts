@@ -65,10 +65,9 @@ export default async function globalSetup(_config: FullConfig) {
     CALLTRAIL_DATABASE_URL: `sqlite://${path.join(tmpDir, 'e2e.db')}?mode=rwc`,
     CALLTRAIL_SECRET_KEY: randomBytes(32).toString('hex'),
     LEPTOS_SITE_ROOT: siteRoot,
+    // Specs start fake providers on loopback ports; the SSRF guard lets only these through.
+    CALLTRAIL_OUTBOUND_ALLOW: '127.0.0.1/32',
     RUST_LOG: process.env.RUST_LOG || 'info,sqlx=warn',
-    // Specs start fake providers on loopback (a Node http server on port 0); the
-    // SSRF guard refuses loopback unless allowed.
-    CALLTRAIL_OUTBOUND_ALLOW: '127.0.0.1',
   };
 
   // The key is printed alone on the last line of stdout.

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use crate::domain::{
     ApiKey, ApiKeyInput, AuditEntry, AuditQuery, Caller, EmbedToken, EmbedTokenInput, ErrorBody,
-    Migration, MigrationInput, MigrationStart, NewApiKey, Page, PanelScope, Password, Plugin,
-    PluginChanges, PluginHealth, PluginSummary, PluginView, Trigger, TriggerDetail, TriggerFilter,
-    User, UserChange,
+    GroupRerunOutcome, Migration, MigrationInput, MigrationStart, NewApiKey, Page, PanelScope,
+    Password, Plugin, PluginChanges, PluginHealth, PluginSummary, PluginView, Trigger,
+    TriggerDetail, TriggerFilter, User, UserChange,
 };
 
 #[async_trait::async_trait]
@@ -24,8 +24,14 @@ pub trait Backend: Send + Sync + 'static {
 
     async fn list_plugins(&self) -> Result<Vec<PluginSummary>, ErrorBody>;
 
-    /// Run a trigger again now (operators and admins), saying why.
-    async fn rerun_trigger(&self, id: &str, reason: Option<String>) -> Result<Trigger, ErrorBody>;
+    /// Run a trigger again now (operators and admins), saying why; automatic
+    /// retries resume after it only when `resume_retries` asks for them.
+    async fn rerun_trigger(
+        &self,
+        id: &str,
+        reason: Option<String>,
+        resume_retries: bool,
+    ) -> Result<Trigger, ErrorBody>;
 
     /// Who is asking, and what the pages may offer them.
     async fn caller(&self) -> Result<Caller, ErrorBody>;
@@ -76,6 +82,17 @@ pub trait Backend: Send + Sync + 'static {
     async fn revoke_api_key(&self, id: &str) -> Result<ApiKey, ErrorBody>;
 
     async fn issue_embed_token(&self, input: EmbedTokenInput) -> Result<EmbedToken, ErrorBody>;
+
+    /// Run the triggers sharing an aggregation key again now, together
+    /// (operators and admins): the erroneous ones, and the finished ones too
+    /// when `include_finished` says so.
+    async fn rerun_group(
+        &self,
+        aggregation_key: &str,
+        reason: Option<String>,
+        resume_retries: bool,
+        include_finished: bool,
+    ) -> Result<GroupRerunOutcome, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use app::backend::{Backend, SharedBackend};
 use app::domain::{
     ApiKey, ApiKeyInput, AuditEntry, AuditQuery, Caller, EmbedToken, EmbedTokenInput, EntityRef,
-    ErrorBody, Migration, MigrationInput, MigrationStart, NewApiKey, Page, PanelScope, Password,
-    Plugin, PluginChanges, PluginHealth, PluginSummary, PluginView, Trigger, TriggerDetail,
-    TriggerFilter, User, UserChange,
+    ErrorBody, GroupRerunOutcome, Migration, MigrationInput, MigrationStart, NewApiKey, Page,
+    PanelScope, Password, Plugin, PluginChanges, PluginHealth, PluginSummary, PluginView, Trigger,
+    TriggerDetail, TriggerFilter, User, UserChange,
 };
 mod session;
 mod sign_in;
@@ -39,8 +39,8 @@ pub use sign_in::SignInLimits;
 mod embed;
 
 use crate::service::{
-    Identity, Principal, RerunInput, Role, Secret, Service, ServiceError, UserInput, UserPatch,
-    WRONG_CREDENTIALS,
+    GroupRerunInput, Identity, Principal, RerunInput, Role, Secret, Service, ServiceError,
+    UserInput, UserPatch, WRONG_CREDENTIALS,
 };
 
 /// The service, seen from the pages, as one caller.
@@ -80,10 +80,15 @@ impl Backend for UiBackend {
             .collect())
     }
 
-    async fn rerun_trigger(&self, id: &str, reason: Option<String>) -> Result<Trigger, ErrorBody> {
+    async fn rerun_trigger(
+        &self,
+        id: &str,
+        reason: Option<String>,
+        resume_retries: bool,
+    ) -> Result<Trigger, ErrorBody> {
         let input = RerunInput {
             reason,
-            resume_retries: false,
+            resume_retries,
         };
         Ok(self.service.rerun(&self.who, id, input).await?)
     }
@@ -190,6 +195,29 @@ impl Backend for UiBackend {
 
     async fn issue_embed_token(&self, input: EmbedTokenInput) -> Result<EmbedToken, ErrorBody> {
         Ok(self.service.issue_embed_token(&self.who, input).await?)
+    }
+
+    async fn rerun_group(
+        &self,
+        aggregation_key: &str,
+        reason: Option<String>,
+        resume_retries: bool,
+        include_finished: bool,
+    ) -> Result<GroupRerunOutcome, ErrorBody> {
+        let input = GroupRerunInput {
+            reason,
+            resume_retries,
+            include_finished,
+        };
+        let done = self
+            .service
+            .rerun_group(&self.who, aggregation_key, input)
+            .await?;
+        Ok(GroupRerunOutcome {
+            aggregation_key: done.aggregation_key,
+            queued: done.queued,
+            in_flight: done.in_flight,
+        })
     }
 }
 

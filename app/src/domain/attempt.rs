@@ -107,6 +107,48 @@ impl AttemptResponse {
             }
         }
     }
+
+    /// The first `max` bytes of a base64 body, for a hex preview; `None` for a
+    /// text body (or base64 that does not decode).
+    pub fn binary_prefix(&self, max: usize) -> Option<Vec<u8>> {
+        let body = self.body.as_deref()?;
+        match self.body_encoding? {
+            BodyEncoding::Base64 => decode_base64_prefix(body, max),
+        }
+    }
+}
+
+/// Standard base64 (with or without padding), decoded until `max` bytes are out.
+/// Small enough to write here rather than ship a crate to the browser for it.
+fn decode_base64_prefix(text: &str, max: usize) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    }
+    let mut out = Vec::with_capacity(max.min(text.len()));
+    let (mut bits, mut held) = (0u32, 0u32);
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        bits = (bits << 6) | value(c)?;
+        held += 6;
+        if held >= 8 {
+            held -= 8;
+            if out.len() == max {
+                break;
+            }
+            out.push((bits >> held) as u8);
+            bits &= (1 << held) - 1;
+        }
+    }
+    Some(out)
 }
 
 #[derive(
@@ -218,6 +260,31 @@ mod tests {
         assert_eq!(response("AAEC", b64).binary_len(), Some(3));
         assert_eq!(response("", b64).binary_len(), Some(0));
         assert_eq!(response("AAEC", None).binary_len(), None);
+    }
+
+    #[test]
+    fn a_base64_body_gives_its_first_bytes_for_a_preview_and_a_text_body_none() {
+        let b64 = Some(BodyEncoding::Base64);
+        assert_eq!(
+            response("AP8BAgMEBQ==", b64).binary_prefix(64),
+            Some(vec![0x00, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05])
+        );
+        assert_eq!(
+            response("AP8BAgMEBQ==", b64).binary_prefix(2),
+            Some(vec![0x00, 0xff])
+        );
+        assert_eq!(
+            response("JVBERi0xLjQA/w==", b64)
+                .binary_prefix(64)
+                .map(|b| b.len()),
+            response("JVBERi0xLjQA/w==", b64).binary_len()
+        );
+        assert_eq!(
+            response("AP8", b64).binary_prefix(64),
+            Some(vec![0x00, 0xff])
+        );
+        assert_eq!(response("not*base64", b64).binary_prefix(64), None);
+        assert_eq!(response("AAEC", None).binary_prefix(64), None);
     }
 
     #[test]

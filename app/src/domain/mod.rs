@@ -11,6 +11,7 @@ mod migration;
 mod plugin;
 mod plugin_changes;
 mod query;
+mod rerun;
 mod status;
 mod trigger;
 
@@ -24,6 +25,7 @@ pub use migration::*;
 pub use plugin::*;
 pub use plugin_changes::*;
 pub use query::*;
+pub use rerun::*;
 pub use status::*;
 pub use trigger::*;
 

@@ -59,11 +59,17 @@ pub async fn list_plugins() -> Result<Vec<PluginSummary>, ErrorBody> {
 }
 
 /// Run a trigger again now, saying why (operators and admins; an embedded panel
-/// only with a token that allows it, and only for its entity).
-#[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
-pub async fn rerun_trigger(id: String, reason: Option<String>) -> Result<Trigger, ErrorBody> {
+/// only with a token that allows it, and only for its entity). Automatic retries
+/// resume after it only when `resume_retries` asks for them. Its address is
+/// fixed (`/_fn/rerun_trigger`) so that tests can prove a viewer is refused.
+#[server(prefix = "/_fn", endpoint = "rerun_trigger", input = Json, client = PanelAwareClient)]
+pub async fn rerun_trigger(
+    id: String,
+    reason: Option<String>,
+    #[server(default)] resume_retries: bool,
+) -> Result<Trigger, ErrorBody> {
     let backend = crate::backend::use_backend()?;
-    backend.rerun_trigger(&id, reason).await
+    backend.rerun_trigger(&id, reason, resume_retries).await
 }
 
 /// The entity the embedded panel shows, and whether it may re-run.
@@ -72,6 +78,9 @@ pub async fn embedded_panel() -> Result<PanelScope, ErrorBody> {
     let backend = crate::backend::use_backend()?;
     backend.panel_scope().await
 }
+
+mod trigger;
+pub use trigger::{rerun_group, RerunGroup};
 
 /// Who the browser is signed in as: the pages show only what this caller may do.
 #[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]

@@ -3,6 +3,7 @@
 mod caller;
 pub mod components;
 mod embed_page;
+mod links;
 mod log_page;
 mod login_page;
 mod migration_form;
@@ -12,6 +13,7 @@ mod plugin_page;
 mod plugin_settings;
 mod plugins_page;
 mod reconnect_form;
+mod trigger_page;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -29,6 +31,7 @@ pub use migrations_page::MigrationsPage;
 pub use people::{ApiKeysPage, AuditPage, UsersPage};
 pub use plugin_page::PluginPage;
 pub use plugins_page::PluginsPage;
+pub use trigger_page::TriggerPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -101,6 +104,11 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("triggers"), ParamSegment("id"))
+                        view=TriggerPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
             </ProvideCaller>

@@ -1,41 +1,70 @@
 use leptos::prelude::*;
 
-/// A button that puts `text` on the clipboard and says so (or says to copy by
-/// hand where the browser refuses). `label` names what it copies, for screen
-/// readers and tests ("Copy key").
+/// Where a copy stands, as the button says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Copy {
+    Ready,
+    Copied,
+    Failed,
+}
+
+/// A button that puts `text` on the clipboard and says whether it did.
 #[component]
-pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
-    let said = RwSignal::new("");
+pub fn CopyButton(
+    text: String,
+    /// What is copied, for screen readers ("the payload": "Copy the payload").
+    #[prop(into)]
+    what: String,
+) -> impl IntoView {
+    let state = RwSignal::new(Copy::Ready);
     let text = StoredValue::new(text);
-    let on_click = move |_| {
+    let copy = move |_| {
         let text = text.get_value();
         leptos::task::spawn_local(async move {
-            said.set(if clipboard::write(&text).await {
-                "Copied."
+            let done = if clipboard::write(&text).await {
+                Copy::Copied
             } else {
-                "Copying failed: select the text and copy it."
-            });
+                Copy::Failed
+            };
+            state.try_set(done);
         });
     };
     view! {
-        <button type="button" class="copy" aria-label=label on:click=on_click>"Copy"</button>
-        <span class="copy-said" role="status">{move || said.get()}</span>
+        <button type="button" class="button copy" data-testid="copy" on:click=copy>
+            {move || match state.get() {
+                Copy::Ready => "Copy",
+                Copy::Copied => "Copied",
+                Copy::Failed => "Copy failed",
+            }}
+            <span class="visually-hidden">{format!(" {what}")}</span>
+        </button>
+        // The button's new word is not announced by itself.
+        <span class="visually-hidden" role="status">
+            {move || match state.get() {
+                Copy::Ready => "",
+                Copy::Copied => "Copied to the clipboard",
+                Copy::Failed => "The browser refused to copy",
+            }}
+        </span>
     }
 }
 
-/// The browser's clipboard (nothing to write to on the server).
+#[cfg(feature = "hydrate")]
 mod clipboard {
-    #[cfg(feature = "hydrate")]
+    /// Write `text` to the clipboard; false when the browser refuses.
     pub async fn write(text: &str) -> bool {
-        let Some(window) = web_sys::window() else {
-            return false;
-        };
-        let promise = window.navigator().clipboard().write_text(text);
+        let promise = leptos::prelude::window()
+            .navigator()
+            .clipboard()
+            .write_text(text);
         wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
     }
+}
 
-    #[cfg(not(feature = "hydrate"))]
-    pub async fn write(_text: &str) -> bool {
+#[cfg(not(feature = "hydrate"))]
+mod clipboard {
+    /// The server has no clipboard.
+    pub async fn write(_: &str) -> bool {
         false
     }
 }

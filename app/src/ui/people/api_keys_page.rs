@@ -158,7 +158,7 @@ fn OneTimeKey(new: NewApiKey, on_done: impl Fn() + 'static) -> impl IntoView {
             <p><strong>"Copy this key now: you will not see it again."</strong></p>
             <p class="secret">
                 <code data-testid="new-key-value">{new.key.clone()}</code>
-                <CopyButton text=new.key label="Copy key"/>
+                <CopyButton text=new.key what="key"/>
             </p>
             <p class="muted">"Send it as " <code>"Authorization: Bearer <key>"</code> "."</p>
             <button type="button" on:click=move |_| on_done()>"Done"</button>

@@ -103,12 +103,12 @@ fn EmbedSnippet(token: EmbedToken) -> impl IntoView {
                 "Link"
                 <input type="text" readonly value=shown_url data-testid="embed-url"/>
             </label>
-            <CopyButton text=url label="Copy link"/>
+            <CopyButton text=url what="link"/>
             <label>
                 "Iframe to paste into your application"
                 <textarea readonly rows="3" data-testid="embed-snippet">{shown_snippet}</textarea>
             </label>
-            <CopyButton text=snippet label="Copy iframe"/>
+            <CopyButton text=snippet what="iframe"/>
             <p class="muted">
                 "The panel tells its parent page how tall it is: a "
                 <code>"message"</code>
