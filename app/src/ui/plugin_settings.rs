@@ -329,6 +329,7 @@ mod tests {
             retry_policy: c.retry_policy.unwrap(),
             external_id_pointer: None,
             redact: c.redact.unwrap(),
+            retention: Default::default(),
             has_auth: true,
             has_signing_secret: false,
             created_at: Default::default(),
