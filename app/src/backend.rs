@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    Caller, ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerDetail, TriggerFilter,
+    ActivityWindow, Caller, ErrorBody, Page, PanelScope, PluginSummary, Trigger, TriggerActivity,
+    TriggerCount, TriggerDetail, TriggerFilter,
 };
 
 #[async_trait::async_trait]
@@ -29,6 +30,17 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The entity an embed token's holder sees; not found for any other caller.
     async fn panel_scope(&self) -> Result<PanelScope, ErrorBody>;
+
+    /// How many triggers a filter matches, in all and per status.
+    async fn count_triggers(&self, filter: TriggerFilter) -> Result<TriggerCount, ErrorBody>;
+
+    /// Attempts per hour (or day) by class for a filter, cut at the reader's clock.
+    async fn trigger_activity(
+        &self,
+        filter: TriggerFilter,
+        window: ActivityWindow,
+        utc_offset_minutes: i32,
+    ) -> Result<TriggerActivity, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

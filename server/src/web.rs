@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use app::backend::{Backend, SharedBackend};
 use app::domain::{
-    Caller, EntityRef, ErrorBody, Page, PanelScope, PluginSummary, PluginView, Trigger,
-    TriggerDetail, TriggerFilter,
+    ActivityWindow, Caller, EntityRef, ErrorBody, Page, PanelScope, PluginSummary, PluginView,
+    Trigger, TriggerActivity, TriggerCount, TriggerDetail, TriggerFilter,
 };
 mod session;
 mod sign_in;
@@ -107,6 +107,22 @@ impl Backend for UiBackend {
             },
             can_rerun: self.who.role.allows(crate::service::Permission::Rerun),
         })
+    }
+
+    async fn count_triggers(&self, filter: TriggerFilter) -> Result<TriggerCount, ErrorBody> {
+        Ok(self.service.count_triggers(&self.who, filter).await?)
+    }
+
+    async fn trigger_activity(
+        &self,
+        filter: TriggerFilter,
+        window: ActivityWindow,
+        utc_offset_minutes: i32,
+    ) -> Result<TriggerActivity, ErrorBody> {
+        Ok(self
+            .service
+            .trigger_activity(&self.who, filter, window, utc_offset_minutes)
+            .await?)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Domain types shared by the server, the REST API and the browser.
 //! Only serde, chrono, uuid, strum and serde_html_form: they compile to wasm.
 
+mod activity;
 mod attempt;
 mod caller;
 mod embed;
@@ -12,6 +13,7 @@ mod query;
 mod status;
 mod trigger;
 
+pub use activity::*;
 pub use attempt::*;
 pub use caller::*;
 pub use embed::*;

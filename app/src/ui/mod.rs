@@ -3,6 +3,7 @@
 mod caller;
 pub mod components;
 mod embed_page;
+mod entity_page;
 mod log_page;
 mod login_page;
 
@@ -16,6 +17,7 @@ use leptos_router::{
 
 pub use caller::{use_caller, ProvideCaller, WhenAllowed};
 pub use embed_page::EmbedPage;
+pub use entity_page::EntityPage;
 pub use log_page::LogPage;
 pub use login_page::{LoginPage, SignInProblem};
 
@@ -64,6 +66,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     content_security_policy();
+    mark_hydrated();
     view! {
         <Stylesheet id="leptos" href="/pkg/calltrail.css"/>
         <Title text="Calltrail"/>
@@ -79,12 +82,31 @@ pub fn App() -> impl IntoView {
                         view=EmbedPage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=(StaticSegment("entities"), ParamSegment("entity_type"), ParamSegment("entity_id"))
+                        view=EntityPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             </ProvideCaller>
         </Router>
     }
+}
+
+/// `<html data-hydrated>` once the app runs in the browser: tests (and anyone
+/// curious) can tell a hydrated page from the server's HTML.
+fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = root.set_attribute("data-hydrated", "");
+        }
+    });
 }
 
 /// The app's header, except in an embedded panel: there it would lead out of the

@@ -183,6 +183,14 @@ pub trait Reads: Send + Sync {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<(Uuid, String)>, StoreError>;
+    /// Attempts per period and class (see `sql::count_attempt_activity`).
+    async fn attempt_activity(
+        &self,
+        filter: &StoreFilter,
+        from: chrono::DateTime<chrono::Utc>,
+        bucket: chrono::Duration,
+        buckets: u32,
+    ) -> Result<Vec<(u32, app::domain::FailureClass, u64)>, StoreError>;
 }
 
 #[async_trait::async_trait]
@@ -206,6 +214,7 @@ where
     sql::CreatorRow: for<'r> FromRow<'r, DB::Row>,
     sql::QueueRow: for<'r> FromRow<'r, DB::Row>,
     sql::SealedTextRow: for<'r> FromRow<'r, DB::Row>,
+    sql::ActivityRow: for<'r> FromRow<'r, DB::Row>,
 {
     async fn sealed_payloads(
         &self,
@@ -227,6 +236,27 @@ where
         let rows: Vec<sql::SealedTextRow> =
             fetch_all(&self.pool, sql, "reading sealed migration items").await?;
         Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
+    }
+
+    async fn attempt_activity(
+        &self,
+        filter: &StoreFilter,
+        from: chrono::DateTime<chrono::Utc>,
+        bucket: chrono::Duration,
+        buckets: u32,
+    ) -> Result<Vec<(u32, app::domain::FailureClass, u64)>, StoreError> {
+        let sql = sql::count_attempt_activity(DB::DIALECT, filter, from, bucket, buckets);
+        let rows: Vec<sql::ActivityRow> =
+            fetch_all(&self.pool, sql, "counting attempts per period").await?;
+        rows.into_iter()
+            .map(|r| {
+                let class = app::domain::FailureClass::parse(&r.class)
+                    .ok_or_else(|| StoreError::Corrupt(format!("attempt class {:?}", r.class)))?;
+                let bucket = u32::try_from(r.bucket)
+                    .map_err(|_| StoreError::Corrupt(format!("activity period {}", r.bucket)))?;
+                Ok((bucket, class, r.n as u64))
+            })
+            .collect()
     }
 
     async fn list_triggers(

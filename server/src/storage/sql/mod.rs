@@ -138,6 +138,7 @@ impl Sql {
     }
 }
 
+mod activity;
 mod api_keys;
 mod attempts;
 mod audit;
@@ -169,6 +170,7 @@ mod retention;
 mod sealed;
 mod triggers;
 
+pub(crate) use activity::*;
 pub(crate) use api_keys::*;
 pub(crate) use attempts::*;
 pub(crate) use audit::*;
