@@ -7,15 +7,18 @@
 use leptos::prelude::*;
 
 use super::time_zone::{local_format, now, utc_offset_now};
-use crate::domain::{ActivityBucket, ActivityWindow, ErrorBody, Outcome, TriggerActivity, TriggerFilter};
+use super::live::Loaded;
+use crate::domain::{ActivityBucket, ActivityWindow, ErrorBody, Outcome, TriggerActivity};
 use crate::server_fns::trigger_activity;
 
 const WIDTH: f64 = 480.0;
 const HEIGHT: f64 = 80.0;
 
+/// The chart for the list as it was last loaded (`loaded`); when the list
+/// failed, the chart says why too rather than asking with a refused filter.
 #[component]
 pub fn ActivityChart(
-    #[prop(into)] filter: Signal<TriggerFilter>,
+    #[prop(into)] loaded: Signal<Option<Result<Loaded, ErrorBody>>>,
     /// Changes when the chart should ask again (the live polls).
     #[prop(into)]
     refresh: Signal<u32>,
@@ -25,9 +28,14 @@ pub fn ActivityChart(
     let asked = StoredValue::new(0u64);
     // An effect, so it runs in the browser only; the newest question wins.
     Effect::new(move |_| {
-        let (f, w) = (filter.get(), window.get());
+        let w = window.get();
         refresh.track();
         asked.update_value(|n| *n += 1);
+        let f = match loaded.get() {
+            None => return,
+            Some(Err(e)) => return data.set(Some(Err(e))),
+            Some(Ok(l)) => l.filter,
+        };
         let this = asked.get_value();
         leptos::task::spawn_local(async move {
             let answer = trigger_activity(f, w, utc_offset_now(now())).await;

@@ -9,11 +9,18 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use super::timers;
-use crate::domain::{Status, Trigger, TriggerCount, TriggerFilter};
+use crate::domain::{ErrorBody, Status, Trigger, TriggerCount, TriggerFilter};
 use crate::server_fns::{count_triggers, list_triggers};
 
 /// How often the page asks again.
 const POLL_MS: u32 = 5_000;
+
+/// Which list was loaded: its filter and page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub filter: TriggerFilter,
+    pub cursor: Option<String>,
+}
 
 /// The latest state of the triggers on screen, by id (empty until the first poll).
 #[derive(Clone, Copy)]
@@ -37,19 +44,19 @@ pub struct Live {
 }
 
 impl Live {
-    /// Poll for the list at `filter` and `cursor` (in the browser, after
-    /// hydration), and put the rows' state in the context for the table.
-    pub fn start(filter: Memo<TriggerFilter>, cursor: Memo<Option<String>>) -> Live {
+    /// Poll for the list as it was last loaded (`loaded`: its filter and page, or
+    /// the error it failed with: then nothing is polled), in the browser, after
+    /// hydration; and put the rows' latest state in the context for the table.
+    pub fn start(loaded: Signal<Option<Result<Loaded, ErrorBody>>>) -> Live {
         let live = Live {
             rows: LiveRows(RwSignal::new(HashMap::new())),
             counts: RwSignal::new(None),
             slow_tick: RwSignal::new(0),
         };
         provide_context(live.rows);
-        // What was polled for another filter or page says nothing about this one.
+        // What was polled before the list was loaded again says nothing new.
         Effect::new(move |_| {
-            filter.track();
-            cursor.track();
+            loaded.track();
             live.forget();
         });
         let busy = StoredValue::new(false);
@@ -59,17 +66,19 @@ impl Live {
             if polls % 6 == 0 {
                 live.slow_tick.update(|t| *t += 1);
             }
+            let Some(Ok(asked)) = loaded.get_untracked() else {
+                return;
+            };
             if busy.get_value() || !timers::page_visible() {
                 return;
             }
             busy.set_value(true);
-            let (f, c) = (filter.get_untracked(), cursor.get_untracked());
             leptos::task::spawn_local(async move {
-                let page = list_triggers(f.clone(), c.clone()).await;
-                let counts = count_triggers(without_status(&f)).await;
+                let page = list_triggers(asked.filter.clone(), asked.cursor.clone()).await;
+                let counts = count_triggers(without_status(&asked.filter)).await;
                 busy.set_value(false);
-                // The reader moved on while this was asked.
-                if filter.get_untracked() != f || cursor.get_untracked() != c {
+                // The list was loaded again (another filter, page, or afresh) meanwhile.
+                if loaded.get_untracked() != Some(Ok(asked)) {
                     return;
                 }
                 if let Ok(page) = page {

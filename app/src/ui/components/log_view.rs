@@ -15,7 +15,7 @@ use super::filter_bar::{
     AggregationFilter, ClearFilters, EntityFilter, EventTypeFilter, ExportLinks, PluginFilter,
     SearchBox, StatusFilter,
 };
-use super::live::{without_status, Live, NewArrivals};
+use super::live::{without_status, Live, Loaded, NewArrivals};
 use super::pager::{PageTrail, Pager};
 use super::states::{EmptyState, ErrorState};
 use super::status_summary::StatusSummary;
@@ -67,9 +67,19 @@ pub fn LogView(#[prop(optional, into)] entity: MaybeProp<EntityRef>) -> impl Int
     });
     let filter = Memo::new(move |_| list_query.read().filter.clone());
     let cursor = Memo::new(move |_| list_query.read().cursor.clone());
-    let live = Live::start(filter, cursor);
-    let trail = PageTrail::new();
     let data = Resource::new(move || (filter.get(), cursor.get()), |(f, c)| load(f, c));
+    // The list as last loaded, for what follows it (polls, the chart); read in
+    // the browser's effects and timers only.
+    let loaded = Signal::derive(move || {
+        data.get().map(|r| {
+            r.map(|d| Loaded {
+                filter: d.filter,
+                cursor: d.cursor,
+            })
+        })
+    });
+    let live = Live::start(loaded);
+    let trail = PageTrail::new();
     let plugins = Resource::new(|| (), |_| list_plugins());
     let caller = use_caller();
     let record = entity.get_untracked().is_some();
@@ -101,7 +111,7 @@ pub fn LogView(#[prop(optional, into)] entity: MaybeProp<EntityRef>) -> impl Int
                     })
                 })}
             </Transition>
-            <ActivityChart filter refresh=live.slow_tick/>
+            <ActivityChart loaded refresh=live.slow_tick/>
         </div>
         <Transition fallback=|| view! { <p class="muted loading">"Loading triggers…"</p> }>
             {move || Suspend::new(async move {
