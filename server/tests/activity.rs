@@ -33,9 +33,7 @@ async fn reported(app: &TestApp, plugin: &str, entity: &str, status: u16, at: Da
 }
 
 async fn activity(app: &TestApp, query: &str) -> Value {
-    let (s, body) = app
-        .get(&format!("/api/v1/triggers/activity?{query}"))
-        .await;
+    let (s, body) = app.get(&format!("/api/v1/triggers/activity?{query}")).await;
     assert_eq!(s, 200, "{body}");
     body
 }
@@ -55,7 +53,7 @@ fn sum(a: &Value, class: &str) -> u64 {
 }
 
 /// The bucket `at` falls in.
-fn bucket_of<'a>(a: &'a Value, at: DateTime<Utc>, len: Duration) -> &'a Value {
+fn bucket_of(a: &Value, at: DateTime<Utc>, len: Duration) -> &Value {
     a["buckets"]
         .as_array()
         .unwrap()
@@ -84,15 +82,29 @@ async fn the_last_day_counts_each_attempt_once_in_its_hour_by_class(db: Db) {
         assert_eq!(start_of(&pair[1]) - start_of(&pair[0]), Duration::hours(1));
     }
     let last = start_of(&buckets[23]);
-    assert!(last <= now && now < last + Duration::hours(1), "the last hour holds now");
-    assert_eq!((last.minute(), last.second()), (0, 0), "hours start on the hour in UTC");
+    assert!(
+        last <= now && now < last + Duration::hours(1),
+        "the last hour holds now"
+    );
+    assert_eq!(
+        (last.minute(), last.second()),
+        (0, 0),
+        "hours start on the hour in UTC"
+    );
 
-    assert_eq!(bucket_of(&a, ok, Duration::hours(1))["by_class"], json!({"success": 1}));
+    assert_eq!(
+        bucket_of(&a, ok, Duration::hours(1))["by_class"],
+        json!({"success": 1})
+    );
     assert_eq!(
         bucket_of(&a, outage, Duration::hours(1))["by_class"],
         json!({"server": 1, "validation": 1})
     );
-    assert_eq!(sum(&a, "success"), 1, "the call 30 hours ago is not in the last day");
+    assert_eq!(
+        sum(&a, "success"),
+        1,
+        "the call 30 hours ago is not in the last day"
+    );
 }
 
 async fn the_filters_narrow_the_attempts_counted(db: Db) {
@@ -105,9 +117,15 @@ async fn the_filters_narrow_the_attempts_counted(db: Db) {
     reported(&app, "xero", "INV-2", 401, at).await;
 
     let a = activity(&app, "plugin=xero").await;
-    assert_eq!((sum(&a, "success"), sum(&a, "server"), sum(&a, "auth")), (0, 1, 1));
+    assert_eq!(
+        (sum(&a, "success"), sum(&a, "server"), sum(&a, "auth")),
+        (0, 1, 1)
+    );
     let a = activity(&app, "entity_type=invoice&entity_id=INV-1").await;
-    assert_eq!((sum(&a, "success"), sum(&a, "server"), sum(&a, "auth")), (1, 1, 0));
+    assert_eq!(
+        (sum(&a, "success"), sum(&a, "server"), sum(&a, "auth")),
+        (1, 1, 0)
+    );
     let a = activity(&app, "status=finished").await;
     assert_eq!((sum(&a, "success"), sum(&a, "server")), (1, 0));
     let a = activity(&app, "q=INV-2").await;
@@ -163,7 +181,10 @@ async fn the_week_is_cut_at_the_readers_midnights_and_older_attempts_are_left_ou
         let last = start_of(&buckets[6]);
         assert!(last <= now && now < last + Duration::days(1));
         assert_eq!(sum(&a, "success"), 1, "ten days ago is not in the week");
-        assert_eq!(bucket_of(&a, recent, Duration::days(1))["by_class"]["success"], 1);
+        assert_eq!(
+            bucket_of(&a, recent, Duration::days(1))["by_class"]["success"],
+            1
+        );
     }
 }
 
@@ -177,9 +198,7 @@ async fn a_bad_window_or_offset_is_refused_by_name(db: Db) {
         ("status=done", "status"),
         ("colour=red", "colour"),
     ] {
-        let (s, body) = app
-            .get(&format!("/api/v1/triggers/activity?{query}"))
-            .await;
+        let (s, body) = app.get(&format!("/api/v1/triggers/activity?{query}")).await;
         assert_eq!(s, 422, "{query}: {body}");
         assert_eq!(body["error"]["field"], field, "{query}: {body}");
     }
@@ -194,4 +213,30 @@ async fn a_bad_window_or_offset_is_refused_by_name(db: Db) {
         .map(|r| (r.status().as_u16(), ()))
         .unwrap();
     assert_eq!(s, 401, "nobody without a key");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_activity_route() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let doc: Value = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = &doc["paths"]["/api/v1/triggers/activity"]["get"];
+    assert!(op.is_object(), "GET /api/v1/triggers/activity is missing");
+    let names: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in ["window", "utc_offset_minutes", "plugin", "status", "q"] {
+        assert!(names.contains(&name), "{name} is not described: {names:?}");
+    }
+    assert!(doc["components"]["schemas"]["TriggerActivity"].is_object());
 }

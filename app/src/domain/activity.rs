@@ -304,7 +304,10 @@ mod tests {
         assert_eq!(q.window, ActivityWindow::Week);
         assert_eq!(q.utc_offset_minutes, -330);
         assert_eq!(q.filter.status, [super::super::Status::Erroneous]);
-        assert_eq!(ActivityQuery::parse("").unwrap().window, ActivityWindow::Day);
+        assert_eq!(
+            ActivityQuery::parse("").unwrap().window,
+            ActivityWindow::Day
+        );
         let field = |q: &str| ActivityQuery::parse(q).unwrap_err().field;
         assert_eq!(field("window=1y"), "window");
         assert_eq!(field("utc_offset_minutes=5000"), "utc_offset_minutes");

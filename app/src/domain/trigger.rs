@@ -268,7 +268,10 @@ mod words_tests {
     fn event_types_read_as_words() {
         assert_eq!(event_type_words("invoice.available"), "Invoice available");
         assert_eq!(event_type_words("customer_created"), "Customer created");
-        assert_eq!(event_type_words("Meter.Reading-Taken"), "Meter reading taken");
+        assert_eq!(
+            event_type_words("Meter.Reading-Taken"),
+            "Meter reading taken"
+        );
         assert_eq!(event_type_words("..."), "...");
     }
 }

@@ -17,7 +17,7 @@ pub async fn count_triggers(filter: TriggerFilter) -> Result<TriggerCount, Error
 /// Attempts per hour of the last day (or day of the last week) by class, for
 /// the filter, cut at the reader's clock (`utc_offset_minutes` east of UTC).
 #[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
-pub async fn trigger_activity(
+pub async fn attempt_activity(
     filter: TriggerFilter,
     window: ActivityWindow,
     utc_offset_minutes: i32,

@@ -6,7 +6,7 @@
 
 mod log;
 
-pub use log::{count_triggers, trigger_activity};
+pub use log::{attempt_activity, count_triggers};
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{Json, JsonEncoding};

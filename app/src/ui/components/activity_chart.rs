@@ -6,10 +6,10 @@
 
 use leptos::prelude::*;
 
-use super::time_zone::{local_format, now, utc_offset_now};
 use super::live::Loaded;
+use super::time_zone::{local_format, now, utc_offset_now};
 use crate::domain::{ActivityBucket, ActivityWindow, ErrorBody, Outcome, TriggerActivity};
-use crate::server_fns::trigger_activity;
+use crate::server_fns::attempt_activity;
 
 const WIDTH: f64 = 480.0;
 const HEIGHT: f64 = 80.0;
@@ -38,7 +38,7 @@ pub fn ActivityChart(
         };
         let this = asked.get_value();
         leptos::task::spawn_local(async move {
-            let answer = trigger_activity(f, w, utc_offset_now(now())).await;
+            let answer = attempt_activity(f, w, utc_offset_now(now())).await;
             if asked.get_value() == this {
                 data.set(Some(answer));
             }
@@ -85,23 +85,37 @@ pub fn ActivityChart(
 fn Bars(activity: TriggerActivity) -> impl IntoView {
     let window = activity.window;
     let buckets = activity.buckets;
-    let tallest = buckets.iter().map(ActivityBucket::total).max().unwrap_or(0).max(1) as f64;
-    let slot = WIDTH / buckets.len().max(1) as f64;
-    let totals = buckets
+    let tallest = buckets
         .iter()
-        .fold([0u64; 3], |mut sum, b| {
-            for (s, n) in sum.iter_mut().zip(b.by_outcome()) {
-                *s += n;
-            }
-            sum
-        });
+        .map(ActivityBucket::total)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let slot = WIDTH / buckets.len().max(1) as f64;
+    let totals = buckets.iter().fold([0u64; 3], |mut sum, b| {
+        for (s, n) in sum.iter_mut().zip(b.by_outcome()) {
+            *s += n;
+        }
+        sum
+    });
     let summary = format!(
         "Attempts per {} over the last {}: {}",
-        if window == ActivityWindow::Day { "hour" } else { "day" },
-        if window == ActivityWindow::Day { "24 hours" } else { "7 days" },
+        if window == ActivityWindow::Day {
+            "hour"
+        } else {
+            "day"
+        },
+        if window == ActivityWindow::Day {
+            "24 hours"
+        } else {
+            "7 days"
+        },
         outcome_words(totals)
     );
-    let first = buckets.first().map(|b| period_label(window, b)).unwrap_or_default();
+    let first = buckets
+        .first()
+        .map(|b| period_label(window, b))
+        .unwrap_or_default();
     let bars = buckets
         .iter()
         .enumerate()

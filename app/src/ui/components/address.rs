@@ -9,12 +9,15 @@ use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::location::Url;
 use leptos_router::params::ParamsMap;
 
+/// Goes to an address, client-side.
+type Navigate = Box<dyn Fn(&str)>;
+
 /// The current address, and a way to go to a changed one.
 #[derive(Clone, Copy)]
 pub struct Address {
     query: Memo<ParamsMap>,
     pathname: Memo<String>,
-    navigate: StoredValue<Box<dyn Fn(&str)>, LocalStorage>,
+    navigate: StoredValue<Navigate, LocalStorage>,
 }
 
 /// The address of the page this component is on.
@@ -37,7 +40,10 @@ impl Address {
 
     /// Every value of a parameter, now (for event handlers).
     pub fn values_untracked(&self, name: &str) -> Vec<String> {
-        self.query.read_untracked().get_all(name).unwrap_or_default()
+        self.query
+            .read_untracked()
+            .get_all(name)
+            .unwrap_or_default()
     }
 
     /// The last value of a parameter, now (for event handlers).

@@ -42,18 +42,19 @@ pub fn DateRange(
         address.set_filter(|p| p.set(param, at));
     };
     // One day picker; `next_day` for the exclusive end.
-    let day_input = move |end: &'static str, param: &'static str, day: Memo<String>, next_day: bool| {
-        view! {
-            <input
-                type="date"
-                aria-label=move || format!("{label} {end} ({})", zone.get())
-                data-testid=param
-                prop:value=move || day.get()
-                value=day.get_untracked()
-                on:change=move |ev| set(param, event_target_value(&ev), next_day)
-            />
-        }
-    };
+    let day_input =
+        move |end: &'static str, param: &'static str, day: Memo<String>, next_day: bool| {
+            view! {
+                <input
+                    type="date"
+                    aria-label=move || format!("{label} {end} ({})", zone.get())
+                    data-testid=param
+                    prop:value=move || day.get()
+                    value=day.get_untracked()
+                    on:change=move |ev| set(param, event_target_value(&ev), next_day)
+                />
+            }
+        };
     view! {
         <fieldset class="filter range">
             <legend>

@@ -290,3 +290,31 @@ pub fn ExportLinks(#[prop(into)] filter: Signal<TriggerFilter>) -> impl IntoView
         </span>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::{ExportQuery, Status, TriggerFilter};
+
+    #[test]
+    fn the_export_link_carries_the_filter_the_export_reads_back() {
+        let filter = TriggerFilter {
+            plugin: vec!["stripe".into(), "xero".into()],
+            status: vec![Status::Erroneous],
+            entity_type: Some("invoice".into()),
+            entity_id: Some("INV 7".into()),
+            q: Some("a+b%".into()),
+            ..Default::default()
+        };
+        let query = serde_html_form::to_string(&filter).unwrap();
+        assert_eq!(
+            ExportQuery::parse(&format!("{query}&format=csv"))
+                .unwrap()
+                .filter,
+            filter
+        );
+        assert_eq!(
+            serde_html_form::to_string(TriggerFilter::default()).unwrap(),
+            ""
+        );
+    }
+}

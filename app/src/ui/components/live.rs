@@ -63,7 +63,7 @@ impl Live {
         let mut polls = 0u32;
         timers::every(POLL_MS, move || {
             polls += 1;
-            if polls % 6 == 0 {
+            if polls.is_multiple_of(6) {
                 live.slow_tick.update(|t| *t += 1);
             }
             let Some(Ok(asked)) = loaded.get_untracked() else {
@@ -129,9 +129,10 @@ pub fn NewArrivals(
     statuses: Vec<Status>,
     on_show: Callback<()>,
 ) -> impl IntoView {
+    let statuses = StoredValue::new(statuses);
     let fresh = move || {
         live.counts
-            .with(|c| c.as_ref().map(|c| matching(c, &statuses)))
+            .with(|c| c.as_ref().map(|c| statuses.with_value(|s| matching(c, s))))
             .map_or(0, |now| now.saturating_sub(loaded))
     };
     view! {

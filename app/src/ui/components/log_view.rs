@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
 
 use super::activity_chart::ActivityChart;
 use super::filter_bar::{
@@ -28,7 +29,7 @@ use crate::ui::use_caller;
 
 /// One load of the log: a page of triggers and the counts of the filter it
 /// was loaded for.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 struct LogData {
     filter: TriggerFilter,
     cursor: Option<String>,

@@ -14,7 +14,14 @@ pub fn StatusSummary(loaded: TriggerCount, live: Live, statuses: Vec<Status>) ->
     let counts = Memo::new(move |_| live.counts.get().unwrap_or_else(|| loaded.clone()));
     let statuses = StoredValue::new(statuses);
     let total = move || statuses.with_value(|s| matching(&counts.read(), s));
-    let n_of = move |s: Status| counts.read().by_status.get(s.as_str()).copied().unwrap_or(0);
+    let n_of = move |s: Status| {
+        counts
+            .read()
+            .by_status
+            .get(s.as_str())
+            .copied()
+            .unwrap_or(0)
+    };
     let choose = move |s: Status| {
         let only_this = statuses.with_value(|chosen| chosen == &[s]);
         address.set_filter(|p| {

@@ -21,12 +21,6 @@ pub fn local_midnight(day: NaiveDate) -> Option<DateTime<Utc>> {
     Some(guess - Duration::minutes(offset_minutes(guess).unwrap_or(0)))
 }
 
-/// `t` on the reader's clock with its offset, `2024-03-01 10:00:00 (UTC+01:00)`;
-/// `None` on the server, which shows `utc_time` instead.
-pub fn local_time(t: DateTime<Utc>) -> Option<String> {
-    offset_minutes(t).map(|offset| clock_at(t, offset))
-}
-
 /// `t` in UTC, as the server renders it: `2024-03-01 09:00:00 UTC`.
 pub fn utc_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
@@ -164,15 +158,6 @@ fn day_at(t: DateTime<Utc>, offset_minutes: i64, days: i64) -> String {
     local.format("%Y-%m-%d").to_string()
 }
 
-fn clock_at(t: DateTime<Utc>, offset_minutes: i64) -> String {
-    let local = t.naive_utc() + Duration::minutes(offset_minutes);
-    format!(
-        "{} ({})",
-        local.format("%Y-%m-%d %H:%M:%S"),
-        offset_text(offset_minutes)
-    )
-}
-
 fn compact_at(t: DateTime<Utc>, now: DateTime<Utc>, offset_minutes: i64) -> String {
     let shift = Duration::minutes(offset_minutes);
     let local = t.naive_utc() + shift;
@@ -199,7 +184,8 @@ mod browser {
 
     /// `Intl.DateTimeFormat().resolvedOptions().timeZone`.
     pub fn zone_name() -> Option<String> {
-        let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+        let format =
+            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
         let options = format.resolved_options();
         js_sys::Reflect::get(&options, &JsValue::from_str("timeZone"))
             .ok()?
@@ -228,24 +214,28 @@ mod tests {
             Some(at("2024-03-01T00:00:00Z"))
         );
         assert_eq!(utc_time(t), "2024-03-01 23:30:00 UTC");
-        assert_eq!(local_time(t), None);
         assert_eq!(full_local_time(t), None);
         assert_eq!(zone_note(t), "Times in UTC");
-        assert_eq!(compact_time(t, at("2024-06-01T00:00:00Z")), "1 Mar 23:30:00");
+        assert_eq!(
+            compact_time(t, at("2024-06-01T00:00:00Z")),
+            "1 Mar 23:30:00"
+        );
     }
 
     #[test]
     fn a_reader_east_of_greenwich_is_already_on_the_next_day() {
         let t = at("2024-03-01T23:30:00Z");
         assert_eq!(day_at(t, 60, 0), "2024-03-02");
-        assert_eq!(clock_at(t, 60), "2024-03-02 00:30:00 (UTC+01:00)");
+        assert_eq!(compact_at(t, t, 60), "2 Mar 00:30:00");
+        assert_eq!(offset_text(60), "UTC+01:00");
     }
 
     #[test]
     fn a_reader_west_of_greenwich_sees_a_negative_offset_with_its_minutes() {
         let t = at("2024-03-01T02:00:00Z");
         assert_eq!(day_at(t, -330, 0), "2024-02-29");
-        assert_eq!(clock_at(t, -330), "2024-02-29 20:30:00 (UTC-05:30)");
+        assert_eq!(compact_at(t, t, -330), "29 Feb 20:30:00");
+        assert_eq!(offset_text(-330), "UTC-05:30");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! never (interval). A timer lives as long as the component that made it: it is
 //! held in the component's reactive owner and cancelled when that is disposed.
 
+#[cfg(feature = "hydrate")]
 use leptos::prelude::*;
 
 /// `f(value)` once `ms` have passed without another call: typing in a search

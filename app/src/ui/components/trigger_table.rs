@@ -68,7 +68,12 @@ pub fn TriggerTable(
 }
 
 #[component]
-fn TriggerRow(t: Trigger, plugin_name: String, link_entities: bool, can_rerun: bool) -> impl IntoView {
+fn TriggerRow(
+    t: Trigger,
+    plugin_name: String,
+    link_entities: bool,
+    can_rerun: bool,
+) -> impl IntoView {
     let id = t.id;
     let live = use_context::<LiveRows>();
     let first = t.clone();
