@@ -256,10 +256,10 @@ mod tests {
             ActivityWindow::Day.start(now, 0),
             at("2026-11-27T09:00:00Z")
         );
-        // Half-hour zones cut hours at :30 UTC.
+        // Half-hour zones cut hours at :30 UTC: 14:14 in India is in the hour from 08:30Z.
         assert_eq!(
             ActivityWindow::Day.start(now, 330),
-            at("2026-11-27T08:30:00Z")
+            at("2026-11-27T09:30:00Z")
         );
     }
 
