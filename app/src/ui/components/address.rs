@@ -9,15 +9,16 @@ use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::location::Url;
 use leptos_router::params::ParamsMap;
 
-/// Goes to an address, client-side.
-type Navigate = Box<dyn Fn(&str)>;
+/// Goes to an address, client-side. Send and Sync: the server renders a page
+/// on whichever thread is free, and drops it on another.
+type Navigate = Box<dyn Fn(&str) + Send + Sync>;
 
 /// The current address, and a way to go to a changed one.
 #[derive(Clone, Copy)]
 pub struct Address {
     query: Memo<ParamsMap>,
     pathname: Memo<String>,
-    navigate: StoredValue<Navigate, LocalStorage>,
+    navigate: StoredValue<Navigate>,
 }
 
 /// The address of the page this component is on.
@@ -26,7 +27,7 @@ pub fn use_address() -> Address {
     Address {
         query: use_query_map(),
         pathname: use_location().pathname,
-        navigate: StoredValue::new_local(Box::new(move |to: &str| {
+        navigate: StoredValue::new(Box::new(move |to: &str| {
             navigate(to, Default::default())
         })),
     }
@@ -60,18 +61,14 @@ impl Address {
     pub fn href(&self, change: impl FnOnce(&mut Params)) -> String {
         let mut params = Params(self.query.get());
         change(&mut params);
-        format!("{}{}", self.pathname.get(), params.0.to_query_string())
+        format!("{}{}", self.pathname.get(), query_string(params.0))
     }
 
     /// Go to this page with its parameters changed by `change`.
     pub fn go(&self, change: impl FnOnce(&mut Params)) {
         let mut params = Params(self.query.get_untracked());
         change(&mut params);
-        let to = format!(
-            "{}{}",
-            self.pathname.get_untracked(),
-            params.0.to_query_string()
-        );
+        let to = format!("{}{}", self.pathname.get_untracked(), query_string(params.0));
         self.navigate.with_value(|navigate| navigate(&to));
     }
 
@@ -117,5 +114,59 @@ impl Params {
             }
         }
         self.0 = kept;
+    }
+}
+
+/// `?a=1&b=2`, or nothing: the same text on the server and in the browser (the
+/// router's own writer encodes differently in each), readable (`plugin=a-b`,
+/// `…T10:00:00Z`).
+fn query_string(params: ParamsMap) -> String {
+    let pairs: Vec<String> = params
+        .into_iter()
+        .map(|(name, value)| format!("{}={}", encode(&name), encode(&value)))
+        .collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+/// Percent-encode all but the unreserved characters (and `:`, harmless in a
+/// query or a path segment): for query values and path segments alike.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_reads_plainly_and_round_trips_through_the_lists_parser() {
+        let params: ParamsMap = [
+            ("plugin", "log-a"),
+            ("plugin", "b"),
+            ("scheduled_from", "2026-11-24T11:00:00Z"),
+            ("q", "a b+c%/&="),
+        ]
+        .into_iter()
+        .collect();
+        let query = query_string(params);
+        assert_eq!(
+            query,
+            "?plugin=log-a&plugin=b&scheduled_from=2026-11-24T11:00:00Z&q=a%20b%2Bc%25%2F%26%3D"
+        );
+        let parsed = crate::domain::ListQuery::parse(&query[1..]).unwrap();
+        assert_eq!(parsed.filter.plugin, ["log-a", "b"]);
+        assert_eq!(parsed.filter.q.as_deref(), Some("a b+c%/&="));
+        assert_eq!(query_string(ParamsMap::new()), "");
     }
 }

@@ -67,7 +67,7 @@ fn MultiSelect(
                             let value = value.clone();
                             move || address.values(param).contains(&value)
                         };
-                        let initially = checked.clone()();
+                        let initially = address.values_untracked(param).contains(&value);
                         let on_change = {
                             let value = value.clone();
                             move |ev| toggle(value.clone(), event_target_checked(&ev))
@@ -187,7 +187,7 @@ pub fn TextFilter(
                 data-testid=param
                 placeholder=placeholder
                 autocomplete="off"
-                value=current()
+                value=address.value_untracked(param).unwrap_or_default()
                 prop:value=current
                 on:input=move |ev| apply(event_target_value(&ev))
             />

@@ -44,7 +44,9 @@ pub fn LocalTime(at: DateTime<Utc>, #[prop(optional)] relative: bool) -> impl In
 /// server renders the cells.
 #[component]
 pub fn TimeZoneNote() -> impl IntoView {
-    let text = RwSignal::new(super::time_zone::zone_note(now()));
+    // The server's words first, in the browser too: hydration keeps the
+    // server's text and only a change redraws it.
+    let text = RwSignal::new(super::time_zone::UTC_NOTE.to_string());
     Effect::new(move |_| text.set(super::time_zone::zone_note(now())));
     view! { <p class="zone-note" data-testid="zone-note">{move || text.get()}</p> }
 }

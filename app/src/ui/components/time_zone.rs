@@ -72,15 +72,18 @@ pub fn full_local_time(t: DateTime<Utc>) -> Option<String> {
     ))
 }
 
-/// "Times in Europe/Berlin, UTC+01:00": what the page header says once; "Times
-/// in UTC" on the server and before the page is hydrated.
+/// What the page header says of times the server rendered (in UTC).
+pub const UTC_NOTE: &str = "Times in UTC";
+
+/// "Times in Europe/Berlin, UTC+01:00": what the page header says once;
+/// [`UTC_NOTE`] on the server.
 pub fn zone_note(now: DateTime<Utc>) -> String {
     match offset_minutes(now) {
         Some(offset) => match zone_name() {
             Some(zone) => format!("Times in {zone}, {}", offset_text(offset)),
             None => format!("Times in {}", offset_text(offset)),
         },
-        None => "Times in UTC".to_string(),
+        None => UTC_NOTE.to_string(),
     }
 }
 

@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
+use super::address::encode;
 use super::live::LiveRows;
 use super::{DialogKind, LocalTime, RerunButton, StatusBadge, TriggerDialog};
 use crate::domain::{event_type_words, InitiatorKind, Status, Trigger};
@@ -227,18 +228,6 @@ fn duration_words(ms: i64) -> String {
         1_000..=59_999 => format!("{:.1} s", ms as f64 / 1000.0),
         _ => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
     }
-}
-
-/// A path segment, percent-encoded.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
