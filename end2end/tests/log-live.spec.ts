@@ -31,6 +31,8 @@ test('a new trigger is announced instead of moving the list, and shown when aske
     await page.evaluate(() => ((window as any).__marker = 1));
     expect(await rowIds(page)).toEqual([first.id, second.id]);
     await expect(page.getByTestId('new-arrivals')).toHaveCount(0);
+    // How fresh the log is, in words.
+    await expect(page.getByTestId('latest')).toContainText('(1 h ago)');
 
     // Created through the API while the page is open (due tomorrow: it waits).
     const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString();

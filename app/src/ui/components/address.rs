@@ -27,9 +27,7 @@ pub fn use_address() -> Address {
     Address {
         query: use_query_map(),
         pathname: use_location().pathname,
-        navigate: StoredValue::new(Box::new(move |to: &str| {
-            navigate(to, Default::default())
-        })),
+        navigate: StoredValue::new(Box::new(move |to: &str| navigate(to, Default::default()))),
     }
 }
 
@@ -68,7 +66,11 @@ impl Address {
     pub fn go(&self, change: impl FnOnce(&mut Params)) {
         let mut params = Params(self.query.get_untracked());
         change(&mut params);
-        let to = format!("{}{}", self.pathname.get_untracked(), query_string(params.0));
+        let to = format!(
+            "{}{}",
+            self.pathname.get_untracked(),
+            query_string(params.0)
+        );
         self.navigate.with_value(|navigate| navigate(&to));
     }
 

@@ -62,15 +62,15 @@ impl Live {
         let busy = StoredValue::new(false);
         let mut polls = 0u32;
         timers::every(POLL_MS, move || {
-            polls += 1;
-            if polls.is_multiple_of(6) {
-                live.slow_tick.update(|t| *t += 1);
-            }
             let Some(Ok(asked)) = loaded.get_untracked() else {
                 return;
             };
             if busy.get_value() || !timers::page_visible() {
                 return;
+            }
+            polls += 1;
+            if polls.is_multiple_of(6) {
+                live.slow_tick.update(|t| *t += 1);
             }
             busy.set_value(true);
             leptos::task::spawn_local(async move {

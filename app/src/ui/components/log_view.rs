@@ -69,16 +69,18 @@ pub fn LogView(#[prop(optional, into)] entity: MaybeProp<EntityRef>) -> impl Int
     let filter = Memo::new(move |_| list_query.read().filter.clone());
     let cursor = Memo::new(move |_| list_query.read().cursor.clone());
     let data = Resource::new(move || (filter.get(), cursor.get()), |(f, c)| load(f, c));
-    // The list as last loaded, for what follows it (polls, the chart); read in
-    // the browser's effects and timers only.
-    let loaded = Signal::derive(move || {
-        data.get().map(|r| {
+    // The list as last loaded, for what follows it (polls, the chart): copied
+    // out of the resource by an effect, so in the browser only, after hydration.
+    let loaded = RwSignal::new(None);
+    Effect::new(move |_| {
+        loaded.set(data.get().map(|r| {
             r.map(|d| Loaded {
                 filter: d.filter,
                 cursor: d.cursor,
             })
-        })
+        }))
     });
+    let loaded = Signal::from(loaded);
     let live = Live::start(loaded);
     let trail = PageTrail::new();
     let plugins = Resource::new(|| (), |_| list_plugins());
@@ -108,7 +110,12 @@ pub fn LogView(#[prop(optional, into)] entity: MaybeProp<EntityRef>) -> impl Int
             <Transition fallback=|| view! { <p class="muted">"Counting…"</p> }>
                 {move || Suspend::new(async move {
                     data.await.ok().map(|d| {
-                        view! { <StatusSummary loaded=d.counts live statuses=d.filter.status/> }
+                        let latest = d
+                            .cursor
+                            .is_none()
+                            .then(|| d.page.items.first().map(|t| t.scheduled_at))
+                            .flatten();
+                        view! { <StatusSummary loaded=d.counts live statuses=d.filter.status latest/> }
                     })
                 })}
             </Transition>

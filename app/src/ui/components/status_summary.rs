@@ -1,15 +1,25 @@
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
 use super::address::use_address;
 use super::live::{matching, Live};
+use super::LocalTime;
 use crate::domain::{Status, TriggerCount};
 
 /// How many triggers the filters match, and how many of each status, as chips
 /// that filter by their status when clicked, above a bar of the same counts.
 /// The counts are for every filter but the status one (so each chip says what
 /// choosing it would show); they follow the live polls.
+///
+/// `latest` is when the first row on the first page is scheduled: how fresh the
+/// log is, in words ("4 min ago").
 #[component]
-pub fn StatusSummary(loaded: TriggerCount, live: Live, statuses: Vec<Status>) -> impl IntoView {
+pub fn StatusSummary(
+    loaded: TriggerCount,
+    live: Live,
+    statuses: Vec<Status>,
+    latest: Option<DateTime<Utc>>,
+) -> impl IntoView {
     let address = use_address();
     let counts = Memo::new(move |_| live.counts.get().unwrap_or_else(|| loaded.clone()));
     let statuses = StoredValue::new(statuses);
@@ -31,10 +41,15 @@ pub fn StatusSummary(loaded: TriggerCount, live: Live, statuses: Vec<Status>) ->
     };
     view! {
         <div class="status-summary">
-            <p class="match-count" data-testid="match-count">
-                <strong>{total}</strong>
-                {move || if total() == 1 { " trigger matches" } else { " triggers match" }}
-            </p>
+            <div class="counts-line">
+                <p class="match-count" data-testid="match-count">
+                    <strong>{total}</strong>
+                    {move || if total() == 1 { " trigger matches" } else { " triggers match" }}
+                </p>
+                {latest.map(|at| view! {
+                    <p class="latest" data-testid="latest">"latest scheduled " <LocalTime at relative=true/></p>
+                })}
+            </div>
             <div class="status-chips" role="group" aria-label="Show one status">
                 {Status::ALL
                     .iter()
