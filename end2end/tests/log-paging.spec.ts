@@ -61,6 +61,14 @@ test('every trigger is reachable a page at a time, and the page lives in the add
   await page.getByTestId('first-page').click();
   await expect(page).not.toHaveURL(/cursor=/);
   expect(await rowIds(page)).toEqual(newestFirst.slice(0, 50));
+
+  // A cursor belongs to its filter: changing a filter starts from the first page.
+  await page.getByTestId('next-page').click();
+  await expect(page).toHaveURL(/cursor=/);
+  await page.getByTestId('chip-finished').click();
+  await expect(page).toHaveURL(/status=finished/);
+  await expect(page).not.toHaveURL(/cursor=/);
+  await expect(page.getByTestId('page-range')).toHaveText('Triggers 1–48 of 48');
 });
 
 test('the server renders the page a cursor names, without JavaScript too', async ({ browser, state }) => {
