@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    ApiKey, ApiKeyInput, AuditEntry, AuditQuery, Caller, EmbedToken, EmbedTokenInput, ErrorBody,
-    GroupRerunOutcome, Migration, MigrationInput, MigrationStart, NewApiKey, Page, PanelScope,
-    Password, Plugin, PluginChanges, PluginHealth, PluginSummary, PluginView, Trigger,
-    TriggerDetail, TriggerFilter, User, UserChange,
+    ActivityWindow, ApiKey, ApiKeyInput, AuditEntry, AuditQuery, Caller, EmbedToken,
+    EmbedTokenInput, ErrorBody, GroupRerunOutcome, Migration, MigrationInput, MigrationStart,
+    NewApiKey, Page, PanelScope, Password, Plugin, PluginChanges, PluginHealth, PluginSummary,
+    PluginView, Trigger, TriggerActivity, TriggerCount, TriggerDetail, TriggerFilter, User,
+    UserChange,
 };
 
 #[async_trait::async_trait]
@@ -93,6 +94,16 @@ pub trait Backend: Send + Sync + 'static {
         resume_retries: bool,
         include_finished: bool,
     ) -> Result<GroupRerunOutcome, ErrorBody>;
+    /// How many triggers a filter matches, in all and per status.
+    async fn count_triggers(&self, filter: TriggerFilter) -> Result<TriggerCount, ErrorBody>;
+
+    /// Attempts per hour (or day) by class for a filter, cut at the reader's clock.
+    async fn trigger_activity(
+        &self,
+        filter: TriggerFilter,
+        window: ActivityWindow,
+        utc_offset_minutes: i32,
+    ) -> Result<TriggerActivity, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -92,10 +92,11 @@ export async function rowIds(page: Page): Promise<(string | null)[]> {
 }
 
 /**
- * Wait until the wasm app has hydrated: the server renders times in UTC
- * ("2026-11-24 10:00:00 UTC"); the hydrated app rewrites them to local time
- * ("2026-11-24 11:00:00 (UTC+01:00)").
+ * Wait until the wasm app has hydrated: the app marks `<html data-hydrated>`,
+ * and every time the server rendered in UTC has switched to the browser's zone
+ * (`<time data-local>`).
  */
 export async function waitForHydration(page: Page) {
-  await expect(page.locator(`${TABLE} time`).first()).toContainText('(UTC', { timeout: 30_000 });
+  await expect(page.locator('html[data-hydrated]')).toHaveCount(1, { timeout: 30_000 });
+  await expect(page.locator('time:not([data-local])')).toHaveCount(0, { timeout: 30_000 });
 }

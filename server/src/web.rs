@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use app::backend::{Backend, SharedBackend};
 use app::domain::{
-    ApiKey, ApiKeyInput, AuditEntry, AuditQuery, Caller, EmbedToken, EmbedTokenInput, EntityRef,
-    ErrorBody, GroupRerunOutcome, Migration, MigrationInput, MigrationStart, NewApiKey, Page,
-    PanelScope, Password, Plugin, PluginChanges, PluginHealth, PluginSummary, PluginView, Trigger,
-    TriggerDetail, TriggerFilter, User, UserChange,
+    ActivityWindow, ApiKey, ApiKeyInput, AuditEntry, AuditQuery, Caller, EmbedToken,
+    EmbedTokenInput, EntityRef, ErrorBody, GroupRerunOutcome, Migration, MigrationInput,
+    MigrationStart, NewApiKey, Page, PanelScope, Password, Plugin, PluginChanges, PluginHealth,
+    PluginSummary, PluginView, Trigger, TriggerActivity, TriggerCount, TriggerDetail,
+    TriggerFilter, User, UserChange,
 };
 mod session;
 mod sign_in;
@@ -218,6 +219,21 @@ impl Backend for UiBackend {
             queued: done.queued,
             in_flight: done.in_flight,
         })
+    }
+    async fn count_triggers(&self, filter: TriggerFilter) -> Result<TriggerCount, ErrorBody> {
+        Ok(self.service.count_triggers(&self.who, filter).await?)
+    }
+
+    async fn trigger_activity(
+        &self,
+        filter: TriggerFilter,
+        window: ActivityWindow,
+        utc_offset_minutes: i32,
+    ) -> Result<TriggerActivity, ErrorBody> {
+        Ok(self
+            .service
+            .trigger_activity(&self.who, filter, window, utc_offset_minutes)
+            .await?)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Domain types shared by the server, the REST API and the browser.
 //! Only serde, chrono, uuid, strum and serde_html_form: they compile to wasm.
 
+mod activity;
 mod admin;
 mod attempt;
 mod caller;
@@ -15,6 +16,7 @@ mod rerun;
 mod status;
 mod trigger;
 
+pub use activity::*;
 pub use admin::*;
 pub use attempt::*;
 pub use caller::*;

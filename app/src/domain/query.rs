@@ -18,7 +18,7 @@ pub struct QueryError {
 }
 
 impl QueryError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> QueryError {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> QueryError {
         QueryError {
             field: field.into(),
             message: message.into(),

@@ -4,6 +4,10 @@
 //! They are called through [`PanelAwareClient`], so that inside an embedded panel
 //! they carry its token and answer only about its entity.
 
+mod log;
+
+pub use log::{attempt_activity, count_triggers};
+
 use leptos::prelude::*;
 use leptos::server_fn::codec::{Json, JsonEncoding};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};

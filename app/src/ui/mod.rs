@@ -3,6 +3,7 @@
 mod caller;
 pub mod components;
 mod embed_page;
+mod entity_page;
 mod links;
 mod log_page;
 mod login_page;
@@ -25,6 +26,7 @@ use leptos_router::{
 
 pub use caller::{use_caller, ProvideCaller, WhenAllowed};
 pub use embed_page::EmbedPage;
+pub use entity_page::EntityPage;
 pub use log_page::LogPage;
 pub use login_page::{LoginPage, SignInProblem};
 pub use migrations_page::MigrationsPage;
@@ -78,6 +80,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     content_security_policy();
+    mark_hydrated();
     view! {
         <Stylesheet id="leptos" href="/pkg/calltrail.css"/>
         <Title text="Calltrail"/>
@@ -91,6 +94,11 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=(StaticSegment("embed"), ParamSegment("entity_type"), ParamSegment("entity_id"))
                         view=EmbedPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("entities"), ParamSegment("entity_type"), ParamSegment("entity_id"))
+                        view=EntityPage
                         ssr=SsrMode::Async
                     />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
@@ -114,6 +122,20 @@ pub fn App() -> impl IntoView {
             </ProvideCaller>
         </Router>
     }
+}
+
+/// `<html data-hydrated>` once the app runs in the browser: tests (and anyone
+/// curious) can tell a hydrated page from the server's HTML.
+fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = root.set_attribute("data-hydrated", "");
+        }
+    });
 }
 
 /// The app's header, except in an embedded panel: there it would lead out of the

@@ -2,6 +2,7 @@
 //! Handlers are thin: extract, call the service, shape the response. Every route
 //! is registered through `routes!`, which also puts it in the OpenAPI document.
 
+mod activity;
 mod api_keys;
 mod audit;
 mod doc;
@@ -66,6 +67,7 @@ pub fn router() -> (Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(plugins::plugin_health))
         .routes(routes!(triggers::create_trigger, triggers::list_triggers))
         .routes(routes!(triggers::count_triggers))
+        .routes(routes!(activity::trigger_activity))
         .routes(routes!(export::export_triggers))
         .routes(routes!(entities::erase_entity))
         .routes(routes!(triggers::get_trigger))

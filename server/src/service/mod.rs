@@ -5,6 +5,7 @@
 //! probe use the store it holds (`Service::store`) directly.
 
 mod access;
+mod activity;
 mod api_keys;
 mod audit;
 mod auth;

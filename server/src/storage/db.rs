@@ -188,6 +188,14 @@ pub trait Reads: Send + Sync {
         since: chrono::DateTime<chrono::Utc>,
         created_by: Option<&str>,
     ) -> Result<Vec<super::PluginActivity>, StoreError>;
+    /// Attempts per period and class (see `sql::count_attempt_activity`).
+    async fn attempt_activity(
+        &self,
+        filter: &StoreFilter,
+        from: chrono::DateTime<chrono::Utc>,
+        bucket: chrono::Duration,
+        buckets: u32,
+    ) -> Result<Vec<(u32, app::domain::FailureClass, u64)>, StoreError>;
 }
 
 #[async_trait::async_trait]
@@ -213,6 +221,7 @@ where
     sql::SealedTextRow: for<'r> FromRow<'r, DB::Row>,
     sql::WindowActivityRow: for<'r> FromRow<'r, DB::Row>,
     sql::LastFinishedRow: for<'r> FromRow<'r, DB::Row>,
+    sql::ActivityRow: for<'r> FromRow<'r, DB::Row>,
 {
     async fn plugin_activity(
         &self,
@@ -268,6 +277,27 @@ where
         let rows: Vec<sql::SealedTextRow> =
             fetch_all(&self.pool, sql, "reading sealed migration items").await?;
         Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
+    }
+
+    async fn attempt_activity(
+        &self,
+        filter: &StoreFilter,
+        from: chrono::DateTime<chrono::Utc>,
+        bucket: chrono::Duration,
+        buckets: u32,
+    ) -> Result<Vec<(u32, app::domain::FailureClass, u64)>, StoreError> {
+        let sql = sql::count_attempt_activity(DB::DIALECT, filter, from, bucket, buckets);
+        let rows: Vec<sql::ActivityRow> =
+            fetch_all(&self.pool, sql, "counting attempts per period").await?;
+        rows.into_iter()
+            .map(|r| {
+                let class = app::domain::FailureClass::parse(&r.class)
+                    .ok_or_else(|| StoreError::Corrupt(format!("attempt class {:?}", r.class)))?;
+                let bucket = u32::try_from(r.bucket)
+                    .map_err(|_| StoreError::Corrupt(format!("activity period {}", r.bucket)))?;
+                Ok((bucket, class, r.n as u64))
+            })
+            .collect()
     }
 
     async fn list_triggers(

@@ -227,6 +227,21 @@ pub trait Store: Send + Sync + 'static {
         self.reads().plugin_activity(since, created_by).await
     }
 
+    /// Attempts started in `buckets` periods of `bucket` from `from`, of the
+    /// triggers `filter` matches: (period index, class, how many), periods and
+    /// classes with none absent.
+    async fn attempt_activity(
+        &self,
+        filter: &StoreFilter,
+        from: chrono::DateTime<chrono::Utc>,
+        bucket: chrono::Duration,
+        buckets: u32,
+    ) -> Result<Vec<(u32, app::domain::FailureClass, u64)>, StoreError> {
+        self.reads()
+            .attempt_activity(filter, from, bucket, buckets)
+            .await
+    }
+
     /// How many triggers wait, are scheduled, run; since when the oldest is due.
     async fn queue_depth(
         &self,

@@ -1,26 +1,22 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
-use super::time_zone::{local_day, local_midnight};
+use super::address::use_address;
+use super::time_zone::{local_day, local_midnight, now, zone_short};
 
-/// A day range in the browser's time zone (both days included). The address bar
-/// holds exact UTC instants (`…_from` inclusive, `…_to` exclusive), so the server
-/// renders the same rows the browser asked for.
+/// A day range in the browser's time zone (both days included), which it names.
+/// The address bar holds exact UTC instants (`…_from` inclusive, `…_to`
+/// exclusive), so the server renders the same rows the browser asked for.
 #[component]
 pub fn DateRange(
     label: &'static str,
     from_param: &'static str,
     to_param: &'static str,
 ) -> impl IntoView {
-    let query = use_query_map();
-    let navigate = use_navigate();
-    // The page it is on (the log, the audit trail) keeps its own address.
-    let pathname = use_location().pathname;
+    let address = use_address();
     let instant = move |param: &str| {
-        query
-            .read()
-            .get(param)
+        address
+            .value(param)
             .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
             .map(|t| t.with_timezone(&Utc))
     };
@@ -35,40 +31,39 @@ pub fn DateRange(
             .map(|t| local_day(t, -1))
             .unwrap_or_default()
     });
+    // Which zone the days are in: UTC on the server, the reader's once hydrated.
+    let zone = RwSignal::new("UTC".to_string());
+    Effect::new(move |_| zone.set(zone_short(now())));
     let set = move |param: &'static str, day: String, next_day: bool| {
-        let mut params = query.get_untracked();
-        params.remove(param);
-        // Another range is another list: it starts at its first page.
-        params.remove("cursor");
-        if let Some(at) = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+        let at = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
             .ok()
             .and_then(|d| local_midnight(if next_day { d.succ_opt()? } else { d }))
-        {
-            params.replace(param, at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-        }
-        navigate(
-            &format!("{}{}", pathname.get_untracked(), params.to_query_string()),
-            Default::default(),
-        );
+            .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        address.set_filter(|p| p.set(param, at));
     };
     // One day picker; `next_day` for the exclusive end.
-    let day_input = move |end: &str, param: &'static str, day: Memo<String>, next_day: bool| {
-        let set = set.clone();
-        view! {
-            <input
-                type="date"
-                aria-label=format!("{label} {end}")
-                data-testid=param
-                prop:value=move || day.get()
-                on:change=move |ev| set(param, event_target_value(&ev), next_day)
-            />
-        }
-    };
+    let day_input =
+        move |end: &'static str, param: &'static str, day: Memo<String>, next_day: bool| {
+            view! {
+                <input
+                    type="date"
+                    aria-label=move || format!("{label} {end} ({})", zone.get())
+                    data-testid=param
+                    prop:value=move || day.get()
+                    value=day.get_untracked()
+                    on:change=move |ev| set(param, event_target_value(&ev), next_day)
+                />
+            }
+        };
     view! {
         <fieldset class="filter range">
-            <legend>{label}</legend>
+            <legend>
+                <span class="filter-label">{label}</span>
+                " "
+                <span class="zone" data-testid=format!("{from_param}-zone")>{move || zone.get()}</span>
+            </legend>
             {day_input("from", from_param, from_day, false)}
-            <span class="muted">"–"</span>
+            <span class="muted" aria-hidden="true">"–"</span>
             {day_input("to", to_param, to_day, true)}
         </fieldset>
     }

@@ -1,3 +1,6 @@
+//! Activity: how plugins are doing (failed attempts in a recent window, the last
+//! success), and the log's chart (attempts per period and class, for a filter).
+//!
 //! How plugins are doing: failed attempts in a recent window, and the last success.
 //!
 //! Both reads stay cheap at a million rows: the window rides the attempts' primary
@@ -63,4 +66,44 @@ pub(crate) fn select_last_finished(d: Dialect, created_by: Option<&str>) -> Sql 
     }
     sql.push(" ORDER BY t.scheduled_at DESC, t.id DESC LIMIT 1) AS last_success FROM plugins p");
     sql
+}
+
+// The activity chart: attempts per period and class, for a list's filter.
+
+/// Attempts started in `[from, from + bucket * buckets)` of the triggers `f`
+/// matches, counted per period (`(started_at - from) / bucket`) and class. Driven
+/// by the attempts' start times (`attempts_by_started`), joined to their triggers
+/// for the filter.
+pub(crate) fn count_attempt_activity(
+    d: Dialect,
+    f: &StoreFilter,
+    from: DateTime<Utc>,
+    bucket: chrono::Duration,
+    buckets: u32,
+) -> Sql {
+    let bucket_us = bucket.num_microseconds().unwrap_or(i64::MAX).max(1);
+    let to = micros(from) + bucket_us.saturating_mul(buckets as i64);
+    let mut sql = Sql::new(d, "SELECT (a.started_at - ");
+    sql.bind(micros(from))
+        .push(") / ")
+        .bind(bucket_us)
+        .push(
+            " AS bucket, a.class AS class, COUNT(*) AS n FROM attempts a \
+             JOIN triggers t ON t.id = a.trigger_id JOIN plugins p ON p.id = t.plugin_id \
+             WHERE a.started_at >= ",
+        )
+        .bind(micros(from))
+        .push(" AND a.started_at < ")
+        .bind(to);
+    push_trigger_filter(&mut sql, f);
+    sql.push(" GROUP BY 1, 2");
+    sql
+}
+
+/// One (period, class) count of [`count_attempt_activity`].
+#[derive(sqlx::FromRow)]
+pub(crate) struct ActivityRow {
+    pub bucket: i64,
+    pub class: String,
+    pub n: i64,
 }
