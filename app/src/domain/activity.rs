@@ -212,7 +212,7 @@ impl ActivityQuery {
                     utc_offset_minutes = value
                         .parse::<i32>()
                         .ok()
-                        .filter(|m| m.abs() <= MAX_UTC_OFFSET_MINUTES)
+                        .filter(|m| (-MAX_UTC_OFFSET_MINUTES..=MAX_UTC_OFFSET_MINUTES).contains(m))
                         .ok_or_else(|| {
                             QueryError::new(
                                 "utc_offset_minutes",
@@ -311,6 +311,11 @@ mod tests {
         let field = |q: &str| ActivityQuery::parse(q).unwrap_err().field;
         assert_eq!(field("window=1y"), "window");
         assert_eq!(field("utc_offset_minutes=5000"), "utc_offset_minutes");
+        // The smallest i32 has no absolute value: refused, not a panic.
+        assert_eq!(
+            field("utc_offset_minutes=-2147483648"),
+            "utc_offset_minutes"
+        );
         assert_eq!(field("cursor=x"), "cursor");
         assert_eq!(field("colour=red"), "colour");
     }

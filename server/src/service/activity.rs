@@ -17,7 +17,7 @@ impl Service {
         utc_offset_minutes: i32,
     ) -> Result<TriggerActivity, ServiceError> {
         who.require(Permission::Read)?;
-        if utc_offset_minutes.abs() > MAX_UTC_OFFSET_MINUTES {
+        if !(-MAX_UTC_OFFSET_MINUTES..=MAX_UTC_OFFSET_MINUTES).contains(&utc_offset_minutes) {
             return Err(ServiceError::invalid(
                 "utc_offset_minutes",
                 format!(
