@@ -13,7 +13,9 @@ function unique(prefix: string): string {
  * app in local time with its offset. Before that, a form would submit natively.
  */
 async function waitForLocalTimes(page: Page) {
-  await expect(page.locator('main time').first()).toContainText('(UTC', { timeout: 30_000 });
+  // Hydrated, and every time on the page redrawn in the browser's zone.
+  await expect(page.locator('html[data-hydrated]')).toHaveCount(1, { timeout: 30_000 });
+  await expect(page.locator('main time:not([data-local])')).toHaveCount(0, { timeout: 30_000 });
 }
 
 /**
@@ -68,7 +70,7 @@ test.describe('API keys page (admin)', () => {
     const key = (await shown.getByTestId('new-key-value').textContent())!.trim();
     expect(key).toMatch(/^ct_[0-9a-f]{64}$/);
     await shown.getByRole('button', { name: 'Copy key' }).click();
-    await expect(shown.getByRole('status')).toHaveText('Copied.');
+    await expect(shown.getByRole('status')).toHaveText('Copied to the clipboard');
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key);
     await expectAccessible(page);
 
