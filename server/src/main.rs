@@ -100,11 +100,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Copy { from, to } => {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
-                    .expect("a valid template"),
-            );
+            let bar = spinner();
             let show = |table: &str, n: u64| {
                 bar.set_message(format!("{table}: {n} rows"));
                 bar.tick();
@@ -188,11 +184,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Prune { dry_run } => {
             let service = cli.db.service().await?;
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
-                    .expect("a valid template"),
-            );
+            let bar = spinner();
             let verb = if dry_run { "would remove" } else { "removed" };
             let show = |r: calltrail::service::PruneReport| {
                 bar.set_message(format!(
@@ -351,4 +343,15 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// A progress line for long commands (prune, copy): a spinner, the time taken
+/// and what has been done so far.
+fn spinner() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .expect("a valid template"),
+    );
+    bar
 }
