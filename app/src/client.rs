@@ -35,7 +35,7 @@ where
     type Response = BrowserResponse;
 
     fn send(req: BrowserRequest) -> impl Future<Output = Result<BrowserResponse, E>> + Send {
-        if let Some(token) = panel_token() {
+        if let Some(token) = crate::browser::panel_token() {
             req.headers().set(EMBED_HEADER, &token);
         }
         <BrowserClient as Client<E, IS, OS>>::send(req)
@@ -57,25 +57,5 @@ where
 
     fn spawn(future: impl Future<Output = ()> + Send + 'static) {
         <BrowserClient as Client<E, IS, OS>>::spawn(future)
-    }
-}
-
-/// The token of the panel this document shows, read from its own address
-/// (`/embed/{type}/{id}?token=…`); `None` on any other page and on the server.
-fn panel_token() -> Option<String> {
-    #[cfg(feature = "hydrate")]
-    {
-        let location = web_sys::window()?.location();
-        if !location.pathname().ok()?.starts_with(EMBED_PREFIX) {
-            return None;
-        }
-        let search = location.search().ok()?;
-        web_sys::UrlSearchParams::new_with_str(&search)
-            .ok()?
-            .get("token")
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        None
     }
 }

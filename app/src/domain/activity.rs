@@ -12,34 +12,23 @@ use serde::{Deserialize, Serialize};
 
 use super::{FailureClass, QueryError};
 
-/// How far back the chart looks, and the period of each of its bars.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub enum ActivityWindow {
-    /// The last 24 hours, hour by hour.
-    #[default]
-    #[serde(rename = "24h")]
-    Day,
-    /// The last 7 days, day by day.
-    #[serde(rename = "7d")]
-    Week,
+word_enum! {
+    /// How far back the chart looks, and the period of each of its bars.
+    #[derive(Default)]
+    pub enum ActivityWindow {
+        /// The last 24 hours, hour by hour.
+        #[default]
+        #[serde(rename = "24h")]
+        #[strum(serialize = "24h")]
+        Day,
+        /// The last 7 days, day by day.
+        #[serde(rename = "7d")]
+        #[strum(serialize = "7d")]
+        Week,
+    }
 }
 
 impl ActivityWindow {
-    pub const ALL: [ActivityWindow; 2] = [ActivityWindow::Day, ActivityWindow::Week];
-
-    /// The word in a query string and on the wire: `24h` or `7d`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActivityWindow::Day => "24h",
-            ActivityWindow::Week => "7d",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ActivityWindow> {
-        ActivityWindow::ALL.into_iter().find(|w| w.as_str() == s)
-    }
-
     /// What the button says.
     pub fn label(self) -> &'static str {
         match self {
@@ -99,19 +88,18 @@ pub struct ActivityBucket {
     pub by_class: BTreeMap<String, u64>,
 }
 
-/// How an attempt ended, as the chart colours it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    Succeeded,
-    /// Failed in a way that is retried (throttled, outage, unreachable).
-    Transient,
-    /// Failed in a way no retry fixes (credentials, validation, not found).
-    Failed,
+word_enum! {
+    /// How an attempt ended, as the chart colours it.
+    pub enum Outcome {
+        Succeeded,
+        /// Failed in a way that is retried (throttled, outage, unreachable).
+        Transient,
+        /// Failed in a way no retry fixes (credentials, validation, not found).
+        Failed,
+    }
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 3] = [Outcome::Succeeded, Outcome::Transient, Outcome::Failed];
-
     pub fn of(class: FailureClass) -> Outcome {
         if class == FailureClass::Success {
             Outcome::Succeeded
@@ -119,14 +107,6 @@ impl Outcome {
             Outcome::Transient
         } else {
             Outcome::Failed
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Transient => "transient",
-            Outcome::Failed => "failed",
         }
     }
 

@@ -5,38 +5,12 @@ use uuid::Uuid;
 
 use super::FailureClass;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum StartedByKind {
-    Automatic,
-    Manual,
-    Migration,
-    Reported,
-}
-
-impl StartedByKind {
-    pub const ALL: &'static [StartedByKind] = <StartedByKind as strum::VariantArray>::VARIANTS;
-
-    /// The word stored and sent (`automatic`), as serde writes it.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    pub fn parse(s: &str) -> Option<StartedByKind> {
-        s.parse().ok()
+word_enum! {
+    pub enum StartedByKind {
+        Automatic,
+        Manual,
+        Migration,
+        Reported,
     }
 }
 
@@ -76,24 +50,11 @@ pub struct AttemptResponse {
     pub truncated: bool,
 }
 
-/// How a body that is not text is written into a JSON string.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum BodyEncoding {
-    Base64,
+word_enum! {
+    /// How a body that is not text is written into a JSON string.
+    pub enum BodyEncoding {
+        Base64,
+    }
 }
 
 impl AttemptResponse {
@@ -151,37 +112,11 @@ fn decode_base64_prefix(text: &str, max: usize) -> Option<Vec<u8>> {
     Some(out)
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionAction {
-    Finish,
-    Retry,
-    Stop,
-}
-
-impl DecisionAction {
-    pub const ALL: &'static [DecisionAction] = <DecisionAction as strum::VariantArray>::VARIANTS;
-
-    /// The word stored and sent (`retry`), as serde writes it.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    pub fn parse(s: &str) -> Option<DecisionAction> {
-        s.parse().ok()
+word_enum! {
+    pub enum DecisionAction {
+        Finish,
+        Retry,
+        Stop,
     }
 }
 

@@ -1,6 +1,9 @@
 //! Domain types shared by the server, the REST API and the browser.
 //! Only serde, chrono, uuid, strum and serde_html_form: they compile to wasm.
 
+#[macro_use]
+mod words;
+
 mod activity;
 mod admin;
 mod attempt;

@@ -1,40 +1,15 @@
-use serde::{Deserialize, Serialize};
-use strum::VariantArray;
-
-/// Where a trigger stands. The word is always shown next to the colour.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-    strum::Display,
-)]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    NotYetStarted,
-    Running,
-    Retrying,
-    Finished,
-    Erroneous,
+word_enum! {
+    /// Where a trigger stands. The word is always shown next to the colour.
+    pub enum Status {
+        NotYetStarted,
+        Running,
+        Retrying,
+        Finished,
+        Erroneous,
+    }
 }
 
 impl Status {
-    pub const ALL: &'static [Status] = Status::VARIANTS;
-
-    /// The word stored and sent (`not_yet_started`), as serde writes it.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// The word on the badge.
     pub fn label(self) -> &'static str {
         match self {
@@ -46,51 +21,31 @@ impl Status {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Status> {
-        s.parse().ok()
-    }
-
     /// Final statuses never change again without a manual rerun or a migration.
     pub fn is_final(self) -> bool {
         matches!(self, Status::Finished | Status::Erroneous)
     }
 }
 
-/// What an attempt's outcome was, per DESIGN.md's failure table.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum FailureClass {
-    Success,
-    Auth,
-    NotFound,
-    Validation,
-    RateLimited,
-    Timeout,
-    Server,
-    Network,
-    Permanent,
-    /// Calltrail itself failed around the call (it could not record or prepare it):
-    /// retried by the policy like a network failure, never silently dropped.
-    Internal,
+word_enum! {
+    /// What an attempt's outcome was, per DESIGN.md's failure table.
+    pub enum FailureClass {
+        Success,
+        Auth,
+        NotFound,
+        Validation,
+        RateLimited,
+        Timeout,
+        Server,
+        Network,
+        Permanent,
+        /// Calltrail itself failed around the call (it could not record or prepare it):
+        /// retried by the policy like a network failure, never silently dropped.
+        Internal,
+    }
 }
 
 impl FailureClass {
-    pub const ALL: &'static [FailureClass] = FailureClass::VARIANTS;
-
     /// Classify an HTTP response status code.
     pub fn from_status_code(code: u16) -> FailureClass {
         match code {
@@ -114,15 +69,6 @@ impl FailureClass {
                 | FailureClass::Network
                 | FailureClass::Internal
         )
-    }
-
-    /// The word stored and sent (`rate_limited`), as serde writes it.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    pub fn parse(s: &str) -> Option<FailureClass> {
-        s.parse().ok()
     }
 
     /// The hint shown to the administrator.

@@ -4,40 +4,14 @@ use uuid::Uuid;
 
 use super::{FailureClass, Status};
 
-/// Who asked for the call.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum InitiatorKind {
-    Automation,
-    Agent,
-    User,
-    System,
-    ApiKey,
-}
-
-impl InitiatorKind {
-    pub const ALL: &'static [InitiatorKind] = <InitiatorKind as strum::VariantArray>::VARIANTS;
-
-    /// The word stored and sent (`api_key`), as serde writes it.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    pub fn parse(s: &str) -> Option<InitiatorKind> {
-        s.parse().ok()
+word_enum! {
+    /// Who asked for the call.
+    pub enum InitiatorKind {
+        Automation,
+        Agent,
+        User,
+        System,
+        ApiKey,
     }
 }
 
@@ -113,81 +87,34 @@ pub struct LogEntry {
     pub message: String,
 }
 
-/// The steps a trigger's log names, in the order they usually come. Written as
-/// these words on the wire and in the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub enum LogStep {
-    /// Accepted and waiting for its time.
-    #[serde(rename = "queued")]
-    Queued,
-    /// A call the application made itself and reported.
-    #[serde(rename = "reported")]
-    Reported,
-    /// A worker took it under a lease.
-    #[serde(rename = "claimed")]
-    Claimed,
-    /// A user asked for this run.
-    #[serde(rename = "manual")]
-    Manual,
-    /// A trigger migration asked for this run.
-    #[serde(rename = "migration")]
-    Migration,
-    #[serde(rename = "request sent")]
-    RequestSent,
-    #[serde(rename = "response classified")]
-    ResponseClassified,
-    #[serde(rename = "retry scheduled")]
-    RetryScheduled,
-    #[serde(rename = "finished")]
-    Finished,
-    /// Stopped without success.
-    #[serde(rename = "failed")]
-    Failed,
-    /// The worker stopped before it recorded a result (its lease expired).
-    #[serde(rename = "interrupted")]
-    Interrupted,
-}
-
-impl LogStep {
-    pub const ALL: [LogStep; 11] = [
-        LogStep::Queued,
-        LogStep::Reported,
-        LogStep::Claimed,
-        LogStep::Manual,
-        LogStep::Migration,
-        LogStep::RequestSent,
-        LogStep::ResponseClassified,
-        LogStep::RetryScheduled,
-        LogStep::Finished,
-        LogStep::Failed,
-        LogStep::Interrupted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogStep::Queued => "queued",
-            LogStep::Reported => "reported",
-            LogStep::Claimed => "claimed",
-            LogStep::Manual => "manual",
-            LogStep::Migration => "migration",
-            LogStep::RequestSent => "request sent",
-            LogStep::ResponseClassified => "response classified",
-            LogStep::RetryScheduled => "retry scheduled",
-            LogStep::Finished => "finished",
-            LogStep::Failed => "failed",
-            LogStep::Interrupted => "interrupted",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<LogStep> {
-        LogStep::ALL.into_iter().find(|step| step.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for LogStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+word_enum! {
+    /// The steps a trigger's log names, in the order they usually come. Written as
+    /// these words on the wire and in the database.
+    pub enum LogStep {
+        /// Accepted and waiting for its time.
+        Queued,
+        /// A call the application made itself and reported.
+        Reported,
+        /// A worker took it under a lease.
+        Claimed,
+        /// A user asked for this run.
+        Manual,
+        /// A trigger migration asked for this run.
+        Migration,
+        #[serde(rename = "request sent")]
+        #[strum(serialize = "request sent")]
+        RequestSent,
+        #[serde(rename = "response classified")]
+        #[strum(serialize = "response classified")]
+        ResponseClassified,
+        #[serde(rename = "retry scheduled")]
+        #[strum(serialize = "retry scheduled")]
+        RetryScheduled,
+        Finished,
+        /// Stopped without success.
+        Failed,
+        /// The worker stopped before it recorded a result (its lease expired).
+        Interrupted,
     }
 }
 
@@ -233,7 +160,7 @@ mod tests {
                 "interrupted",
             ]
         );
-        for step in LogStep::ALL {
+        for &step in LogStep::ALL {
             assert_eq!(serde_json::to_value(step).unwrap(), step.as_str());
             assert_eq!(LogStep::parse(step.as_str()), Some(step));
         }

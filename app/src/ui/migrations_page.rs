@@ -55,14 +55,6 @@ fn Migrations() -> impl IntoView {
     }
 }
 
-/// Wait `ms` milliseconds in the browser (nothing to wait for on the server).
-async fn pause(ms: u32) {
-    #[cfg(feature = "hydrate")]
-    gloo_timers::future::TimeoutFuture::new(ms).await;
-    #[cfg(not(feature = "hydrate"))]
-    let _ = ms;
-}
-
 /// A running migration's progress bar, read again every `POLL_MS` until it ends;
 /// and its Cancel button. `settled` hears when it has ended.
 #[component]
@@ -76,7 +68,7 @@ fn MigrationProgress(start: Migration, settled: Callback<()>) -> impl IntoView {
         let id = poll_id.clone();
         leptos::task::spawn_local(async move {
             loop {
-                pause(POLL_MS).await;
+                crate::browser::pause(POLL_MS).await;
                 let Ok(now) = get_migration(id.clone()).await else {
                     continue;
                 };

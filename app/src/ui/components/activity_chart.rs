@@ -7,7 +7,8 @@
 use leptos::prelude::*;
 
 use super::live::Loaded;
-use super::time_zone::{local_format, now, utc_offset_now};
+use super::time_zone::{local_format, utc_offset_now};
+use crate::browser::now;
 use crate::domain::{ActivityBucket, ActivityWindow, ErrorBody, Outcome, TriggerActivity};
 use crate::server_fns::attempt_activity;
 
@@ -61,7 +62,7 @@ pub fn ActivityChart(
             <div class="activity-head">
                 <h2 id="activity-title">"Attempts"</h2>
                 <div class="toggle" role="group" aria-label="Period">
-                    {ActivityWindow::ALL.into_iter().map(choose).collect_view()}
+                    {ActivityWindow::ALL.iter().copied().map(choose).collect_view()}
                 </div>
             </div>
             {move || match data.get() {
@@ -71,7 +72,7 @@ pub fn ActivityChart(
             }}
             <ul class="legend">
                 {Outcome::ALL
-                    .into_iter()
+                    .iter()
                     .map(|o| view! { <li><span class=format!("swatch out-{}", o.as_str()) aria-hidden="true"></span>{o.label()}</li> })
                     .collect_view()}
             </ul>
@@ -123,7 +124,7 @@ fn Bars(activity: TriggerActivity) -> impl IntoView {
             let x = i as f64 * slot + 1.0;
             let mut y = HEIGHT;
             let rects = Outcome::ALL
-                .into_iter()
+                .iter()
                 .zip(b.by_outcome())
                 .filter(|(_, n)| *n > 0)
                 .map(|(o, n)| {

@@ -21,7 +21,7 @@ pub fn CopyButton(
     let copy = move |_| {
         let text = text.get_value();
         leptos::task::spawn_local(async move {
-            let done = if clipboard::write(&text).await {
+            let done = if crate::browser::write_clipboard(&text).await {
                 Copy::Copied
             } else {
                 Copy::Failed
@@ -46,25 +46,5 @@ pub fn CopyButton(
                 Copy::Failed => "The browser refused to copy",
             }}
         </span>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-mod clipboard {
-    /// Write `text` to the clipboard; false when the browser refuses.
-    pub async fn write(text: &str) -> bool {
-        let promise = leptos::prelude::window()
-            .navigator()
-            .clipboard()
-            .write_text(text);
-        wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-mod clipboard {
-    /// The server has no clipboard.
-    pub async fn write(_: &str) -> bool {
-        false
     }
 }

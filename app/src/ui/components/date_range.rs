@@ -2,7 +2,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 
 use super::address::use_address;
-use super::time_zone::{local_day, local_midnight, now, zone_short};
+use super::time_zone::{local_day, local_midnight, zone_short};
+use crate::browser::now;
 
 /// A day range in the browser's time zone (both days included), which it names.
 /// The address bar holds exact UTC instants (`…_from` inclusive, `…_to`

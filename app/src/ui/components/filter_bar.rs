@@ -6,7 +6,6 @@ use leptos::html::Input;
 use leptos::prelude::*;
 
 use super::address::use_address;
-use super::timers;
 use crate::domain::{event_type_words, PluginSummary, Status, TriggerFilter};
 
 /// Several values of one parameter (`plugin=a&plugin=b`), as checkboxes in a
@@ -171,7 +170,7 @@ pub fn TextFilter(
 ) -> impl IntoView {
     let address = use_address();
     let current = move || address.value(param).unwrap_or_default();
-    let apply = timers::debounced(300, move |value: String| {
+    let apply = crate::browser::debounced(300, move |value: String| {
         let now = address.value_untracked(param).unwrap_or_default();
         if value.trim() != now.trim() {
             address.set_filter(|p| p.set(param, Some(value)));
@@ -200,7 +199,8 @@ pub fn TextFilter(
 #[component]
 pub fn SearchBox() -> impl IntoView {
     let input = NodeRef::<Input>::new();
-    focus_on_slash(input);
+    // "/" focuses the search box, as on GitHub and in Gmail.
+    crate::browser::focus_on_key("/", input);
     view! {
         <TextFilter
             label="Search"
@@ -210,36 +210,6 @@ pub fn SearchBox() -> impl IntoView {
             placeholder="Action, type, entity, external id ( / )"
         />
     }
-}
-
-/// "/" focuses `input`, unless the reader is typing somewhere already.
-fn focus_on_slash(input: NodeRef<Input>) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-            if ev.key() != "/" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
-                return;
-            }
-            let typing = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
-                .is_some_and(|el| {
-                    matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-                        || el.is_content_editable()
-                });
-            if typing {
-                return;
-            }
-            if let Some(input) = input.get_untracked() {
-                ev.prevent_default();
-                let _ = input.focus();
-            }
-        });
-        on_cleanup(move || handle.remove());
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = input;
 }
 
 /// One record's triggers: its type and id (an id needs its type).

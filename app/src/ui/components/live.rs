@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::timers;
+use crate::browser::{every, page_visible};
 use crate::domain::{ErrorBody, Status, Trigger, TriggerCount, TriggerFilter};
 use crate::server_fns::{count_triggers, list_triggers};
 
@@ -61,11 +61,11 @@ impl Live {
         });
         let busy = StoredValue::new(false);
         let mut polls = 0u32;
-        timers::every(POLL_MS, move || {
+        every(POLL_MS, move || {
             let Some(Ok(asked)) = loaded.get_untracked() else {
                 return;
             };
-            if busy.get_value() || !timers::page_visible() {
+            if busy.get_value() || !page_visible() {
                 return;
             }
             polls += 1;

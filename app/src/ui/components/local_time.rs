@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-use super::time_zone::{compact_time, compact_utc, full_local_time, now, relative_time, utc_time};
-use super::timers;
+use super::time_zone::{compact_time, compact_utc, full_local_time, relative_time, utc_time};
+use crate::browser::{every, now};
 
 /// A time, compact (`28 Nov 02:55:15`, the year only when it is not this one), in
 /// the browser's time zone, with the full local time, its zone and UTC on hover.
@@ -29,7 +29,7 @@ pub fn LocalTime(at: DateTime<Utc>, #[prop(optional)] relative: bool) -> impl In
     if relative {
         let refresh = move || ago.set(Some(relative_time(at, now())));
         Effect::new(move |_| refresh());
-        timers::every(30_000, refresh);
+        every(30_000, refresh);
     }
     view! {
         <time datetime=at.to_rfc3339() title=move || title.get() data-local=move || local.get().then_some("")>

@@ -5,7 +5,6 @@ mod copy_button;
 mod date_range;
 mod filter_bar;
 mod form_field;
-mod frame_height;
 mod json_view;
 mod live;
 mod local_time;
@@ -19,7 +18,6 @@ mod status_badge;
 mod status_summary;
 mod time_zone;
 mod timeline;
-mod timers;
 mod trigger_dialog;
 mod trigger_table;
 
@@ -33,9 +31,8 @@ pub use filter_bar::{
     SearchBox, StatusFilter, TextFilter,
 };
 pub use form_field::{hydrated, CheckField, TextArea, TextField};
-pub use frame_height::report_height_to_parent;
 pub use json_view::JsonView;
-pub use live::{Live, LiveRows, NewArrivals};
+pub use live::{Live, LiveRows, Loaded, NewArrivals};
 pub use local_time::{LocalTime, TimeZoneNote};
 pub use log_view::LogView;
 pub use modal::Modal;

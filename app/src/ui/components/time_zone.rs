@@ -2,12 +2,13 @@
 //!
 //! The server cannot know the zone, so it renders UTC; once the page is hydrated,
 //! the browser says how far its zone is from UTC at a given instant (and what the
-//! zone is called) and the components redraw in local time. Those questions to
-//! the browser are `browser`, the only code in the components built for hydration
-//! alone; the arithmetic and the words around them are shared by both builds, so
-//! the server's text is this same code with no offset.
+//! zone is called) and the components redraw in local time. Those questions are
+//! asked of [`crate::browser`]; the arithmetic and the words around them are
+//! shared by both builds, so the server's text is this same code with no offset.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+
+use crate::browser::{offset_minutes, zone_name};
 
 /// `YYYY-MM-DD` of the day `t` falls on where the reader is (UTC on the server),
 /// moved by `days` (a range's exclusive end is shown as the day before).
@@ -43,19 +44,6 @@ pub fn compact_utc(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
 pub fn local_format(t: DateTime<Utc>, format: &str) -> String {
     let local = t.naive_utc() + Duration::minutes(offset_minutes(t).unwrap_or(0));
     local.format(format).to_string()
-}
-
-/// Now, from the browser's clock in the browser (the wasm build has no system
-/// clock of its own) and the system's on the server.
-pub fn now() -> DateTime<Utc> {
-    #[cfg(feature = "hydrate")]
-    {
-        DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        Utc::now()
-    }
 }
 
 /// Everything about a time for its tooltip: the reader's full local time, its
@@ -130,32 +118,6 @@ pub fn offset_text(offset_minutes: i64) -> String {
     format!("UTC{sign}{:02}:{:02}", abs / 60, abs % 60)
 }
 
-/// Minutes the reader's zone is ahead of UTC at `t`; `None` where the zone is not
-/// known (on the server).
-fn offset_minutes(t: DateTime<Utc>) -> Option<i64> {
-    #[cfg(feature = "hydrate")]
-    {
-        Some(browser::offset_minutes(t))
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = t;
-        None
-    }
-}
-
-/// The IANA name of the reader's zone (`Europe/Berlin`); `None` on the server.
-fn zone_name() -> Option<String> {
-    #[cfg(feature = "hydrate")]
-    {
-        browser::zone_name()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        None
-    }
-}
-
 fn day_at(t: DateTime<Utc>, offset_minutes: i64, days: i64) -> String {
     let local = t.naive_utc() + Duration::minutes(offset_minutes) + Duration::days(days);
     local.format("%Y-%m-%d").to_string()
@@ -169,31 +131,6 @@ fn compact_at(t: DateTime<Utc>, now: DateTime<Utc>, offset_minutes: i64) -> Stri
         local.format("%-d %b %H:%M:%S").to_string()
     } else {
         local.format("%-d %b %Y %H:%M:%S").to_string()
-    }
-}
-
-/// What only the browser knows.
-#[cfg(feature = "hydrate")]
-mod browser {
-    use chrono::{DateTime, Utc};
-    use js_sys::wasm_bindgen::JsValue;
-
-    /// Minutes the browser's zone is ahead of UTC at `t`.
-    pub fn offset_minutes(t: DateTime<Utc>) -> i64 {
-        let date = js_sys::Date::new(&JsValue::from_f64(t.timestamp_millis() as f64));
-        // getTimezoneOffset is minutes *behind* UTC (positive west of Greenwich).
-        -(date.get_timezone_offset() as i64)
-    }
-
-    /// `Intl.DateTimeFormat().resolvedOptions().timeZone`.
-    pub fn zone_name() -> Option<String> {
-        let format =
-            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
-        let options = format.resolved_options();
-        js_sys::Reflect::get(&options, &JsValue::from_str("timeZone"))
-            .ok()?
-            .as_string()
-            .filter(|z| !z.is_empty())
     }
 }
 

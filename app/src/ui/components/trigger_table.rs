@@ -89,7 +89,7 @@ fn TriggerRow(
     let open_page = {
         let page = page.clone();
         move |ev: leptos::ev::MouseEvent| {
-            if link_entities && !on_a_control(&ev) {
+            if link_entities && !crate::browser::clicked_a_control(&ev) {
                 navigate(&page, Default::default());
             }
         }
@@ -186,28 +186,6 @@ fn entity_cell(t: &Trigger, link: bool) -> AnyView {
 /// The page of one record's activity.
 pub fn entity_href(entity_type: &str, entity_id: &str) -> String {
     format!("/entities/{}/{}", encode(entity_type), encode(entity_id))
-}
-
-/// Whether a click landed on something that acts by itself (a link, a button, a
-/// field, an open dialog): then the row does not open the trigger's page.
-fn on_a_control(ev: &leptos::ev::MouseEvent) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        ev.target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .is_some_and(|el| {
-                el.closest("a, button, input, select, textarea, label, summary, form, [role=dialog], .modal-backdrop")
-                    .ok()
-                    .flatten()
-                    .is_some()
-            })
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = ev;
-        true
-    }
 }
 
 /// Who started a trigger, as a word.

@@ -137,11 +137,10 @@ fn absolute(url: &str) -> String {
     if !url.starts_with('/') {
         return url.to_string();
     }
-    #[cfg(feature = "hydrate")]
-    if let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) {
-        return format!("{origin}{url}");
+    match crate::browser::page_origin() {
+        Some(origin) => format!("{origin}{url}"),
+        None => url.to_string(),
     }
-    url.to_string()
 }
 
 #[cfg(test)]
