@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::components::{hydrated, CheckField, ErrorNote, TextArea, TextField};
+use super::components::{hydrated, CheckField, TextArea, TextField};
+use super::plugin_save::{PluginSave, SaveOutcome};
 use crate::domain::{ErrorBody, Plugin, PluginChanges, RedactRules, RetryPolicy, Route};
-use crate::server_fns::update_plugin;
 
 /// The form's fields, as typed.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,19 +151,7 @@ pub fn PluginSettingsForm(plugin: Plugin, saved: Callback<Plugin>) -> impl IntoV
     let redact_pointers = RwSignal::new(draft.redact_pointers);
 
     let ready = hydrated();
-    let name = plugin.name.clone();
-    let save =
-        Action::new(move |changes: &PluginChanges| update_plugin(name.clone(), changes.clone()));
-    // The outcome to show: the server's answer, or a field the form could not read.
-    let outcome = RwSignal::new(None::<Result<(), ErrorBody>>);
-    Effect::new(move |_| {
-        if let Some(result) = save.value().get() {
-            outcome.set(Some(result.clone().map(|_| ())));
-            if let Ok(p) = result {
-                saved.run(p);
-            }
-        }
-    });
+    let save = PluginSave::new(plugin.name.clone(), move |p| saved.run(p));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = SettingsDraft {
@@ -179,13 +167,7 @@ pub fn PluginSettingsForm(plugin: Plugin, saved: Callback<Plugin>) -> impl IntoV
             redact_headers: redact_headers.get_untracked(),
             redact_pointers: redact_pointers.get_untracked(),
         };
-        match draft.changes() {
-            Ok(changes) => {
-                outcome.set(None);
-                save.dispatch(changes);
-            }
-            Err(e) => outcome.set(Some(Err(e))),
-        }
+        save.submit(draft.changes());
     };
 
     view! {
@@ -239,16 +221,10 @@ pub fn PluginSettingsForm(plugin: Plugin, saved: Callback<Plugin>) -> impl IntoV
                     rows=3
                 />
             </fieldset>
-            <button type="submit" data-testid="save-settings" disabled=move || save.pending().get() || !ready.get()>
+            <button type="submit" data-testid="save-settings" disabled=move || save.pending() || !ready.get()>
                 "Save settings"
             </button>
-            {move || match outcome.get() {
-                Some(Ok(())) => view! {
-                    <p class="success" role="status" data-testid="settings-saved">"Settings saved."</p>
-                }.into_any(),
-                Some(Err(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                None => ().into_any(),
-            }}
+            <SaveOutcome save testid="settings-saved">"Settings saved."</SaveOutcome>
         </form>
     }
 }

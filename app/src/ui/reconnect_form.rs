@@ -5,9 +5,9 @@
 
 use leptos::prelude::*;
 
-use super::components::{hydrated, ErrorNote, TextField};
+use super::components::{hydrated, TextField};
+use super::plugin_save::{PluginSave, SaveOutcome};
 use crate::domain::{Credentials, ErrorBody, Plugin, PluginChanges, WriteOnly};
-use crate::server_fns::update_plugin;
 
 /// How the provider is authenticated to: which inputs each kind needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,35 +92,22 @@ pub fn ReconnectForm(plugin: String, saved: Callback<Plugin>) -> impl IntoView {
     let kind = RwSignal::new(Kind::Bearer);
     let name = RwSignal::new(String::new());
     let secret = RwSignal::new(String::new());
-    let save =
-        Action::new(move |changes: &PluginChanges| update_plugin(plugin.clone(), changes.clone()));
-    let outcome = RwSignal::new(None::<Result<(), ErrorBody>>);
-    Effect::new(move |_| {
-        if let Some(result) = save.value().get() {
-            outcome.set(Some(result.clone().map(|_| ())));
-            if let Ok(p) = result {
-                // Gone from the page as soon as the server holds them.
-                secret.set(String::new());
-                saved.run(p);
-            }
-        }
+    let save = PluginSave::new(plugin, move |p| {
+        // Gone from the page as soon as the server holds them.
+        secret.set(String::new());
+        saved.run(p);
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        match credentials(
+        let read = credentials(
             kind.get_untracked(),
             &name.get_untracked(),
             &secret.get_untracked(),
-        ) {
-            Ok(c) => {
-                outcome.set(None);
-                save.dispatch(PluginChanges {
-                    credentials: Some(c),
-                    ..PluginChanges::default()
-                });
-            }
-            Err(e) => outcome.set(Some(Err(e))),
-        }
+        );
+        save.submit(read.map(|c| PluginChanges {
+            credentials: Some(c),
+            ..PluginChanges::default()
+        }));
     };
     view! {
         <form class="settings reconnect" method="post" data-testid="reconnect-form" on:submit=submit>
@@ -152,19 +139,13 @@ pub fn ReconnectForm(plugin: String, saved: Callback<Plugin>) -> impl IntoView {
                     }
                 }}
             </fieldset>
-            <button type="submit" data-testid="reconnect" disabled=move || save.pending().get() || !ready.get()>
+            <button type="submit" data-testid="reconnect" disabled=move || save.pending() || !ready.get()>
                 "Save new credentials"
             </button>
-            {move || match outcome.get() {
-                Some(Ok(())) => view! {
-                    <p class="success" role="status" data-testid="reconnected">
-                        "Reconnected: the new credentials are saved. Re-run the triggers that failed \
-                         with 401 or 403."
-                    </p>
-                }.into_any(),
-                Some(Err(e)) => view! { <ErrorNote error=e/> }.into_any(),
-                None => ().into_any(),
-            }}
+            <SaveOutcome save testid="reconnected">
+                "Reconnected: the new credentials are saved. Re-run the triggers that failed \
+                 with 401 or 403."
+            </SaveOutcome>
         </form>
     }
 }

@@ -14,7 +14,6 @@ use calltrail::service::{Limits, PluginInput, Principal, SecretBox, Service, Tri
 use calltrail::storage::{self, NewTrigger};
 use hdrhistogram::Histogram;
 use serde_json::json;
-use sqlx::{Connection, Executor as _};
 
 struct Receiver {
     url: String,
@@ -173,24 +172,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(20_000);
     println!("deliveries benchmark: {n} triggers per database, executor concurrency 64, 2 runtime threads");
 
-    let dir = std::env::temp_dir().join(format!("calltrail-deliveries-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let sqlite = format!("sqlite://{}/d.db?mode=rwc", dir.display());
-    let result = phase("SQLite", &sqlite, n).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result?;
-
-    let base = std::env::var("CALLTRAIL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let base = base.trim_end_matches('/').to_string();
-    let name = format!("calltrail_bench_deliveries_{}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres")).await?;
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await?;
-    let result = phase("PostgreSQL", &format!("{base}/{name}"), n).await;
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await?;
-    result
+    bench::on_fresh_databases("deliveries", true, |name, url| async move {
+        phase(name, &url, n).await
+    })
+    .await
 }

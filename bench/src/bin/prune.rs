@@ -308,26 +308,8 @@ async fn main() -> anyhow::Result<()> {
             .trim()
     );
 
-    let dir = std::env::temp_dir().join(format!("calltrail-prune-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let sqlite = format!("sqlite://{}/prune.db?mode=rwc", dir.display());
-    let result = phase("SQLite", &sqlite, n).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result?;
-
-    if postgres {
-        let base = std::env::var("CALLTRAIL_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let name = format!("calltrail_bench_prune_{}", std::process::id());
-        let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres")).await?;
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await?;
-        let result = phase("PostgreSQL", &format!("{base}/{name}"), n).await;
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-            .await?;
-        result?;
-    }
-    Ok(())
+    bench::on_fresh_databases("prune", postgres, |name, url| async move {
+        phase(name, &url, n).await
+    })
+    .await
 }

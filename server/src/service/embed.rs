@@ -82,7 +82,7 @@ impl EmbedKey {
             source,
         };
         if !path.exists() {
-            write_private(path, &random_hex()).map_err(io)?;
+            super::secrets::write_private(path, &random_hex()).map_err(io)?;
         }
         EmbedKey::from_hex(&std::fs::read_to_string(path).map_err(io)?)
     }
@@ -115,18 +115,6 @@ fn random_hex() -> String {
     let mut key = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut key);
     hex::encode(key)
-}
-
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// What a token says. Sealed, so only the server reads it.

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use app::domain::{
     Attempt, AttemptRequest, AttemptResponse, EntityRef, FailureClass, Initiator, InitiatorKind,
-    Page, StartedBy, StartedByKind, Status, Trigger, TriggerCount, TriggerDetail, TriggerFilter,
-    MAX_PAGE_SIZE,
+    LogEntry, Page, StartedBy, StartedByKind, Status, Trigger, TriggerCount, TriggerDetail,
+    TriggerFilter, MAX_PAGE_SIZE,
 };
 
 use super::secrets::Owner;
@@ -314,31 +314,15 @@ impl Service {
         let scheduled_at = run_at.map(super::truncate).unwrap_or(now);
         let inactive = (!c.plugin.plugin.active).then_some(c.plugin.plugin.name.as_str());
         let queued = outcome::queued(now, scheduled_at, inactive);
-        let id = Uuid::now_v7();
-        let new = NewTrigger {
-            id,
-            plugin_id: c.plugin.plugin.id,
-            event_type: c.event_type.into_inner(),
-            action: c.action,
-            entity: c.entity.map(Entity::into_inner),
-            initiator: c.initiator,
-            payload: self
-                .secrets
-                .seal_payload(
-                    &c.payload,
-                    &c.plugin.plugin.redact,
-                    Owner::TriggerPayload(id),
-                )
-                .to_string(),
-            aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
-            idempotency,
-            status: Status::NotYetStarted,
-            scheduled_at,
-            next_attempt_at: Some(scheduled_at),
-            logs: vec![queued],
-            created_by: Some(who.identity.tag()),
-        };
         let plugin_name = c.plugin.plugin.name.clone();
+        let new = self.new_trigger(
+            who,
+            c,
+            Uuid::now_v7(),
+            idempotency,
+            (scheduled_at, Some(scheduled_at)),
+            queued,
+        );
         Ok((new, plugin_name))
     }
 
@@ -470,6 +454,44 @@ impl Service {
         })
     }
 
+    /// The row of a new trigger from its checked fields, its payload sealed for
+    /// it: `when` is when it is scheduled and when it is next due (`None`: never,
+    /// a reported call has run already); `log` its first step.
+    fn new_trigger(
+        &self,
+        who: &Principal,
+        c: Common,
+        id: Uuid,
+        idempotency: Option<Idempotency>,
+        when: (DateTime<Utc>, Option<DateTime<Utc>>),
+        log: LogEntry,
+    ) -> NewTrigger {
+        let (scheduled_at, next_attempt_at) = when;
+        NewTrigger {
+            id,
+            plugin_id: c.plugin.plugin.id,
+            payload: self
+                .secrets
+                .seal_payload(
+                    &c.payload,
+                    &c.plugin.plugin.redact,
+                    Owner::TriggerPayload(id),
+                )
+                .to_string(),
+            event_type: c.event_type.into_inner(),
+            action: c.action,
+            entity: c.entity.map(Entity::into_inner),
+            initiator: c.initiator,
+            aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
+            idempotency,
+            status: Status::NotYetStarted,
+            scheduled_at,
+            next_attempt_at,
+            logs: vec![log],
+            created_by: Some(who.identity.tag()),
+        }
+    }
+
     /// The trigger and its one attempt, redacted and told like any other: a
     /// reported call is never retried, so a failure stops it.
     fn reported_rows(&self, who: &Principal, call: Reported) -> (NewTrigger, AttemptOutcome) {
@@ -495,29 +517,14 @@ impl Service {
         let last_error = answer.last_error();
         let now = super::now();
         let trigger_id = Uuid::now_v7();
-        let new = NewTrigger {
-            id: trigger_id,
-            plugin_id: c.plugin.plugin.id,
-            event_type: c.event_type.into_inner(),
-            action: c.action,
-            entity: c.entity.map(Entity::into_inner),
-            initiator: c.initiator,
-            payload: self
-                .secrets
-                .seal_payload(
-                    &c.payload,
-                    &c.plugin.plugin.redact,
-                    Owner::TriggerPayload(trigger_id),
-                )
-                .to_string(),
-            aggregation_key: c.aggregation_key.map(AggregationKey::into_inner),
-            idempotency: None,
-            status: Status::NotYetStarted,
-            scheduled_at: call.started_at,
-            next_attempt_at: None,
-            logs: vec![outcome::reported(now, &who.name)],
-            created_by: Some(who.identity.tag()),
-        };
+        let new = self.new_trigger(
+            who,
+            c,
+            trigger_id,
+            None,
+            (call.started_at, None),
+            outcome::reported(now, &who.name),
+        );
         let outcome = AttemptOutcome {
             trigger_id,
             lease: None,

@@ -42,29 +42,17 @@ pub fn RerunButton(
         }
     });
     view! {
-        <button
-            type="button"
-            class="button rerun-open"
-            data-testid="rerun"
-            on:click=move |_| {
-                rerun.value().set(None);
-                asking.set(true);
-            }
-        >
-            "Re-run"
-        </button>
+        <AskFirst
+            label="Re-run"
+            testid="rerun"
+            title="Re-run this trigger"
+            explain="It runs again now, as a new attempt on this trigger."
+            group=false
+            asking
+            action=rerun
+        />
         {move || queued.get().then(|| view! {
             <span class="muted" data-testid="rerun-queued" role="status">"Re-run queued"</span>
-        })}
-        {move || asking.get().then(|| view! {
-            <Modal title="Re-run this trigger" testid="rerun-dialog" on_close=Callback::new(move |_| asking.set(false))>
-                <RerunForm
-                    explain="It runs again now, as a new attempt on this trigger."
-                    group=false
-                    action=rerun
-                    on_cancel=Callback::new(move |_| asking.set(false))
-                />
-            </Modal>
         })}
     }
 }
@@ -99,28 +87,49 @@ pub fn RerunGroupButton(
         }
     });
     view! {
-        <button
-            type="button"
-            class="button rerun-open"
-            data-testid="rerun-group"
-            on:click=move |_| {
-                rerun.value().set(None);
-                asking.set(true);
-            }
-        >
-            "Re-run group"
-        </button>
+        <AskFirst
+            label="Re-run group"
+            testid="rerun-group"
+            title="Re-run the aggregation group"
+            explain="Every erroneous trigger of this group runs again now, each as a new attempt."
+            group=true
+            asking
+            action=rerun
+        />
         {move || outcome.get().map(|o| view! {
             <span class="muted" data-testid="rerun-group-queued" role="status">{group_words(&o)}</span>
         })}
+    }
+}
+
+/// The button that opens the dialog (`{testid}-dialog`) asking why, and the
+/// dialog while `asking`.
+#[component]
+fn AskFirst(
+    label: &'static str,
+    testid: &'static str,
+    title: &'static str,
+    explain: &'static str,
+    group: bool,
+    asking: RwSignal<bool>,
+    action: Action<Ask, Result<(), crate::domain::ErrorBody>>,
+) -> impl IntoView {
+    let close = Callback::new(move |_| asking.set(false));
+    view! {
+        <button
+            type="button"
+            class="button rerun-open"
+            data-testid=testid
+            on:click=move |_| {
+                action.value().set(None);
+                asking.set(true);
+            }
+        >
+            {label}
+        </button>
         {move || asking.get().then(|| view! {
-            <Modal title="Re-run the aggregation group" testid="rerun-group-dialog" on_close=Callback::new(move |_| asking.set(false))>
-                <RerunForm
-                    explain="Every erroneous trigger of this group runs again now, each as a new attempt."
-                    group=true
-                    action=rerun
-                    on_cancel=Callback::new(move |_| asking.set(false))
-                />
+            <Modal title=title testid=format!("{testid}-dialog") on_close=close>
+                <RerunForm explain group action on_cancel=close/>
             </Modal>
         })}
     }
