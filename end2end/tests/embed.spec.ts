@@ -1,4 +1,5 @@
 import { test, expect, ROWS, rowIds, row, waitForHydration } from './fixtures';
+import { plugin, trigger, unique } from './log-seed';
 
 /** A link to one entity's panel, issued as an admin. */
 async function embedUrl(baseURL: string, apiKey: string, entityId: string): Promise<string> {
@@ -24,6 +25,33 @@ test.describe('embedded entity panel', () => {
     await row(page, s.xeroFailed.id).getByTestId('open-logs').click();
     const dialog = page.getByTestId('logs-dialog');
     await expect(dialog.locator('.badge')).toHaveText('Erroneous');
+  });
+
+  test('announces a new trigger of its entity without a reload, and shows it when asked', async ({ page, state }) => {
+    test.setTimeout(60_000);
+    const name = unique('embed-live');
+    await plugin(state, name, { baseUrl: 'https://api.example.com' });
+    const entity = { type: 'invoice', id: unique('EMB') };
+    const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString();
+    const first = await trigger(state, { plugin: name, runAt: tomorrow, entity });
+    const res = await fetch(`${state.baseURL}/api/v1/embed-tokens`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${state.apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ entity }),
+    });
+    expect(res.status).toBe(201);
+    await page.goto((await res.json()).url);
+    await waitForHydration(page);
+    expect(await rowIds(page)).toEqual([first.id]);
+    await expect(page.getByTestId('new-arrivals')).toHaveCount(0);
+
+    const fresh = await trigger(state, { plugin: name, runAt: tomorrow, entity });
+    const banner = page.getByTestId('new-arrivals');
+    await expect(banner).toHaveText('1 new — show', { timeout: 20_000 });
+    expect(await rowIds(page), 'the panel did not move under the reader').toEqual([first.id]);
+    await banner.click();
+    await expect.poll(() => rowIds(page)).toEqual([fresh.id, first.id]);
+    await expect(banner).toHaveCount(0);
   });
 
   test('tells the page that frames it how tall it is', async ({ page, state }) => {

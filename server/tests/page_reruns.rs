@@ -111,3 +111,30 @@ async fn reruns_from_the_pages_pass_on_what_was_asked_and_refuse_viewers_on_sqli
 async fn reruns_from_the_pages_pass_on_what_was_asked_and_refuse_viewers_on_postgres() {
     reruns_from_the_pages_pass_on_what_was_asked_and_refuse_viewers(Db::Postgres).await;
 }
+
+/// A page of a trigger that is not there (or not visible) says so, and its
+/// answer is a 404 for whatever checks links; a real trigger's page is a 200.
+#[tokio::test]
+async fn the_page_of_a_trigger_that_is_not_there_answers_404() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let id = reported(&app, "INV-404", 200, "g-404").await;
+    app.user("viewer-404@example.com", "viewer", None).await;
+    let browser = app.sign_in("viewer-404@example.com", PASSWORD).await;
+
+    let found = browser.get(&format!("/triggers/{id}")).await;
+    assert_eq!(found.status(), 200);
+    assert!(found.text().await.unwrap().contains("INV-404"));
+
+    let missing = browser
+        .get(&format!("/triggers/{}", uuid::Uuid::now_v7()))
+        .await;
+    assert_eq!(missing.status(), 404);
+    assert!(missing
+        .text()
+        .await
+        .unwrap()
+        .contains("No such trigger, or not visible to you"));
+
+    let unknown_plugin = browser.get("/plugins/no-such-plugin").await;
+    assert_eq!(unknown_plugin.status(), 404);
+}

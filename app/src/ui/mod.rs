@@ -11,6 +11,7 @@ mod migration_form;
 mod migrations_page;
 mod people;
 mod plugin_page;
+mod plugin_save;
 mod plugin_settings;
 mod plugins_page;
 mod reconnect_form;
@@ -75,12 +76,23 @@ fn content_security_policy() {
     }
 }
 
+/// Answer this page's request with 404 Not Found, for a page of something that
+/// is not there (or not visible): links checkers, crawlers and monitors see it.
+/// The page still says why in words. Only the server's answer has a status; every
+/// route renders `SsrMode::Async`, so the status is set before headers are sent.
+pub(crate) fn answer_not_found() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     content_security_policy();
-    mark_hydrated();
+    crate::browser::mark_hydrated();
     view! {
         <Stylesheet id="leptos" href="/pkg/calltrail.css"/>
         <Title text="Calltrail"/>
@@ -122,20 +134,6 @@ pub fn App() -> impl IntoView {
             </ProvideCaller>
         </Router>
     }
-}
-
-/// `<html data-hydrated>` once the app runs in the browser: tests (and anyone
-/// curious) can tell a hydrated page from the server's HTML.
-fn mark_hydrated() {
-    #[cfg(feature = "hydrate")]
-    Effect::new(|_| {
-        if let Some(root) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.document_element())
-        {
-            let _ = root.set_attribute("data-hydrated", "");
-        }
-    });
 }
 
 /// The app's header, except in an embedded panel: there it would lead out of the

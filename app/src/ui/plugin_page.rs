@@ -26,7 +26,12 @@ pub fn PluginPage() -> impl IntoView {
                 match plugin.await {
                     Ok(PluginView::Full(p)) => view! { <PluginAdmin plugin=*p/> }.into_any(),
                     Ok(PluginView::Summary(s)) => view! { <PluginReadOnly plugin=s/> }.into_any(),
-                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Err(e) => {
+                        if e.code == "not_found" {
+                            super::answer_not_found();
+                        }
+                        view! { <ErrorNote error=e/> }.into_any()
+                    }
                 }
             })}
         </Transition>

@@ -8,8 +8,13 @@ use crate::server_fns::list_triggers;
 use crate::ui::components::StatusBadge;
 use crate::ui::links::{group_log_href, trigger_href};
 
+/// How often the group is read again while the page is in view: its other
+/// triggers change on their own (retries, someone else's re-run).
+const POLL_MS: u32 = 10_000;
+
 /// The triggers sharing `key`, newest first, `this` one marked. Read again when
-/// this trigger's `status` changes or the group is re-run (`reruns` counts).
+/// this trigger's `status` changes, when the group is re-run (`reruns` counts),
+/// and every [`POLL_MS`] while the page is in view.
 #[component]
 pub fn GroupSiblings(
     key: String,
@@ -21,9 +26,15 @@ pub fn GroupSiblings(
         aggregation_key: Some(key.clone()),
         ..Default::default()
     };
+    let polls = RwSignal::new(0u64);
+    crate::browser::every(POLL_MS, move || {
+        if crate::browser::page_visible() {
+            polls.update(|n| *n += 1);
+        }
+    });
     let siblings = Resource::new(
-        move || (filter.clone(), status.get(), reruns.get()),
-        |(filter, _, _)| list_triggers(filter, None),
+        move || (filter.clone(), status.get(), reruns.get(), polls.get()),
+        |(filter, ..)| list_triggers(filter, None),
     );
     let all = group_log_href(&key);
     view! {

@@ -58,6 +58,9 @@ fn NotVisible(e: ErrorBody) -> impl IntoView {
         e.code.as_str(),
         "not_found" | "forbidden" | "validation_failed"
     );
+    if known {
+        super::answer_not_found();
+    }
     view! {
         <Title text="No such trigger · Calltrail"/>
         <section class="trigger-missing" data-testid="trigger-missing">
