@@ -1,4 +1,5 @@
 import { test, expect, row, waitForHydration } from './fixtures';
+import { erase, plugin, report, unique } from './log-seed';
 
 test.describe('read-only dialogs', () => {
   test('the payload dialog shows the data sent, with secrets redacted, and closes', async ({ page, state }) => {
@@ -50,5 +51,26 @@ test.describe('read-only dialogs', () => {
     const dialog = page.getByTestId('logs-dialog');
     await expect(dialog).toContainText('Not executed yet.');
     await expect(dialog.getByTestId('log-steps').locator('li .step')).toHaveText(['queued']);
+  });
+
+  test('after an erasure the dialogs say when the details were removed instead of showing nothing', async ({ page, state }) => {
+    const name = unique('erased');
+    await plugin(state, name);
+    const entity = { type: 'invoice', id: unique('ERASE') };
+    const call = await report(state, { plugin: name, entity, startedAt: new Date(Date.now() - 60_000).toISOString() });
+    await erase(state, entity, 'customer asked to be forgotten');
+
+    await page.goto(`/?plugin=${name}`);
+    await waitForHydration(page);
+    await row(page, call.id).getByTestId('open-payload').click();
+    const payload = page.getByTestId('payload-dialog');
+    await expect(payload.getByTestId('details-removed')).toContainText('Details removed on');
+    await expect(payload.getByTestId('payload-json')).toHaveCount(0);
+    await payload.getByRole('button', { name: 'Close' }).click();
+
+    await row(page, call.id).getByTestId('open-logs').click();
+    const logs = page.getByTestId('logs-dialog');
+    await expect(logs.getByTestId('details-removed')).toContainText('no longer kept');
+    await expect(logs.locator('.badge')).toHaveText('Finished');
   });
 });

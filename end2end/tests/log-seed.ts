@@ -68,6 +68,11 @@ export async function report(state: E2EState, c: Call): Promise<any> {
   });
 }
 
+/** Erase every payload, body and log line of one entity's triggers now (admin). */
+export async function erase(state: E2EState, entity: { type: string; id: string }, reason: string): Promise<any> {
+  return api(state, 'DELETE', `/api/v1/entities/${entity.type}/${entity.id}/data`, { reason });
+}
+
 /** A trigger for the executor, due at `runAt`. */
 export async function trigger(
   state: E2EState,

@@ -117,6 +117,7 @@ async fn reruns_from_the_pages_pass_on_what_was_asked_and_refuse_viewers_on_post
 #[tokio::test]
 async fn the_page_of_a_trigger_that_is_not_there_answers_404() {
     let app = TestApp::spawn(Db::Sqlite).await;
+    app.plugin("xero").await;
     let id = reported(&app, "INV-404", 200, "g-404").await;
     app.user("viewer-404@example.com", "viewer", None).await;
     let browser = app.sign_in("viewer-404@example.com", PASSWORD).await;

@@ -3,6 +3,7 @@ mod address;
 pub mod attempt_card;
 mod copy_button;
 mod date_range;
+mod details_removed;
 mod filter_bar;
 mod form_field;
 mod json_view;
@@ -26,6 +27,7 @@ pub use address::{use_address, Address, Params};
 pub use attempt_card::AttemptCard;
 pub use copy_button::CopyButton;
 pub use date_range::DateRange;
+pub use details_removed::DetailsRemoved;
 pub use filter_bar::{
     AggregationFilter, ClearFilters, EntityFilter, EventTypeFilter, ExportLinks, PluginFilter,
     SearchBox, StatusFilter, TextFilter,

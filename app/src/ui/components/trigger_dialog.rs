@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use super::attempt_card::run_reasons;
-use super::{AttemptCard, CopyButton, JsonView, Modal, StatusBadge, Timeline};
+use super::{AttemptCard, CopyButton, DetailsRemoved, JsonView, Modal, StatusBadge, Timeline};
 use crate::domain::TriggerDetail;
 use crate::server_fns::get_trigger;
 
@@ -40,6 +40,10 @@ pub fn TriggerDialog(id: String, kind: DialogKind, on_close: Callback<()>) -> im
 
 #[component]
 fn PayloadView(d: TriggerDetail) -> impl IntoView {
+    // Not an empty payload: one that is no longer kept.
+    if let Some(at) = d.trigger.details_removed_at {
+        return view! { <DetailsRemoved at/> }.into_any();
+    }
     let payload = d.trigger.payload;
     let text = serde_json::to_string_pretty(&payload).unwrap_or_default();
     view! {
@@ -49,6 +53,7 @@ fn PayloadView(d: TriggerDetail) -> impl IntoView {
         </div>
         <JsonView value=payload label="Payload" testid="payload-json"/>
     }
+    .into_any()
 }
 
 #[component]
@@ -61,12 +66,14 @@ fn LogsView(d: TriggerDetail) -> impl IntoView {
     };
     let reasons = run_reasons(&d.logs);
     let plugin = t.plugin.clone();
+    let removed = d.trigger.details_removed_at;
     view! {
         <p class="summary">
             <StatusBadge status=t.status/>
             " "
             <span>{summary}</span>
         </p>
+        {removed.map(|at| view! { <DetailsRemoved at/> })}
         <h3>"Processing steps"</h3>
         <Timeline logs=d.logs/>
         <h3>{format!("Attempts ({})", d.attempts.len())}</h3>

@@ -11,11 +11,12 @@ use group::GroupSiblings;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use summary::{DetailsRemoved, Summary};
+use summary::Summary;
 
 use super::components::attempt_card::run_reasons;
 use super::components::{
-    AttemptCard, DialogKind, RerunButton, RerunGroupButton, StatusBadge, Timeline, TriggerDialog,
+    AttemptCard, DetailsRemoved, DialogKind, RerunButton, RerunGroupButton, StatusBadge, Timeline,
+    TriggerDialog,
 };
 use super::WhenAllowed;
 use crate::domain::{event_type_words, ErrorBody, Trigger, TriggerDetail};
