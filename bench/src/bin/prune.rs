@@ -9,8 +9,7 @@
 //! Bounded: N triggers (default 1,000,000), 10 s of baseline ingest, 300 s per prune;
 //! 127.0.0.1 only.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,30 +28,9 @@ const BASELINE: Duration = Duration::from_secs(10);
 const PRUNE_LIMIT: Duration = Duration::from_secs(300);
 /// Old enough for the summary tier (400 days): each trigger goes whole.
 const AGE_DAYS: i64 = 450;
-const SECRET_KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
-
-fn binary() -> anyhow::Result<PathBuf> {
-    let here = std::env::current_exe()?;
-    let bin = here
-        .parent()
-        .map(|d| d.join("calltrail"))
-        .filter(|p| p.exists())
-        .ok_or_else(|| {
-            anyhow::anyhow!("build the binary first: cargo build --release -p server")
-        })?;
-    Ok(bin)
-}
 
 fn calltrail(url: &str) -> anyhow::Result<Command> {
-    let mut cmd = Command::new(binary()?);
-    cmd.env("CALLTRAIL_DATABASE_URL", url)
-        .env("CALLTRAIL_SECRET_KEY", SECRET_KEY)
-        .env("CALLTRAIL_RETENTION_INTERVAL_SECS", "0")
-        .env("CALLTRAIL_EXECUTOR", "off")
-        .env("CALLTRAIL_AUTH_FAILURES_PER_MINUTE", "0")
-        .env("RUST_LOG", "warn")
-        .env_remove("CALLTRAIL_CONFIG");
-    Ok(cmd)
+    bench::calltrail(url, &[("CALLTRAIL_EXECUTOR", "off")])
 }
 
 /// `n` finished triggers created and finished `AGE_DAYS` ago, each with one
@@ -62,7 +40,7 @@ async fn fill(url: &str, n: usize) -> anyhow::Result<()> {
     store.migrate().await?;
     let service = Service::new(
         store.clone(),
-        SecretBox::from_hex(SECRET_KEY)?,
+        SecretBox::from_hex(bench::SECRET_KEY)?,
         Limits::default(),
     );
     let input: PluginInput = serde_json::from_value(json!({
@@ -152,30 +130,6 @@ async fn fill(url: &str, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `calltrail serve` on a free port; its address once it says it listens.
-fn serve(url: &str) -> anyhow::Result<(std::process::Child, String)> {
-    use std::io::{BufRead, BufReader};
-    let mut child = calltrail(url)?
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child.stdout.take().expect("piped");
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Some(Ok(line)) = lines.next() {
-            if let Some(base) = line.strip_prefix("Calltrail listening on ") {
-                let base = base.trim().to_string();
-                std::thread::spawn(move || for _ in lines.by_ref() {});
-                return Ok((child, base));
-            }
-        }
-    }
-    let _ = child.kill();
-    anyhow::bail!("calltrail serve did not start")
-}
-
 struct Load {
     latency: Histogram<u64>,
     ok: u64,
@@ -241,15 +195,9 @@ fn describe(what: &str, l: &Load) -> String {
 async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
     println!("\n== {name}");
     fill(url, n).await?;
-    let out = calltrail(url)?
-        .args(["api-key", "create", "--name", "bench", "--role", "admin"])
-        .output()?;
-    let key = String::from_utf8(out.stdout)?
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string();
-    let (mut server, base) = serve(url)?;
+    let key = bench::admin_key(url)?;
+    let server = bench::Server::start(url, &[("CALLTRAIL_EXECUTOR", "off")])?;
+    let base = server.base.clone();
 
     let baseline = ingest(
         base.clone(),
@@ -285,8 +233,7 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
         "  => {n} triggers pruned in {:.1} s (goal ≤ 60 s); ingest p99 during / alone = {ratio:.2} (goal ≤ 2)",
         took.as_secs_f64()
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     Ok(())
 }
 
@@ -303,9 +250,7 @@ async fn main() -> anyhow::Result<()> {
     let postgres = !args.iter().any(|a| a == "--no-postgres");
     println!(
         "prune benchmark: {n} expired triggers, {CLIENTS} ingest clients; load average {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
+        bench::load_average()
     );
 
     bench::on_fresh_databases("prune", postgres, |name, url| async move {

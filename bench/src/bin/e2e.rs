@@ -1,0 +1,347 @@
+//! The product's real work, measured from outside: the release `calltrail serve`
+//! accepting triggers over HTTP **and** delivering them to a local receiver at
+//! once, on SQLite and on PostgreSQL (issue 15).
+//!
+//! For each database, on a fresh one each phase:
+//! - **ingest, executor off**: what the API alone accepts (the ceiling for the rest);
+//! - **ingest, executor on, plugin paused**: the executor has nothing it may run, and
+//!   its claims must not cost the ingest anything (the waiting triggers pile up);
+//! - **end to end**: clients post triggers due now for a bounded time while the
+//!   executor delivers them to the receiver; then the queue is left to drain.
+//!   Reported: accepted/s, delivered/s while ingesting and overall, what was left
+//!   queued when ingest stopped, `run_at` → received p50/p99 (the payload carries
+//!   the client's clock when it sent the trigger, which is its `run_at`: due now),
+//!   and the server's resident memory idle and at its peak.
+//!
+//! An axum hello-world POST handler, driven by the same clients, is the machine's
+//! ceiling in the same run.
+//!
+//! Run: `cargo build --release -p server -p bench && target/release/e2e
+//! [--seconds N] [--clients N] [--no-postgres]`. Bounded: N seconds of ingest per
+//! phase (default 10), at most 2,000,000 requests, 120 s of draining; 127.0.0.1 only.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::routing::post;
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+
+const MAX_REQUESTS: u64 = 2_000_000;
+const DRAIN_LIMIT: Duration = Duration::from_secs(120);
+/// The payload's filler: a trigger about the size of an invoice.
+const NOTE_BYTES: usize = 700;
+
+fn micros_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// The local provider: counts what arrives and how late, answers 200 at once.
+#[derive(Clone)]
+struct Receiver {
+    received: Arc<AtomicU64>,
+    /// `run_at` → received, in µs.
+    late: Arc<Mutex<Histogram<u64>>>,
+}
+
+impl Receiver {
+    async fn start() -> anyhow::Result<(Receiver, String)> {
+        let receiver = Receiver {
+            received: Arc::new(AtomicU64::new(0)),
+            late: Arc::new(Mutex::new(Histogram::new(3)?)),
+        };
+        let r = receiver.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            post(move |body: Bytes| {
+                let r = r.clone();
+                async move {
+                    if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                        if let Some(sent) = v["t"].as_u64() {
+                            let late = micros_now().saturating_sub(sent);
+                            let _ = r.late.lock().unwrap().record(late.max(1));
+                        }
+                    }
+                    r.received.fetch_add(1, Ordering::Relaxed);
+                    (axum::http::StatusCode::OK, "{\"id\":\"ext-1\"}")
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok((receiver, base))
+    }
+
+    fn reset(&self) {
+        self.received.store(0, Ordering::Relaxed);
+        self.late.lock().unwrap().reset();
+    }
+}
+
+/// What the clients saw.
+struct Ingest {
+    accepted: u64,
+    errors: u64,
+    elapsed: Duration,
+    latency: Histogram<u64>,
+}
+
+impl Ingest {
+    fn rate(&self) -> f64 {
+        self.accepted as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// `clients` closed-loop connections posting to `url` for `seconds`.
+async fn drive(url: String, key: String, clients: usize, seconds: u64) -> Ingest {
+    let latency = Arc::new(Mutex::new(Histogram::<u64>::new(3).expect("histogram")));
+    let (accepted, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let sent = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|lane| {
+            let (latency, accepted, errors, sent, stop) = (
+                latency.clone(),
+                accepted.clone(),
+                errors.clone(),
+                sent.clone(),
+                stop.clone(),
+            );
+            let (url, key) = (url.clone(), key.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let note = "x".repeat(NOTE_BYTES);
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed)
+                    && started.elapsed() < Duration::from_secs(seconds)
+                    && sent.fetch_add(1, Ordering::Relaxed) < MAX_REQUESTS
+                {
+                    i += 1;
+                    let body = json!({
+                        "plugin": "bench", "event_type": "invoice.created",
+                        "entity": {"type": "invoice", "id": format!("E2E-{lane}-{i}")},
+                        "payload": {"t": micros_now(), "amount_cents": i, "note": note},
+                    });
+                    let t = Instant::now();
+                    match http.post(&url).bearer_auth(&key).json(&body).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            accepted.fetch_add(1, Ordering::Relaxed);
+                            let _ = latency
+                                .lock()
+                                .unwrap()
+                                .record(t.elapsed().as_micros() as u64);
+                        }
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let latency = latency.lock().unwrap().clone();
+    Ingest {
+        accepted: accepted.load(Ordering::Relaxed),
+        errors: errors.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+        latency,
+    }
+}
+
+/// The benchmark's plugin, calling the receiver; `active: false` pauses it.
+async fn plugin(base: &str, key: &str, receiver: &str, active: bool) -> anyhow::Result<()> {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/plugins"))
+        .bearer_auth(key)
+        .json(&json!({
+            "name": "bench", "display_name": "Bench", "base_url": receiver, "active": active,
+            "routes": {"invoice.created": {"method": "POST", "path": "/hook"}},
+            "retry_policy": {"schedule_secs": [1], "max_attempts": 3, "jitter_pct": 0,
+                             "retry_after_cap_secs": 60},
+        }))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success(), "plugin: {}", r.text().await?);
+    Ok(())
+}
+
+fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
+struct Run {
+    seconds: u64,
+    clients: usize,
+}
+
+/// Ingest only, executor off or (with the plugin paused) on.
+async fn ingest_phase(run: &Run, url: &str, executor: bool, receiver: &str) -> anyhow::Result<f64> {
+    let key = bench::admin_key(url)?;
+    let env = [("CALLTRAIL_EXECUTOR", if executor { "on" } else { "off" })];
+    let server = bench::Server::start(url, &env)?;
+    plugin(&server.base, &key, receiver, !executor).await?;
+    let url_triggers = format!("{}/api/v1/triggers", server.base);
+    let i = drive(url_triggers, key, run.clients, run.seconds).await;
+    let what = if executor {
+        "ingest, executor on, plugin paused"
+    } else {
+        "ingest, executor off              "
+    };
+    println!(
+        "  {what}: {:>7.0} accepted/s (p50 {:.1} ms, p99 {:.1} ms, errors {}), RSS {:.0} MB",
+        i.rate(),
+        ms(&i.latency, 0.5),
+        ms(&i.latency, 0.99),
+        i.errors,
+        server.rss_mb()
+    );
+    Ok(i.rate())
+}
+
+/// Ingest and deliver at once, then drain.
+async fn end_to_end(run: &Run, url: &str, receiver: &Receiver, to: &str) -> anyhow::Result<()> {
+    let key = bench::admin_key(url)?;
+    let env = [
+        ("CALLTRAIL_EXECUTOR", "on"),
+        ("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.1/32"),
+    ];
+    let server = bench::Server::start(url, &env)?;
+    plugin(&server.base, &key, to, true).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = server.rss_mb();
+    receiver.reset();
+
+    let pid = server.child.id();
+    let peak = Arc::new(Mutex::new(idle));
+    let watching = Arc::new(AtomicBool::new(true));
+    let watch = {
+        let (peak, watching) = (peak.clone(), watching.clone());
+        tokio::spawn(async move {
+            while watching.load(Ordering::Relaxed) {
+                let now = bench::rss_mb(pid);
+                {
+                    let mut p = peak.lock().unwrap();
+                    *p = p.max(now);
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+
+    let started = Instant::now();
+    let url_triggers = format!("{}/api/v1/triggers", server.base);
+    let i = drive(url_triggers, key, run.clients, run.seconds).await;
+    let delivered_while = receiver.received.load(Ordering::Relaxed);
+    let rss_end_of_ingest = server.rss_mb();
+    let drain_started = Instant::now();
+    while receiver.received.load(Ordering::Relaxed) < i.accepted
+        && drain_started.elapsed() < DRAIN_LIMIT
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let total = started.elapsed();
+    watching.store(false, Ordering::Relaxed);
+    let _ = watch.await;
+    let delivered = receiver.received.load(Ordering::Relaxed);
+    let late = receiver.late.lock().unwrap().clone();
+    println!(
+        "  end to end: {:>7.0} accepted/s (errors {}), {:>7.0} delivered/s while ingesting, \
+         {} of {} delivered in {:.1} s ({:.0}/s overall; {} left queued when ingest stopped, \
+         drained in {:.1} s)",
+        i.rate(),
+        i.errors,
+        delivered_while as f64 / i.elapsed.as_secs_f64(),
+        delivered,
+        i.accepted,
+        total.as_secs_f64(),
+        delivered as f64 / total.as_secs_f64(),
+        i.accepted.saturating_sub(delivered_while),
+        drain_started.elapsed().as_secs_f64(),
+    );
+    println!(
+        "  end to end: run_at → received p50 {:.1} ms, p99 {:.1} ms; ingest p99 {:.1} ms; \
+         RSS idle {:.0} MB, end of ingest {:.0} MB, peak {:.0} MB",
+        ms(&late, 0.5),
+        ms(&late, 0.99),
+        ms(&i.latency, 0.99),
+        idle,
+        rss_end_of_ingest,
+        *peak.lock().unwrap()
+    );
+    Ok(())
+}
+
+/// The machine's ceiling: an axum handler that reads the body and answers 201.
+async fn hello_world(run: &Run) -> anyhow::Result<()> {
+    let app = axum::Router::new().route(
+        "/api/v1/triggers",
+        post(|body: Bytes| async move {
+            (
+                axum::http::StatusCode::CREATED,
+                format!("{{\"id\":\"x\",\"len\":{}}}", body.len()),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/api/v1/triggers", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let i = drive(url, "none".into(), run.clients, run.seconds).await;
+    server.abort();
+    println!(
+        "axum hello-world (same clients, in the benchmark's process): {:.0} req/s, p99 {:.1} ms",
+        i.rate(),
+        ms(&i.latency, 0.99)
+    );
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let run = Run {
+        seconds: value("--seconds").unwrap_or(10).clamp(1, 120),
+        clients: value("--clients").unwrap_or(32).clamp(1, 256) as usize,
+    };
+    let postgres = !args.iter().any(|a| a == "--no-postgres");
+    println!(
+        "end-to-end benchmark: {} clients, {} s of ingest per phase, release calltrail serve; load average {}",
+        run.clients,
+        run.seconds,
+        bench::load_average()
+    );
+    let (receiver, to) = Receiver::start().await?;
+    hello_world(&run).await?;
+    for (phase, what) in [(0, "ingest-off"), (1, "ingest-paused"), (2, "e2e")] {
+        let (run, receiver, to) = (&run, &receiver, &to);
+        bench::on_fresh_databases(
+            &format!("e2e_{}", what.replace('-', "_")),
+            postgres,
+            |name, url| async move {
+                println!("== {name} ({what})");
+                match phase {
+                    0 => ingest_phase(run, &url, false, to).await.map(|_| ()),
+                    1 => ingest_phase(run, &url, true, to).await.map(|_| ()),
+                    _ => end_to_end(run, &url, receiver, to).await,
+                }
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
