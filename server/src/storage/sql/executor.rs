@@ -3,17 +3,14 @@
 use super::*;
 
 /// One statement claims a batch: at most `limit` due triggers of active plugins,
-/// oldest first. Expired leases are not claimed here: `settle_expired` first makes
-/// them due again (or ends them), so they share the same limit as every other due
-/// trigger. PostgreSQL skips rows another instance is claiming at this moment, so
-/// instances never take the same trigger.
+/// oldest first. Each active plugin's due triggers are read from
+/// `triggers_due_by_plugin` in due order, at most `limit` of them, so the cost of
+/// a claim is (active plugins × limit) index entries however many triggers wait
+/// for a paused plugin. Expired leases are not claimed here: `settle_expired`
+/// first makes them due again (or ends them), so they share the same limit as
+/// every other due trigger. PostgreSQL skips rows another instance is claiming at
+/// this moment, so instances never take the same trigger.
 pub(crate) fn claim(d: Dialect, c: &crate::storage::Claim) -> Sql {
-    let (lock, due_index) = match d {
-        // Without statistics SQLite would walk the status index and sort every due
-        // row; the partial index is already in due order and holds only due rows.
-        Dialect::Sqlite => ("", " INDEXED BY triggers_due"),
-        Dialect::Postgres => (" FOR UPDATE OF t SKIP LOCKED", ""),
-    };
     // The attempt number is taken at claim time, so a claim whose worker dies still
     // counts: the rescue records it as interrupted (see `settle_expired`).
     let mut sql = Sql::new(d, "UPDATE triggers SET attempts = attempts + 1, status = ");
@@ -22,19 +19,44 @@ pub(crate) fn claim(d: Dialect, c: &crate::storage::Claim) -> Sql {
         .bind(c.lease.clone())
         .push(", lease_expires_at = ")
         .bind(micros(c.lease_until))
-        .push(" WHERE id IN (SELECT t.id FROM triggers t")
-        .push(due_index)
-        .push(" JOIN plugins p ON p.id = t.plugin_id WHERE p.active = ")
-        .bind(true)
-        .push(" AND t.status IN ('not_yet_started', 'retrying') AND t.next_attempt_at <= ")
-        .bind(micros(c.now))
-        .push(" ORDER BY t.next_attempt_at LIMIT ")
-        .bind(c.limit as i64)
-        .push(lock)
-        .push(
-            ") RETURNING id, plugin_id, event_type, entity_id, payload, attempts, run_kind, \
-             run_actor, run_reason, resume_retries, lease_owner, reruns, next_attempt_at",
-        );
+        .push(" WHERE id IN (");
+    let limit = c.limit as i64;
+    match d {
+        // No LATERAL in SQLite: a correlated subquery per active plugin instead.
+        Dialect::Sqlite => {
+            sql.push(
+                "SELECT t.id FROM plugins p JOIN triggers t ON t.id IN (\
+                 SELECT d.id FROM triggers d INDEXED BY triggers_due_by_plugin \
+                 WHERE d.plugin_id = p.id AND d.status IN ('not_yet_started', 'retrying') \
+                 AND d.next_attempt_at <= ",
+            )
+            .bind(micros(c.now))
+            .push(" ORDER BY d.next_attempt_at LIMIT ")
+            .bind(limit)
+            .push(") WHERE p.active = ")
+            .bind(true)
+            .push(" ORDER BY t.next_attempt_at LIMIT ")
+            .bind(limit);
+        }
+        Dialect::Postgres => {
+            sql.push(
+                "SELECT d.id FROM plugins p CROSS JOIN LATERAL (\
+                 SELECT t.id, t.next_attempt_at FROM triggers t WHERE t.plugin_id = p.id \
+                 AND t.status IN ('not_yet_started', 'retrying') AND t.next_attempt_at <= ",
+            )
+            .bind(micros(c.now))
+            .push(" ORDER BY t.next_attempt_at LIMIT ")
+            .bind(limit)
+            .push(" FOR UPDATE OF t SKIP LOCKED) d WHERE p.active = ")
+            .bind(true)
+            .push(" ORDER BY d.next_attempt_at LIMIT ")
+            .bind(limit);
+        }
+    }
+    sql.push(
+        ") RETURNING id, plugin_id, event_type, entity_id, payload, attempts, run_kind, \
+         run_actor, run_reason, resume_retries, lease_owner, reruns, next_attempt_at",
+    );
     sql
 }
 
@@ -198,11 +220,14 @@ pub(crate) fn request_run(
     sql
 }
 
+/// The earliest due time among active plugins' waiting triggers: one index
+/// lookup per active plugin.
 pub(crate) fn next_due(d: Dialect) -> Sql {
     let mut sql = Sql::new(
         d,
-        "SELECT MIN(t.next_attempt_at) AS at FROM triggers t JOIN plugins p ON p.id = t.plugin_id \
-         WHERE t.status IN ('not_yet_started', 'retrying') AND p.active = ",
+        "SELECT MIN((SELECT MIN(t.next_attempt_at) FROM triggers t \
+         WHERE t.plugin_id = p.id AND t.status IN ('not_yet_started', 'retrying'))) AS at \
+         FROM plugins p WHERE p.active = ",
     );
     sql.bind(true);
     sql
