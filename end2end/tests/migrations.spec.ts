@@ -73,6 +73,63 @@ test.describe('trigger migration', () => {
   });
 });
 
+test.describe('trigger migration, create mode', () => {
+  test('creates one trigger per pasted entity id, after a dry run that counts them', async ({ page, state }) => {
+    const seen: string[] = [];
+    const provider = await fakeProvider((req) => {
+      seen.push(req.url ?? '');
+      return { status: 200, body: { id: 'created' } };
+    });
+    try {
+      const name = uniqueName('create');
+      await apiOk(
+        state,
+        'POST',
+        '/api/v1/plugins',
+        {
+          name,
+          display_name: `Create ${name}`,
+          base_url: provider.url,
+          routes: { 'invoice.created': { method: 'POST', path: '/invoices/{entity_id}' } },
+        },
+        201,
+      );
+      const ids = [uniqueName('NEW'), uniqueName('NEW'), uniqueName('NEW')];
+      const reason = `e2e ${uniqueName('backfill')}`;
+
+      await page.goto('/migrations');
+      await expect(page.getByRole('button', { name: 'Preview (dry run)' })).toBeEnabled();
+      await page.getByLabel('Create triggers for entity ids').check();
+      await page.getByLabel('Plugin').selectOption(name);
+      await page.getByLabel('Event type').fill('invoice.created');
+      await page.getByLabel('Entity type').fill('invoice');
+      // Blank lines and a comma list both count, once each.
+      await page.getByLabel('Entity ids').fill(`${ids[0]}\n\n${ids[1]}, ${ids[2]}`);
+      await page.getByLabel('Payload (JSON, the same for each)').fill('{"backfill": true}');
+      await page.getByLabel('Reason').fill(reason);
+      await page.getByRole('button', { name: 'Preview (dry run)' }).click();
+
+      const preview = page.getByTestId('migration-preview');
+      await expect(preview.getByTestId('migration-count')).toHaveText('This migration creates 3 triggers.');
+      await preview.getByRole('button', { name: 'Start migration…' }).click();
+      await preview.getByRole('button', { name: 'Yes, start' }).click();
+      const progress = page.getByTestId('migration-progress');
+      await expect(progress.getByTestId('migration-status')).toHaveText('completed', { timeout: 30_000 });
+
+      // Each entity now has its trigger, and the provider got each call.
+      for (const id of ids) {
+        const list = await apiOk(state, 'GET', `/api/v1/triggers?entity_type=invoice&entity_id=${id}`, undefined, 200);
+        expect(list.items.length, id).toBe(1);
+        expect(list.items[0].plugin).toBe(name);
+      }
+      await expect.poll(() => seen.length, { timeout: 30_000 }).toBe(3);
+      expect(seen.sort()).toEqual(ids.map((id) => `/invoices/${id}`).sort());
+    } finally {
+      await provider.close();
+    }
+  });
+});
+
 test.describe('trigger migration for a viewer', () => {
   test.use({ role: 'viewer' });
 
