@@ -183,9 +183,22 @@ fn Decision(a: Attempt) -> impl IntoView {
     view! {
         <p class="decision" data-testid="decision">
             <strong>"Decision: "</strong>
-            {a.decision.reason}
+            {decision_words(&a.decision.reason)}
             {retry_at.map(|at| view! { " (next attempt " <LocalTime at/> ")" })}
         </p>
+    }
+}
+
+/// The stored reason without the instant a retry names in UTC ("retry at
+/// 2026-11-28T07:29:06+00:00: 503 server …" reads "retry: 503 server …"): the
+/// page shows that time itself, in the reader's zone.
+fn decision_words(reason: &str) -> String {
+    match reason
+        .strip_prefix("retry at ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((_, why)) => format!("retry: {why}"),
+        None => reason.to_string(),
     }
 }
 
@@ -264,6 +277,20 @@ pub fn hex_lines(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retry_decision_reads_without_its_utc_instant() {
+        assert_eq!(
+            decision_words(
+                "retry at 2026-11-28T07:29:06.237145+00:00: 503 server: the provider is down"
+            ),
+            "retry: 503 server: the provider is down"
+        );
+        assert_eq!(
+            decision_words("stop: 422 validation: read it"),
+            "stop: 422 validation: read it"
+        );
+    }
     use chrono::Utc;
 
     fn line(step: LogStep, message: &str) -> LogEntry {
