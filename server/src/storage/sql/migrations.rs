@@ -220,7 +220,7 @@ pub(crate) fn count_migration_outcomes(d: Dialect, id: Uuid) -> Sql {
 
 /// How many triggers a filter matches (the count page's number, a dry run's count).
 pub(crate) fn count_triggers(d: Dialect, f: &StoreFilter) -> Sql {
-    let mut sql = Sql::new(d, format!("SELECT COUNT(*) AS n{TRIGGERS_FROM}"));
+    let mut sql = Sql::new(d, format!("SELECT COUNT(*) AS n{TRIGGERS_COUNT_FROM}"));
     push_trigger_filter(&mut sql, f);
     sql
 }
@@ -229,7 +229,7 @@ pub(crate) fn count_triggers(d: Dialect, f: &StoreFilter) -> Sql {
 pub(crate) fn count_triggers_by_status(d: Dialect, f: &StoreFilter) -> Sql {
     let mut sql = Sql::new(
         d,
-        format!("SELECT t.status AS status, COUNT(*) AS n{TRIGGERS_FROM}"),
+        format!("SELECT t.status AS status, COUNT(*) AS n{TRIGGERS_COUNT_FROM}"),
     );
     push_trigger_filter(&mut sql, f);
     sql.push(" GROUP BY t.status");
