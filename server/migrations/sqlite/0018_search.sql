@@ -15,11 +15,14 @@ CREATE TABLE trigger_search (
 );
 
 -- Already lower-cased in Rust, so case_sensitive 1: no second folding that could
--- disagree with the query's.
+-- disagree with the query's. detail=none: the index keeps which rows hold each
+-- trigram, not where (no position lists), so it is smaller and cheaper to write;
+-- the query asks for rows holding all of the text's trigrams and then checks the
+-- text itself (see server/src/storage/sql/search.rs).
 CREATE VIRTUAL TABLE trigger_search_fts USING fts5(
     head, body, ext,
     content = 'trigger_search', content_rowid = 'id',
-    tokenize = 'trigram case_sensitive 1'
+    tokenize = 'trigram case_sensitive 1', detail = none
 );
 -- A removed row leaves the index at once (not as a delete marker merged later):
 -- erased text must not stay readable in the file.

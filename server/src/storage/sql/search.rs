@@ -138,10 +138,27 @@ fn document(d: Dialect) -> &'static str {
     }
 }
 
-/// FTS5 query syntax for the folded text as one phrase: a trigram phrase matches
-/// exactly where the text holds it as a substring.
-fn fts_phrase(folded: &str) -> String {
-    format!("\"{}\"", folded.replace('"', "\"\""))
+/// FTS5 query for rows that hold every trigram the text is made of: the index is
+/// `detail=none` (no positions), so this finds candidates and the text itself is
+/// checked after. Trigrams every 3 characters and the last one cover the text;
+/// `None` when it is shorter than a trigram.
+fn fts_trigrams(folded: &str) -> Option<String> {
+    let chars: Vec<char> = folded.chars().collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    let mut starts: Vec<usize> = (0..=chars.len() - 3).step_by(3).collect();
+    if starts.last() != Some(&(chars.len() - 3)) {
+        starts.push(chars.len() - 3);
+    }
+    let terms: Vec<String> = starts
+        .into_iter()
+        .map(|i| {
+            let tri: String = chars[i..i + 3].iter().collect();
+            format!("\"{}\"", tri.replace('"', "\"\""))
+        })
+        .collect();
+    Some(terms.join(" AND "))
 }
 
 /// `%text%` for `LIKE`, its own `%`, `_` and `\` escaped.
@@ -161,14 +178,26 @@ fn like_pattern(folded: &str) -> String {
 /// ` AND …` the trigger `t` matches the folded query, asked for as `plan` says.
 pub(crate) fn push_search(sql: &mut Sql, folded: &str, plan: QPlan) {
     let d = sql.dialect;
+    let sqlite_trigrams = match d {
+        Dialect::Sqlite => fts_trigrams(folded),
+        Dialect::Postgres => None,
+    };
+    // Shorter than a trigram (the service refuses it; storage stays correct): scan.
+    let plan = if d == Dialect::Sqlite && sqlite_trigrams.is_none() {
+        QPlan::Scan
+    } else {
+        plan
+    };
     match (plan, d) {
         (QPlan::Index, Dialect::Sqlite) => {
             sql.push(
-                " AND t.id IN (SELECT s.trigger_id FROM trigger_search s WHERE s.id IN \
-                 (SELECT rowid FROM trigger_search_fts WHERE trigger_search_fts MATCH ",
+                " AND t.id IN (SELECT s.trigger_id FROM trigger_search_fts f \
+                 JOIN trigger_search s ON s.id = f.rowid WHERE trigger_search_fts MATCH ",
             )
-            .bind(fts_phrase(folded))
-            .push("))");
+            .bind(sqlite_trigrams.unwrap_or_default())
+            .push(&format!(" AND instr({}, ", document(d)))
+            .bind(folded.to_string())
+            .push(") > 0)");
         }
         (QPlan::Index, Dialect::Postgres) => {
             sql.push(" AND t.id IN (SELECT s.trigger_id FROM trigger_search s WHERE ")
@@ -198,10 +227,14 @@ pub(crate) fn count_search_matches(d: Dialect, folded: &str, cap: u32) -> Sql {
         Dialect::Sqlite => {
             let mut sql = Sql::new(
                 d,
-                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM trigger_search_fts \
-                 WHERE trigger_search_fts MATCH ",
+                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM trigger_search_fts f \
+                 JOIN trigger_search s ON s.id = f.rowid WHERE trigger_search_fts MATCH ",
             );
-            sql.bind(fts_phrase(folded));
+            // Shorter than a trigram: no index to ask; count it as common (a scan).
+            sql.bind(fts_trigrams(folded).unwrap_or_else(|| "\"\"".into()))
+                .push(&format!(" AND instr({}, ", document(d)))
+                .bind(folded.to_string())
+                .push(") > 0");
             sql
         }
         Dialect::Postgres => {
@@ -243,7 +276,13 @@ mod tests {
     #[test]
     fn like_and_fts_quote_what_would_be_syntax() {
         assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-        assert_eq!(fts_phrase("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(
+            fts_trigrams("say \"hi\"").as_deref(),
+            Some("\"say\" AND \" \"\"h\" AND \"hi\"\"\"")
+        );
+        assert_eq!(fts_trigrams("abc").as_deref(), Some("\"abc\""));
+        assert_eq!(fts_trigrams("abcd").as_deref(), Some("\"abc\" AND \"bcd\""));
+        assert_eq!(fts_trigrams("ab"), None);
         assert_eq!(fold("  ÄBC-12 "), "äbc-12");
     }
 }
