@@ -220,6 +220,30 @@ pub(crate) fn push_search(sql: &mut Sql, folded: &str, plan: QPlan) {
     }
 }
 
+/// ` FROM …` starting from the SQLite index's matches, then `triggers t` (and
+/// `plugins p` with `with_plugins`), ` WHERE` the text holds the query. `CROSS JOIN`
+/// keeps that order: otherwise SQLite may walk a whole list index (to avoid sorting
+/// a handful of rows) and test each row against the set of matches. `false` (and
+/// nothing pushed) when the query is shorter than a trigram.
+pub(crate) fn push_sqlite_matches_from(sql: &mut Sql, folded: &str, with_plugins: bool) -> bool {
+    let Some(trigrams) = fts_trigrams(folded) else {
+        return false;
+    };
+    sql.push(
+        " FROM trigger_search_fts f JOIN trigger_search s ON s.id = f.rowid \
+         CROSS JOIN triggers t ON t.id = s.trigger_id",
+    );
+    if with_plugins {
+        sql.push(" JOIN plugins p ON p.id = t.plugin_id");
+    }
+    sql.push(" WHERE trigger_search_fts MATCH ")
+        .bind(trigrams)
+        .push(&format!(" AND instr({}, ", document(Dialect::Sqlite)))
+        .bind(folded.to_string())
+        .push(") > 0");
+    true
+}
+
 /// How many triggers the folded query matches, counting no further than `cap`
 /// (whatever the other filters: it is the index's side of the choice).
 pub(crate) fn count_search_matches(d: Dialect, folded: &str, cap: u32) -> Sql {

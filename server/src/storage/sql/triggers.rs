@@ -151,8 +151,8 @@ pub(crate) fn select_triggers(
     limit: u32,
     plan: QPlan,
 ) -> Sql {
-    let mut sql = Sql::new(d, format!("SELECT {TRIGGER_COLUMNS}{TRIGGERS_FROM}"));
-    push_trigger_filter_with(&mut sql, f, plan);
+    let mut sql = Sql::new(d, format!("SELECT {TRIGGER_COLUMNS}"));
+    push_filtered_from(&mut sql, f, plan, true);
     if let Some(c) = after {
         // Row-value comparison: both databases walk the (scheduled_at, id) index from here.
         sql.push(" AND (t.scheduled_at, t.id) < (")
@@ -174,6 +174,29 @@ pub(crate) const TRIGGERS_FROM: &str =
 /// What counts select from: no plugin columns are read, so no join (every trigger
 /// has its plugin), and the count is served by an index of `triggers` alone.
 pub(crate) const TRIGGERS_COUNT_FROM: &str = " FROM triggers t WHERE 1=1";
+
+/// ` FROM … WHERE …` the triggers `f` matches (`p` the plugin, with `with_plugins`).
+/// On SQLite a search through the index starts from the index's matches (see
+/// `push_sqlite_matches_from`); otherwise `q` is one more condition.
+pub(crate) fn push_filtered_from(sql: &mut Sql, f: &StoreFilter, plan: QPlan, with_plugins: bool) {
+    let folded = f.q.as_deref().map(fold).filter(|q| !q.is_empty());
+    if let (Dialect::Sqlite, QPlan::Index, Some(q)) = (sql.dialect, plan, &folded) {
+        if push_sqlite_matches_from(sql, q, with_plugins) {
+            let rest = StoreFilter {
+                q: None,
+                ..f.clone()
+            };
+            push_trigger_filter_with(sql, &rest, plan);
+            return;
+        }
+    }
+    sql.push(if with_plugins {
+        TRIGGERS_FROM
+    } else {
+        TRIGGERS_COUNT_FROM
+    });
+    push_trigger_filter_with(sql, f, plan);
+}
 
 /// The filter's conditions, each ` AND …`, after `TRIGGERS_FROM`; `q` through its index.
 pub(crate) fn push_trigger_filter(sql: &mut Sql, f: &StoreFilter) {
