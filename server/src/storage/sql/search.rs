@@ -140,24 +140,22 @@ fn document(d: Dialect) -> &'static str {
 
 /// FTS5 query for rows that hold every trigram the text is made of: the index is
 /// `detail=none` (no positions), so this finds candidates and the text itself is
-/// checked after. Trigrams every 3 characters and the last one cover the text;
-/// `None` when it is shorter than a trigram.
+/// checked after. Every trigram, once each: the more of them, the fewer candidates
+/// to check (a fragment such as `inv-12` starts with a trigram nearly every row
+/// holds); `None` when the text is shorter than a trigram.
 fn fts_trigrams(folded: &str) -> Option<String> {
     let chars: Vec<char> = folded.chars().collect();
     if chars.len() < 3 {
         return None;
     }
-    let mut starts: Vec<usize> = (0..=chars.len() - 3).step_by(3).collect();
-    if starts.last() != Some(&(chars.len() - 3)) {
-        starts.push(chars.len() - 3);
+    let mut terms: Vec<String> = Vec::new();
+    for w in chars.windows(3) {
+        let tri: String = w.iter().collect();
+        let term = format!("\"{}\"", tri.replace('"', "\"\""));
+        if !terms.contains(&term) {
+            terms.push(term);
+        }
     }
-    let terms: Vec<String> = starts
-        .into_iter()
-        .map(|i| {
-            let tri: String = chars[i..i + 3].iter().collect();
-            format!("\"{}\"", tri.replace('"', "\"\""))
-        })
-        .collect();
     Some(terms.join(" AND "))
 }
 
@@ -302,10 +300,11 @@ mod tests {
         assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
         assert_eq!(
             fts_trigrams("say \"hi\"").as_deref(),
-            Some("\"say\" AND \" \"\"h\" AND \"hi\"\"\"")
+            Some("\"say\" AND \"ay \" AND \"y \"\"\" AND \" \"\"h\" AND \"\"\"hi\" AND \"hi\"\"\"")
         );
         assert_eq!(fts_trigrams("abc").as_deref(), Some("\"abc\""));
         assert_eq!(fts_trigrams("abcd").as_deref(), Some("\"abc\" AND \"bcd\""));
+        assert_eq!(fts_trigrams("aaaa").as_deref(), Some("\"aaa\""));
         assert_eq!(fts_trigrams("ab"), None);
         assert_eq!(fold("  ÄBC-12 "), "äbc-12");
     }
