@@ -15,8 +15,9 @@ use crate::servers::Backend;
 pub struct ShapeResult {
     pub name: String,
     pub query: String,
-    /// Counted against the list target (the extra worst case is not).
-    pub targeted: bool,
+    /// The p95 target in ms (20 for a list page, 50 for a count); `None` for the
+    /// extra worst cases, measured but not targeted.
+    pub target_ms: Option<f64>,
     pub requests: u64,
     pub errors: u64,
     pub items_first_page: usize,
@@ -36,7 +37,12 @@ fn enc(s: &str) -> String {
     out
 }
 
-pub async fn run(args: &Args, backend: &Backend) -> anyhow::Result<Vec<ShapeResult>> {
+/// `ext`: an external id the fill gave some triggers (searched for as one).
+pub async fn run(
+    args: &Args,
+    backend: &Backend,
+    ext: Option<String>,
+) -> anyhow::Result<Vec<ShapeResult>> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
         .no_proxy()
@@ -63,47 +69,122 @@ pub async fn run(args: &Args, backend: &Backend) -> anyhow::Result<Vec<ShapeResu
     let now = Utc::now();
     let from = (now - chrono::Duration::days(30)).to_rfc3339_opts(SecondsFormat::Secs, true);
     let to = (now - chrono::Duration::days(29)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    let shapes: Vec<(&str, String, bool)> = vec![
-        ("no filter", String::new(), true),
-        ("plugin=xero", "plugin=xero".into(), true),
-        ("status=erroneous", "status=erroneous".into(), true),
+    let window = format!("scheduled_from={}&scheduled_to={}", enc(&from), enc(&to));
+    const LIST: Option<f64> = Some(20.0);
+    const COUNT: Option<f64> = Some(50.0);
+    // (name, path after /api/v1/triggers, target)
+    let mut shapes: Vec<(String, String, Option<f64>)> = vec![
+        ("no filter".into(), String::new(), LIST),
+        ("plugin=xero".into(), "?plugin=xero".into(), LIST),
+        ("status=erroneous".into(), "?status=erroneous".into(), LIST),
         (
-            "plugin=hubspot&status=retrying",
             "plugin=hubspot&status=retrying".into(),
-            true,
+            "?plugin=hubspot&status=retrying".into(),
+            LIST,
         ),
         (
-            "entity_type=invoice&entity_id=INV-123",
             "entity_type=invoice&entity_id=INV-123".into(),
-            true,
+            "?entity_type=invoice&entity_id=INV-123".into(),
+            LIST,
         ),
         (
-            "scheduled_from/to (1 day, 30 days ago)",
-            format!("scheduled_from={}&scheduled_to={}", enc(&from), enc(&to)),
-            true,
+            "scheduled_from/to (1 day, 30 days ago)".into(),
+            format!("?{window}"),
+            LIST,
         ),
         (
-            "page 2 (cursor, no filter)",
-            format!("cursor={}", enc(&cursor)),
-            true,
+            "page 2 (cursor, no filter)".into(),
+            format!("?cursor={}", enc(&cursor)),
+            LIST,
         ),
-        ("q=INV-12", "q=INV-12".into(), true),
-        // Extra, not in the target: a search that matches nothing scans every row.
+        // Search: an entity fragment (~0.4 % of rows), payload text (~100 rows),
+        // payload text in every row, and each with the other filters.
         (
-            "q=no-such-text (worst case, extra)",
-            "q=no-such-text".into(),
-            false,
+            "q=INV-12 (entity fragment)".into(),
+            "?q=INV-12".into(),
+            LIST,
+        ),
+        (
+            "q=CUS-4242 (payload text, ~100 rows)".into(),
+            "?q=CUS-4242".into(),
+            LIST,
+        ),
+        (
+            "q=calltrail-bench (payload text, every row)".into(),
+            "?q=calltrail-bench".into(),
+            LIST,
+        ),
+        (
+            "q=INV-12&plugin=stripe".into(),
+            "?q=INV-12&plugin=stripe".into(),
+            LIST,
+        ),
+        (
+            "q=INV-12&status=erroneous".into(),
+            "?q=INV-12&status=erroneous".into(),
+            LIST,
+        ),
+        (
+            "q=INV-12&scheduled_from/to".into(),
+            format!("?q=INV-12&{window}"),
+            LIST,
+        ),
+        (
+            "q=CUS-4242&plugin=xero&status=finished".into(),
+            "?q=CUS-4242&plugin=xero&status=finished".into(),
+            LIST,
+        ),
+        (
+            "q=calltrail-bench&plugin=hubspot&status=retrying".into(),
+            "?q=calltrail-bench&plugin=hubspot&status=retrying".into(),
+            LIST,
+        ),
+        (
+            "q=calltrail-bench&scheduled_from/to".into(),
+            format!("?q=calltrail-bench&{window}"),
+            LIST,
         ),
     ];
+    if let Some(ext) = &ext {
+        shapes.push((
+            format!("q={ext} (external id, 1 row)"),
+            format!("?q={}", enc(ext)),
+            LIST,
+        ));
+    }
+    // The count the log asks for beside every page (`/count`, all statuses).
+    for (name, query) in [
+        ("count: no filter", String::new()),
+        ("count: plugin=xero", "?plugin=xero".to_string()),
+        ("count: status=erroneous", "?status=erroneous".to_string()),
+        ("count: scheduled_from/to", format!("?{window}")),
+        ("count: q=INV-12", "?q=INV-12".to_string()),
+        ("count: q=CUS-4242", "?q=CUS-4242".to_string()),
+        (
+            "count: q=INV-12&plugin=stripe",
+            "?q=INV-12&plugin=stripe".to_string(),
+        ),
+    ] {
+        shapes.push((name.into(), format!("/count{query}"), COUNT));
+    }
+    // Extra, not in the targets: a search that matches nothing; counting a search
+    // that matches every row.
+    shapes.push((
+        "q=no-such-text (extra)".into(),
+        "?q=no-such-text".into(),
+        None,
+    ));
+    shapes.push((
+        "count: q=calltrail-bench (every row, extra)".into(),
+        "/count?q=calltrail-bench".into(),
+        None,
+    ));
 
     let time_limit = Duration::from_secs(if args.quick { 20 } else { 60 });
     let mut results = Vec::new();
-    for (name, query, targeted) in shapes {
-        let url = if query.is_empty() {
-            base.clone()
-        } else {
-            format!("{base}?{query}")
-        };
+    for (name, query, target_ms) in shapes {
+        let targeted = target_ms.is_some();
+        let url = format!("{base}{query}");
         let wanted = if targeted {
             args.list_requests as u64
         } else {
@@ -112,7 +193,7 @@ pub async fn run(args: &Args, backend: &Backend) -> anyhow::Result<Vec<ShapeResu
         let mut r = ShapeResult {
             name: name.to_string(),
             query: query.clone(),
-            targeted,
+            target_ms,
             requests: 0,
             errors: 0,
             items_first_page: 0,
@@ -141,7 +222,10 @@ pub async fn run(args: &Args, backend: &Backend) -> anyhow::Result<Vec<ShapeResu
             if i == 0 {
                 if let Ok((_, body)) = &outcome {
                     let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-                    r.items_first_page = v["items"].as_array().map(|a| a.len()).unwrap_or(0);
+                    r.items_first_page = match v["items"].as_array() {
+                        Some(items) => items.len(),
+                        None => v["count"].as_u64().unwrap_or(0) as usize,
+                    };
                 }
             }
             if i < warmup {
@@ -167,7 +251,7 @@ pub async fn run(args: &Args, backend: &Backend) -> anyhow::Result<Vec<ShapeResu
             }
         }
         println!(
-            "   {:<42} {:>4} req, {:>2} items/page, p50 {:>9} p95 {:>9} p99 {:>9} max {:>9}, {} errors",
+            "   {:<48} {:>4} req, {:>7} items/count, p50 {:>9} p95 {:>9} p99 {:>9} max {:>9}, {} errors",
             name,
             r.requests,
             r.items_first_page,
@@ -177,7 +261,7 @@ pub async fn run(args: &Args, backend: &Backend) -> anyhow::Result<Vec<ShapeResu
             ms(r.hist.max()),
             r.errors,
         );
-        println!("      GET /api/v1/triggers?{}", r.query);
+        println!("      GET /api/v1/triggers{}", r.query);
         if let Some(e) = &r.first_error {
             println!("      first error: {e}");
         }

@@ -106,20 +106,27 @@ async fn sqlite_phases(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     if args.ingest {
-        let file = SqliteFile::new("ingest")?;
-        let backend = Backend::start(srv, &file.url()).await?;
-        println!(
-            "\n== ingest: calltrail + SQLite ({}) on {}",
-            file.path.display(),
-            backend.addr
-        );
-        let r = load::ingest(args, backend.addr, Some(&backend.key)).await;
-        backend.stop().await;
-        let r = r?;
-        report
-            .ingest
-            .push(IngestResult::new("calltrail + SQLite", r));
-        file.remove(args.keep);
+        // With the search index, then without it (the baseline of the same run).
+        for (name, index) in [
+            ("calltrail + SQLite", true),
+            ("calltrail + SQLite, no search index", false),
+        ] {
+            let file = SqliteFile::new("ingest")?;
+            let backend = Backend::start(srv, &file.url()).await?;
+            if !index {
+                servers::search::drop_index(&file.url()).await?;
+            }
+            println!(
+                "\n== ingest: {name} ({}) on {}",
+                file.path.display(),
+                backend.addr
+            );
+            let r = load::ingest(args, backend.addr, Some(&backend.key)).await;
+            backend.stop().await;
+            let r = r?;
+            report.ingest.push(IngestResult::new(name, r));
+            file.remove(args.keep);
+        }
     }
     if args.list {
         let file = SqliteFile::new("list")?;
@@ -137,7 +144,20 @@ async fn sqlite_phases(
                 return Err(e);
             }
         };
-        let shapes = list::run(args, &backend).await;
+        let ext = servers::search::set_external_ids(&file.url()).await;
+        let sizes = servers::search::sizes(&file.url()).await;
+        let (ext, sizes) = match (ext, sizes) {
+            (Ok(e), Ok(s)) => (e, s),
+            (Err(e), _) | (_, Err(e)) => {
+                backend.stop().await;
+                return Err(e);
+            }
+        };
+        println!("   on disk: {sizes}");
+        report
+            .notes
+            .push(format!("SQLite at {} rows: {sizes}", args.rows));
+        let shapes = list::run(args, &backend, ext).await;
         backend.stop().await;
         let shapes = shapes?;
         report.lists.push(ListResult {
@@ -180,6 +200,27 @@ async fn pg_phases(
         report
             .ingest
             .push(IngestResult::new("calltrail + PostgreSQL", outcome?));
+        // The baseline of the same run: no trigram index to maintain.
+        let db = PgDatabase::create(&base, "ingest")
+            .await
+            .context("creating the PostgreSQL ingest database")?;
+        let outcome = async {
+            let backend = Backend::start(srv, &db.url).await?;
+            servers::search::drop_index(&db.url).await?;
+            println!(
+                "\n== ingest: calltrail + PostgreSQL, no search index ({}) on {}",
+                db.name, backend.addr
+            );
+            let r = load::ingest(args, backend.addr, Some(&backend.key)).await;
+            backend.stop().await;
+            r
+        }
+        .await;
+        db.drop_db(args.keep).await;
+        report.ingest.push(IngestResult::new(
+            "calltrail + PostgreSQL, no search index",
+            outcome?,
+        ));
     }
     if args.list {
         let db = PgDatabase::create(&base, "list")
@@ -193,13 +234,16 @@ async fn pg_phases(
             );
             let r = async {
                 let fill = fill::fill(args, srv, &backend).await?;
+                let ext = servers::search::set_external_ids(&db.url).await?;
                 // Autovacuum would analyze a table this size within a minute of the
                 // bulk load; do it now so the planner sees real statistics.
                 let t = Instant::now();
                 db.analyze().await?;
                 println!("ANALYZE took {:.1} s", t.elapsed().as_secs_f64());
-                let shapes = list::run(args, &backend).await?;
-                anyhow::Ok((fill, shapes))
+                let sizes = servers::search::sizes(&db.url).await?;
+                println!("   on disk: {sizes}");
+                let shapes = list::run(args, &backend, ext).await?;
+                anyhow::Ok((fill, shapes, sizes))
             }
             .await;
             backend.stop().await;
@@ -210,7 +254,10 @@ async fn pg_phases(
             println!("kept database {}", db.name);
         }
         db.drop_db(args.keep).await;
-        let (fill, shapes) = outcome?;
+        let (fill, shapes, sizes) = outcome?;
+        report
+            .notes
+            .push(format!("PostgreSQL at {} rows: {sizes}", args.rows));
         report.lists.push(ListResult {
             backend: "PostgreSQL",
             rows: args.rows,

@@ -310,3 +310,100 @@ impl PgDatabase {
         }
     }
 }
+
+/// The search index (issue 15) seen from outside the server, on the database at `url`.
+pub mod search {
+    use sqlx::{Connection, Executor, Row};
+
+    fn is_sqlite(url: &str) -> bool {
+        url.starts_with("sqlite:")
+    }
+
+    /// Give about 1 trigger in 500 an external id (`ch_` + 8 hex digits) straight in
+    /// `trigger_search`, the column a provider's answer fills; return one of them.
+    pub async fn set_external_ids(url: &str) -> anyhow::Result<Option<String>> {
+        let (update, pick) = if is_sqlite(url) {
+            (
+                "UPDATE trigger_search SET ext = printf('ch_%08x', (id * 2654435761) % 4294967296) \
+                 WHERE id % 500 = 0",
+                "SELECT ext FROM trigger_search WHERE ext IS NOT NULL ORDER BY id LIMIT 1 OFFSET 700",
+            )
+        } else {
+            (
+                "UPDATE trigger_search SET ext = 'ch_' || substr(md5(trigger_id::text), 1, 8) \
+                 WHERE get_byte(uuid_send(trigger_id), 15) = 7 AND get_byte(uuid_send(trigger_id), 14) < 128",
+                "SELECT ext FROM trigger_search WHERE ext IS NOT NULL ORDER BY trigger_id LIMIT 1 OFFSET 700",
+            )
+        };
+        if is_sqlite(url) {
+            let mut c = sqlx::SqliteConnection::connect(url).await?;
+            c.execute(update).await?;
+            let row = sqlx::query(pick).fetch_optional(&mut c).await?;
+            Ok(row.map(|r| r.get::<String, _>(0)))
+        } else {
+            let mut c = sqlx::PgConnection::connect(url).await?;
+            c.execute(update).await?;
+            let row = sqlx::query(pick).fetch_optional(&mut c).await?;
+            Ok(row.map(|r| r.get::<String, _>(0)))
+        }
+    }
+
+    /// The search table and its index on disk, beside the triggers table.
+    pub async fn sizes(url: &str) -> anyhow::Result<String> {
+        let mb = |b: i64| format!("{:.0} MB", b as f64 / 1_048_576.0);
+        if is_sqlite(url) {
+            let mut c = sqlx::SqliteConnection::connect(url).await?;
+            let q = |names: &'static str| {
+                format!("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name {names}")
+            };
+            let mut out = Vec::new();
+            for (what, names) in [
+                (
+                    "trigger_search (text + unique index)",
+                    "IN ('trigger_search', 'sqlite_autoindex_trigger_search_1')",
+                ),
+                ("FTS5 trigram index", "LIKE 'trigger_search_fts%'"),
+                (
+                    "triggers (table + indexes)",
+                    "IN (SELECT name FROM sqlite_master WHERE tbl_name = 'triggers')",
+                ),
+                ("whole file", "IS NOT NULL"),
+            ] {
+                let n: i64 = sqlx::query_scalar(&q(names)).fetch_one(&mut c).await?;
+                out.push(format!("{what} {}", mb(n)));
+            }
+            Ok(out.join(", "))
+        } else {
+            let mut c = sqlx::PgConnection::connect(url).await?;
+            let row = sqlx::query(
+                "SELECT pg_relation_size('trigger_search'), pg_relation_size('trigger_search_pkey'), \
+                 pg_relation_size('trigger_search_trgm'), pg_total_relation_size('triggers'), \
+                 pg_database_size(current_database())",
+            )
+            .fetch_one(&mut c)
+            .await?;
+            Ok(format!(
+                "trigger_search table {}, its primary key {}, GIN trigram index {}, \
+                 triggers (table + indexes + TOAST) {}, whole database {}",
+                mb(row.get(0)),
+                mb(row.get(1)),
+                mb(row.get(2)),
+                mb(row.get(3)),
+                mb(row.get(4))
+            ))
+        }
+    }
+
+    /// Stop maintaining the index (for the ingest baseline): the search row is still
+    /// written, its trigrams are not.
+    pub async fn drop_index(url: &str) -> anyhow::Result<()> {
+        if is_sqlite(url) {
+            let mut c = sqlx::SqliteConnection::connect(url).await?;
+            c.execute("DROP TRIGGER trigger_search_insert").await?;
+        } else {
+            let mut c = sqlx::PgConnection::connect(url).await?;
+            c.execute("DROP INDEX trigger_search_trgm").await?;
+        }
+        Ok(())
+    }
+}

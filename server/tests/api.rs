@@ -443,6 +443,23 @@ async fn the_list_filters_pages_and_names_bad_query_values() {
     assert_eq!(xero["items"].as_array().unwrap().len(), 1);
     let (_, q) = app.get("/api/v1/triggers?q=inv-x").await;
     assert_eq!(q["items"].as_array().unwrap().len(), 1);
+    // A search needs 3 characters (a trigram index); fewer is refused by name, on
+    // every route that takes the filter. Blank is no search at all.
+    for path in [
+        "/api/v1/triggers?q=in",
+        "/api/v1/triggers?q=%20x%20",
+        "/api/v1/triggers/count?q=in",
+        "/api/v1/triggers/export?q=%C3%A9%C3%A9",
+    ] {
+        let (s, body) = app.get(path).await;
+        let (code, field, message) = error_of(&body);
+        assert_eq!((s, field.as_deref()), (422, Some("q")), "{path}: {body}");
+        assert!(message.contains("at least 3"), "{code}: {message}");
+    }
+    let (s, blank) = app.get("/api/v1/triggers?q=%20%20").await;
+    assert_eq!((s, blank["items"].as_array().unwrap().len()), (200, 8));
+    let (s, three) = app.get("/api/v1/triggers/count?q=V-X").await;
+    assert_eq!((s, &three["count"]), (200, &json!(1)));
     let (_, none) = app.get("/api/v1/triggers?status=finished").await;
     assert_eq!(none["items"], json!([]));
 

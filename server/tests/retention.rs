@@ -247,18 +247,27 @@ async fn an_erasure_removes_an_entitys_details_now_and_is_audited(db: Db) {
         .expect("audited");
     assert_eq!(row.target, "entity:invoice/CUST-7");
     assert_eq!(row.reason, "GDPR request 17");
+    // Nor can it be found by searching: only the waiting trigger's copy is left.
+    let (s, found) = app
+        .get("/api/v1/triggers?q=erase-me%40example&include_inactive=true")
+        .await;
+    assert_eq!(s, 200, "{found}");
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
     if db == Db::Sqlite {
         // The erased payloads are gone from the file and its WAL, not just unreachable;
-        // only the waiting trigger's copy remains.
+        // only the waiting trigger's copies remain: its payload, and its search text
+        // (folded to lower case, as the search index keeps it).
         let bytes = common::database_bytes(db, &app.db_url);
-        let copies: usize = bytes
-            .iter()
-            .map(|(_, text)| text.matches("ERASE-ME@example.com").count())
-            .sum();
-        assert!(
-            copies <= 1,
-            "{copies} copies of erased data remain in the database files"
-        );
+        for needle in ["ERASE-ME@example.com", "erase-me@example.com"] {
+            let copies: usize = bytes
+                .iter()
+                .map(|(_, text)| text.matches(needle).count())
+                .sum();
+            assert!(
+                copies <= 1,
+                "{copies} copies of erased data ({needle}) remain in the database files"
+            );
+        }
     }
 }
 

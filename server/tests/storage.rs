@@ -23,6 +23,8 @@ on_both_databases!(
     a_second_plugin_with_the_same_name_is_refused,
     triggers_page_newest_first_without_gaps_or_repeats_while_rows_arrive,
     every_filter_narrows_the_list_and_filters_combine,
+    a_search_finds_payload_text_never_a_sealed_value_and_forgets_removed_details,
+    a_common_search_walks_the_list_and_agrees_with_the_rare_one,
     an_idempotency_key_returns_the_first_trigger_and_tells_a_different_body,
     an_attempt_moves_the_trigger_and_the_detail_shows_attempts_and_logs_in_order,
     a_reported_call_is_written_with_its_attempt_in_one_go,
@@ -301,6 +303,153 @@ async fn every_filter_narrows_the_list_and_filters_combine(db: Db) {
     for (name, filter, expected) in cases {
         assert_eq!(all_ids(&store, &filter).await, expected, "filter: {name}");
     }
+}
+
+fn q(text: &str) -> StoreFilter {
+    StoreFilter {
+        q: Some(text.into()),
+        ..StoreFilter::default()
+    }
+}
+
+async fn a_search_finds_payload_text_never_a_sealed_value_and_forgets_removed_details(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let t0 = Utc::now() - Duration::days(1);
+    let mut mine = new_trigger(stripe, t0);
+    // As the service stores a redacted value: sealed, so not text in clear.
+    mine.payload = r#"{"customer":{"email":"Ada.Lovelace@Example.COM","name":"Zoë Ünver"},
+        "amount_cents":424242,"card":{"$sealed":"v1.SEALEDCIPHERTEXT"},"note":"a\u0000b"}"#
+        .into();
+    let other = new_trigger(stripe, t0 + Duration::hours(1));
+    store
+        .insert_triggers(vec![mine.clone(), other.clone()])
+        .await
+        .unwrap();
+    for (text, expected) in [
+        ("lovelace@example", vec![mine.id]),
+        ("ADA.LOVE", vec![mine.id]),
+        ("zoë ün", vec![mine.id]),
+        ("ZOË ÜNVER", vec![mine.id]),
+        ("424242", vec![mine.id]),
+        // The head: action, event type, entity id; both triggers have them.
+        ("create inv", vec![other.id, mine.id]),
+        ("ice.avail", vec![other.id, mine.id]),
+        // Neither the sealed ciphertext nor the JSON around it is text in clear.
+        ("sealedcipher", vec![]),
+        ("$sealed", vec![]),
+        ("amount_cents", vec![]),
+        ("customer", vec![]),
+        ("no-such-text", vec![]),
+    ] {
+        assert_eq!(all_ids(&store, &q(text)).await, expected, "q={text}");
+        let counted: u64 = store
+            .count_by_status(&q(text))
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(counted, expected.len() as u64, "count of q={text}");
+    }
+
+    // An external id learnt on success is found.
+    store
+        .record_attempt(outcome(
+            mine.id,
+            1,
+            Status::Finished,
+            t0 + Duration::hours(2),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(all_ids(&store, &q("EXT_1")).await, vec![mine.id]);
+
+    // Details removed (retention, erasure): the payload's text leaves the index; what
+    // the summary row still shows (action, entity id, external id) stays findable.
+    let removed = store
+        .remove_details(&[mine.id], Utc::now(), "erasure")
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(all_ids(&store, &q("lovelace")).await, Vec::<Uuid>::new());
+    assert_eq!(all_ids(&store, &q("424242")).await, Vec::<Uuid>::new());
+    assert_eq!(all_ids(&store, &q("ext_1")).await, vec![mine.id]);
+    assert_eq!(
+        all_ids(&store, &q("create inv")).await,
+        vec![other.id, mine.id]
+    );
+    // A trigger's deletion takes its search row with it.
+    assert_eq!(store.delete_triggers(&[mine.id]).await.unwrap(), 1);
+    assert_eq!(all_ids(&store, &q("create inv")).await, vec![other.id]);
+}
+
+/// Past `SEARCH_SCAN_FROM` matches the list walks its own order instead of the
+/// index's matches: the page must be the same rows the index would give.
+async fn a_common_search_walks_the_list_and_agrees_with_the_rare_one(db: Db) {
+    let (store, _svc, stripe, xero, _f) = setup(db).await;
+    let t0 = Utc::now() - Duration::days(3);
+    let mut rows = Vec::new();
+    for i in 0..5_200 {
+        let mut t = new_trigger(
+            if i % 3 == 0 { xero } else { stripe },
+            t0 + Duration::seconds(i),
+        );
+        t.payload = format!(r#"{{"tag":"Common-Word","n":"row-{i:05}"}}"#);
+        if i % 10 == 0 {
+            t.status = Status::Erroneous;
+            t.next_attempt_at = None;
+        }
+        rows.push(t);
+    }
+    store.insert_triggers(rows.clone()).await.unwrap();
+    let newest_first: Vec<&NewTrigger> = rows.iter().rev().collect();
+    // Common: every row matches; the first page is the newest 500.
+    let want: Vec<Uuid> = newest_first.iter().take(500).map(|t| t.id).collect();
+    assert_eq!(all_ids(&store, &q("common-w")).await, want);
+    // Common text with other filters: xero's erroneous ones (i % 30 == 0).
+    let mut f = q("COMMON-WORD");
+    f.plugin_ids = vec![xero];
+    f.statuses = vec![Status::Erroneous];
+    let want: Vec<Uuid> = newest_first
+        .iter()
+        .filter(|t| t.plugin_id == xero && t.status == Status::Erroneous)
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(want.len(), 174);
+    assert_eq!(all_ids(&store, &f).await, want);
+    // Rare: a handful of rows (row-0510x), through the index, same order.
+    let want: Vec<Uuid> = newest_first
+        .iter()
+        .filter(|t| t.payload.contains("row-0510"))
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(want.len(), 10);
+    assert_eq!(all_ids(&store, &q("ROW-0510")).await, want);
+    // A page boundary inside the common walk: page 2 follows page 1 exactly.
+    let page1 = store.list_triggers(&q("common"), None, 50).await.unwrap();
+    let last = page1.last().unwrap();
+    let page2 = store
+        .list_triggers(
+            &q("common"),
+            Some(Cursor {
+                scheduled_at: last.scheduled_at,
+                id: last.id,
+            }),
+            50,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<Uuid> = page1.iter().chain(&page2).map(|t| t.id).collect();
+    let want: Vec<Uuid> = newest_first.iter().take(100).map(|t| t.id).collect();
+    assert_eq!(ids, want);
+    let counted: u64 = store
+        .count_by_status(&f)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(counted, 174);
 }
 
 async fn an_idempotency_key_returns_the_first_trigger_and_tells_a_different_body(db: Db) {

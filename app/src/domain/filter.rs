@@ -29,12 +29,23 @@ pub struct TriggerFilter {
     pub triggered_from: Option<DateTime<Utc>>,
     #[serde(default)]
     pub triggered_to: Option<DateTime<Utc>>,
-    /// Free text over action, event type, entity id and external id.
+    /// Free text, case-insensitive: a fragment of at least [`MIN_SEARCH_CHARS`]
+    /// characters of the action, event type, entity id, external id or a text or
+    /// number value in the payload (redacted values are never searchable).
     #[serde(default)]
     pub q: Option<String>,
     /// Also the triggers of inactive plugins (admins always see them).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub include_inactive: bool,
+}
+
+/// The shortest search text: a trigram index finds fragments of 3 characters or more.
+pub const MIN_SEARCH_CHARS: usize = 3;
+
+/// A search text that is there but too short to search for (blank is no search).
+pub fn search_too_short(q: &str) -> bool {
+    let n = q.trim().chars().count();
+    n > 0 && n < MIN_SEARCH_CHARS
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;

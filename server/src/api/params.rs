@@ -27,7 +27,9 @@ pub struct FilterParams {
     triggered_from: Option<DateTime<Utc>>,
     /// exclusive
     triggered_to: Option<DateTime<Utc>>,
-    /// free text over action, event type, entity id, external id
+    /// free text, case-insensitive, at least 3 characters (fewer: 422 naming `q`):
+    /// a fragment of the action, event type, entity id, external id or a text or
+    /// number value in the payload; redacted values are never searchable
     q: Option<String>,
     /// also inactive plugins' triggers (admins always see them)
     include_inactive: Option<bool>,

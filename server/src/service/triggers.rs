@@ -656,6 +656,15 @@ impl Service {
                     format!("the search text is at most {MAX_QUERY_CHARS} characters"),
                 ));
             }
+            if app::domain::search_too_short(q) {
+                return Err(ServiceError::invalid(
+                    "q",
+                    format!(
+                        "search for at least {} characters",
+                        app::domain::MIN_SEARCH_CHARS
+                    ),
+                ));
+            }
         }
         let texts = [
             ("q", &f.q),

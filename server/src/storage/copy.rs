@@ -20,6 +20,7 @@ use uuid::Uuid;
 pub const TABLES: &[&str] = &[
     "plugins",
     "triggers",
+    "trigger_search",
     "attempts",
     "trigger_logs",
     "api_keys",

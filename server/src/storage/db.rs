@@ -306,7 +306,22 @@ where
         after: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<Trigger>, StoreError> {
-        let sql = sql::select_triggers(DB::DIALECT, filter, after, limit);
+        // A search asks the index how common its text is first (counting no further
+        // than the bound): rare text is listed from the index's matches, common text
+        // by walking the list's own order (see `sql::search`).
+        let mut plan = sql::QPlan::Index;
+        if let Some(q) = filter.q.as_deref().map(sql::fold).filter(|q| !q.is_empty()) {
+            let row: Option<sql::CountRow> = fetch_optional(
+                &self.pool,
+                sql::count_search_matches(DB::DIALECT, &q, sql::SEARCH_SCAN_FROM),
+                "counting search matches",
+            )
+            .await?;
+            if row.is_some_and(|r| r.n >= i64::from(sql::SEARCH_SCAN_FROM)) {
+                plan = sql::QPlan::Scan;
+            }
+        }
+        let sql = sql::select_triggers(DB::DIALECT, filter, after, limit, plan);
         let rows: Vec<TriggerRow> = fetch_all(&self.pool, sql, "listing triggers").await?;
         rows.into_iter().map(Trigger::try_from).collect()
     }
@@ -610,6 +625,14 @@ where
     .await?;
     if let Some(logs) = sql::insert_logs(DB::DIALECT, o.logs.iter().map(|l| (o.trigger_id, l))) {
         execute(&mut *conn, logs, "inserting logs").await?;
+    }
+    if let Some(external_id) = &o.external_id {
+        execute(
+            &mut *conn,
+            sql::set_search_ext(DB::DIALECT, o.trigger_id, external_id),
+            "indexing an external id for search",
+        )
+        .await?;
     }
     Ok(())
 }
@@ -992,6 +1015,10 @@ where
                         "creating a migration trigger",
                     )
                     .await?;
+                    let search = sql::insert_search(DB::DIALECT, std::slice::from_ref(trigger));
+                    if let Some(search) = search {
+                        execute(&mut *conn, search, "indexing a trigger for search").await?;
+                    }
                     let logs = trigger.logs.iter().map(|l| (trigger.id, l));
                     if let Some(logs) = sql::insert_logs(DB::DIALECT, logs) {
                         execute(&mut *conn, logs, "inserting logs").await?;

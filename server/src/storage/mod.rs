@@ -305,6 +305,10 @@ pub trait Store: Send + Sync + 'static {
                     "removing attempts",
                 ),
                 (
+                    sql::clear_search_body(d, ids),
+                    "removing payload text from the search index",
+                ),
+                (
                     sql::mark_details_removed(d, ids, at, why),
                     "marking details removed",
                 ),
@@ -331,6 +335,10 @@ pub trait Store: Send + Sync + 'static {
                 (
                     sql::delete_children(d, "trigger_migration_items", ids),
                     "removing migration items",
+                ),
+                (
+                    sql::delete_children(d, "trigger_search", ids),
+                    "removing triggers from the search index",
                 ),
                 (sql::delete_final_triggers(d, ids), "removing triggers"),
             ])

@@ -236,6 +236,9 @@ async fn insert_one(pool: &PgPool, trigger: NewTrigger) -> Result<Inserted, Stor
             same_request: row.request_hash.as_deref() == Some(&idem.request_hash),
         });
     }
+    if let Some(sql) = sql::insert_search(D, std::slice::from_ref(&trigger)) {
+        execute(&mut *tx, sql, "indexing a trigger for search").await?;
+    }
     if let Some(logs) = sql::insert_logs(D, trigger.logs.iter().map(|l| (trigger.id, l))) {
         execute(&mut *tx, logs, "inserting logs").await?;
     }
@@ -251,6 +254,9 @@ async fn insert_rows(conn: &mut PgConnection, rows: &[NewTrigger]) -> Result<(),
             "inserting triggers",
         )
         .await?;
+        if let Some(sql) = sql::insert_search(D, chunk) {
+            execute(&mut *conn, sql, "indexing triggers for search").await?;
+        }
         let logs = chunk
             .iter()
             .flat_map(|t| t.logs.iter().map(move |l| (t.id, l)));

@@ -269,6 +269,9 @@ async fn insert_rows(
             "inserting triggers",
         )
         .await?;
+        if let Some(sql) = sql::insert_search(D, &owned) {
+            execute(&mut *conn, sql, "indexing triggers for search").await?;
+        }
         let logs = owned
             .iter()
             .flat_map(|t| t.logs.iter().map(move |l| (t.id, l)));

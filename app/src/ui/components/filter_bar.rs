@@ -194,21 +194,36 @@ pub fn TextFilter(
     }
 }
 
-/// Free text over action, event type, entity id and external id. "/" anywhere
-/// on the page (outside a text field) puts the cursor here.
+/// Free text over action, event type, entity id, external id and the payload's
+/// values. "/" anywhere on the page (outside a text field) puts the cursor here.
+/// A text too short to search for says so (the log then shows everything).
 #[component]
 pub fn SearchBox() -> impl IntoView {
     let input = NodeRef::<Input>::new();
     // "/" focuses the search box, as on GitHub and in Gmail.
     crate::browser::focus_on_key("/", input);
+    let address = use_address();
+    let too_short = move || {
+        address
+            .value("q")
+            .is_some_and(|q| crate::domain::search_too_short(&q))
+    };
     view! {
         <TextFilter
             label="Search"
             param="q"
             kind="search"
             input_ref=input
-            placeholder="Action, type, entity, external id ( / )"
+            placeholder="Action, type, entity, external id, payload ( / )"
         />
+        <Show when=too_short>
+            <p class="filter-hint muted" role="status" data-testid="q-hint">
+                {format!(
+                    "Type at least {} characters to search",
+                    crate::domain::MIN_SEARCH_CHARS,
+                )}
+            </p>
+        </Show>
     }
 }
 

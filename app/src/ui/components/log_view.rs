@@ -59,7 +59,12 @@ pub fn LogView(#[prop(optional, into)] entity: MaybeProp<EntityRef>) -> impl Int
     let list_query = Memo::new(move |_| {
         let address = query.read().to_query_string();
         let mut q = ListQuery::parse_lenient(address.trim_start_matches('?'));
-        q.filter.q = q.filter.q.filter(|v| !v.trim().is_empty());
+        // Blank is no search; a text too short to search for is not sent either (the
+        // search box says why), so the log stays what it was rather than an error.
+        q.filter.q = q
+            .filter
+            .q
+            .filter(|v| !v.trim().is_empty() && !crate::domain::search_too_short(v));
         if let Some(e) = entity.get() {
             q.filter.entity_type = Some(e.entity_type);
             q.filter.entity_id = Some(e.id);

@@ -220,18 +220,15 @@ pub(crate) fn count_migration_outcomes(d: Dialect, id: Uuid) -> Sql {
 
 /// How many triggers a filter matches (the count page's number, a dry run's count).
 pub(crate) fn count_triggers(d: Dialect, f: &StoreFilter) -> Sql {
-    let mut sql = Sql::new(d, format!("SELECT COUNT(*) AS n{TRIGGERS_FROM}"));
-    push_trigger_filter(&mut sql, f);
+    let mut sql = Sql::new(d, "SELECT COUNT(*) AS n");
+    push_filtered_from(&mut sql, f, QPlan::Index, false);
     sql
 }
 
 /// How many triggers a filter matches per status (the list's count).
 pub(crate) fn count_triggers_by_status(d: Dialect, f: &StoreFilter) -> Sql {
-    let mut sql = Sql::new(
-        d,
-        format!("SELECT t.status AS status, COUNT(*) AS n{TRIGGERS_FROM}"),
-    );
-    push_trigger_filter(&mut sql, f);
+    let mut sql = Sql::new(d, "SELECT t.status AS status, COUNT(*) AS n");
+    push_filtered_from(&mut sql, f, QPlan::Index, false);
     sql.push(" GROUP BY t.status");
     sql
 }

@@ -129,13 +129,6 @@ impl Sql {
         }
         self.push(")")
     }
-
-    fn ilike(&self) -> &'static str {
-        match self.dialect {
-            Dialect::Sqlite => "LIKE",
-            Dialect::Postgres => "ILIKE",
-        }
-    }
 }
 
 mod activity;
@@ -168,6 +161,7 @@ mod plugins;
 mod reads;
 mod retention;
 mod sealed;
+mod search;
 mod triggers;
 
 pub(crate) use activity::*;
@@ -180,4 +174,5 @@ pub(crate) use plugins::*;
 pub(crate) use reads::*;
 pub(crate) use retention::*;
 pub(crate) use sealed::*;
+pub(crate) use search::*;
 pub(crate) use triggers::*;

@@ -149,9 +149,10 @@ pub(crate) fn select_triggers(
     f: &StoreFilter,
     after: Option<Cursor>,
     limit: u32,
+    plan: QPlan,
 ) -> Sql {
-    let mut sql = Sql::new(d, format!("SELECT {TRIGGER_COLUMNS}{TRIGGERS_FROM}"));
-    push_trigger_filter(&mut sql, f);
+    let mut sql = Sql::new(d, format!("SELECT {TRIGGER_COLUMNS}"));
+    push_filtered_from(&mut sql, f, plan, true);
     if let Some(c) = after {
         // Row-value comparison: both databases walk the (scheduled_at, id) index from here.
         sql.push(" AND (t.scheduled_at, t.id) < (")
@@ -170,8 +171,40 @@ pub(crate) fn select_triggers(
 pub(crate) const TRIGGERS_FROM: &str =
     " FROM triggers t JOIN plugins p ON p.id = t.plugin_id WHERE 1=1";
 
-/// The filter's conditions, each ` AND …`, after `TRIGGERS_FROM`.
+/// What counts select from: no plugin columns are read, so no join (every trigger
+/// has its plugin), and the count is served by an index of `triggers` alone.
+pub(crate) const TRIGGERS_COUNT_FROM: &str = " FROM triggers t WHERE 1=1";
+
+/// ` FROM … WHERE …` the triggers `f` matches (`p` the plugin, with `with_plugins`).
+/// On SQLite a search through the index starts from the index's matches (see
+/// `push_sqlite_matches_from`); otherwise `q` is one more condition.
+pub(crate) fn push_filtered_from(sql: &mut Sql, f: &StoreFilter, plan: QPlan, with_plugins: bool) {
+    let folded = f.q.as_deref().map(fold).filter(|q| !q.is_empty());
+    if let (Dialect::Sqlite, QPlan::Index, Some(q)) = (sql.dialect, plan, &folded) {
+        if push_sqlite_matches_from(sql, q, with_plugins) {
+            let rest = StoreFilter {
+                q: None,
+                ..f.clone()
+            };
+            push_trigger_filter_with(sql, &rest, plan);
+            return;
+        }
+    }
+    sql.push(if with_plugins {
+        TRIGGERS_FROM
+    } else {
+        TRIGGERS_COUNT_FROM
+    });
+    push_trigger_filter_with(sql, f, plan);
+}
+
+/// The filter's conditions, each ` AND …`, after `TRIGGERS_FROM`; `q` through its index.
 pub(crate) fn push_trigger_filter(sql: &mut Sql, f: &StoreFilter) {
+    push_trigger_filter_with(sql, f, QPlan::Index)
+}
+
+/// The filter's conditions, with `q` asked for as `plan` says (see `sql::search`).
+pub(crate) fn push_trigger_filter_with(sql: &mut Sql, f: &StoreFilter, plan: QPlan) {
     match &f.visible_plugin_ids {
         None => {}
         Some(ids) if ids.is_empty() => {
@@ -215,35 +248,7 @@ pub(crate) fn push_trigger_filter(sql: &mut Sql, f: &StoreFilter) {
             sql.push(" AND ").push(op).bind(micros(v));
         }
     }
-    if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", escape_like(q));
-        let like = sql.ilike();
-        sql.push(" AND (");
-        for (i, column) in ["t.action", "t.event_type", "t.entity_id", "t.external_id"]
-            .iter()
-            .enumerate()
-        {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            sql.push(column)
-                .push(" ")
-                .push(like)
-                .push(" ")
-                .bind(pattern.clone())
-                .push(" ESCAPE '\\'");
-        }
-        sql.push(")");
+    if let Some(q) = f.q.as_deref().map(fold).filter(|q| !q.is_empty()) {
+        push_search(sql, &q, plan);
     }
-}
-
-fn escape_like(q: &str) -> String {
-    let mut out = String::with_capacity(q.len());
-    for c in q.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -1,0 +1,311 @@
+//! Search (the list's `q`): the text a trigger is found by, and the two ways a
+//! filter asks for it.
+//!
+//! `trigger_search` holds one row per trigger (migration 0018): `head` (action,
+//! event type, entity id), `body` (the payload's string and number values as stored
+//! in clear: a sealed value is an object `{"$sealed": …}` and is skipped whole) and
+//! `ext` (the external id), all lower-cased here, in Rust, as the query is. A match
+//! is the query as a substring of one of the three, case-insensitively.
+//!
+//! - **Indexed** (`QPlan::Index`): the index finds the matching triggers (SQLite FTS5
+//!   trigram phrase, PostgreSQL `pg_trgm` GIN with `LIKE`), then the other filters
+//!   and the order apply to those. Its cost grows with the number of matches.
+//! - **Scan** (`QPlan::Scan`): the list walks its own order (an index per filter)
+//!   and tests each trigger's text (`instr` / `strpos`) until the page is full. Its
+//!   cost grows with 1 / the share of rows that match.
+//!
+//! Both answer the same rows. The list picks the indexed plan when the query has
+//! fewer than [`SEARCH_SCAN_FROM`] matches (counted with a bound), the scan otherwise.
+
+use super::*;
+
+/// From this many matches on, a list page walks its own order instead of the
+/// index's matches: 50 rows out of ≥ 0.5 % of a million are found within the first
+/// ~10,000 rows, while the index would hand back every one of them to be sorted.
+pub(crate) const SEARCH_SCAN_FROM: u32 = 5_000;
+
+/// How `q` is asked for (see the module's note).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QPlan {
+    Index,
+    Scan,
+}
+
+/// The query as the stored text is folded.
+pub(crate) fn fold(q: &str) -> String {
+    q.trim().to_lowercase()
+}
+
+/// A trigger's head: action, event type, entity id.
+pub(crate) fn search_head(t: &NewTrigger) -> String {
+    let action = t.action.as_deref().unwrap_or("");
+    let entity = t.entity.as_ref().map(|e| e.id.as_str()).unwrap_or("");
+    format!("{action}\n{}\n{entity}", t.event_type)
+        .to_lowercase()
+        .replace('\0', "")
+}
+
+/// The payload's text and number values, one a line; `None` when it has none.
+/// Sealed values (`{"$sealed": …}`) are not text in clear and are left out whole.
+pub(crate) fn search_body(payload: &str) -> Option<String> {
+    fn walk(v: &serde_json::Value, out: &mut String) {
+        use serde_json::Value;
+        match v {
+            // PostgreSQL text holds no NUL (a payload may, as a JSON escape).
+            Value::String(s) => {
+                out.extend(s.to_lowercase().chars().filter(|c| *c != '\0'));
+                out.push('\n');
+            }
+            Value::Number(n) => {
+                out.push_str(&n.to_string());
+                out.push('\n');
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => {
+                if map.len() == 1 && map.contains_key(SEALED_KEY) {
+                    return;
+                }
+                map.values().for_each(|i| walk(i, out));
+            }
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
+    let mut out = String::new();
+    walk(&value, &mut out);
+    out.pop();
+    (!out.is_empty()).then_some(out)
+}
+
+/// The key a sealed value is stored under (`service::redact::SEALED_KEY`; storage
+/// does not import the service).
+const SEALED_KEY: &str = "$sealed";
+
+/// The search rows of new triggers; `None` when there are none.
+pub(crate) fn insert_search(d: Dialect, rows: &[NewTrigger]) -> Option<Sql> {
+    if rows.is_empty() {
+        return None;
+    }
+    let mut sql = Sql::new(
+        d,
+        "INSERT INTO trigger_search (trigger_id, head, body) VALUES ",
+    );
+    for (i, t) in rows.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind_row(vec![
+            t.id.into(),
+            search_head(t).into(),
+            search_body(&t.payload).into(),
+        ]);
+    }
+    Some(sql)
+}
+
+/// An external id learnt from a provider's answer becomes searchable.
+pub(crate) fn set_search_ext(d: Dialect, trigger_id: Uuid, external_id: &str) -> Sql {
+    let mut sql = Sql::new(d, "UPDATE trigger_search SET ext = ");
+    sql.bind(external_id.to_lowercase().replace('\0', ""))
+        .push(" WHERE trigger_id = ")
+        .bind(trigger_id);
+    sql
+}
+
+/// The payload's text leaves the index with the payload (retention, erasure), for
+/// the triggers that are still final (as `mark_details_removed`).
+pub(crate) fn clear_search_body(d: Dialect, ids: &[Uuid]) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        "UPDATE trigger_search SET body = NULL WHERE body IS NOT NULL AND trigger_id IN \
+         (SELECT id FROM triggers WHERE status IN ('finished', 'erroneous') AND id IN ",
+    );
+    sql.bind_row(ids.iter().map(|id| Arg::from(*id)).collect())
+        .push(")");
+    sql
+}
+
+/// The three columns as one text, for PostgreSQL's trigram index (the very
+/// expression migration 0018 indexes) and for the scan's test on both.
+fn document(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => {
+            "(s.head || char(10) || coalesce(s.body, '') || char(10) || coalesce(s.ext, ''))"
+        }
+        Dialect::Postgres => {
+            "(s.head || E'\\n' || coalesce(s.body, '') || E'\\n' || coalesce(s.ext, ''))"
+        }
+    }
+}
+
+/// FTS5 query for rows that hold every trigram the text is made of: the index is
+/// `detail=none` (no positions), so this finds candidates and the text itself is
+/// checked after. Every trigram, once each: the more of them, the fewer candidates
+/// to check (a fragment such as `inv-12` starts with a trigram nearly every row
+/// holds); `None` when the text is shorter than a trigram.
+fn fts_trigrams(folded: &str) -> Option<String> {
+    let chars: Vec<char> = folded.chars().collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    let mut terms: Vec<String> = Vec::new();
+    for w in chars.windows(3) {
+        let tri: String = w.iter().collect();
+        let term = format!("\"{}\"", tri.replace('"', "\"\""));
+        if !terms.contains(&term) {
+            terms.push(term);
+        }
+    }
+    Some(terms.join(" AND "))
+}
+
+/// `%text%` for `LIKE`, its own `%`, `_` and `\` escaped.
+fn like_pattern(folded: &str) -> String {
+    let mut out = String::with_capacity(folded.len() + 2);
+    out.push('%');
+    for c in folded.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// ` AND …` the trigger `t` matches the folded query, asked for as `plan` says.
+pub(crate) fn push_search(sql: &mut Sql, folded: &str, plan: QPlan) {
+    let d = sql.dialect;
+    let sqlite_trigrams = match d {
+        Dialect::Sqlite => fts_trigrams(folded),
+        Dialect::Postgres => None,
+    };
+    // Shorter than a trigram (the service refuses it; storage stays correct): scan.
+    let plan = if d == Dialect::Sqlite && sqlite_trigrams.is_none() {
+        QPlan::Scan
+    } else {
+        plan
+    };
+    match (plan, d) {
+        (QPlan::Index, Dialect::Sqlite) => {
+            sql.push(
+                " AND t.id IN (SELECT s.trigger_id FROM trigger_search_fts f \
+                 JOIN trigger_search s ON s.id = f.rowid WHERE trigger_search_fts MATCH ",
+            )
+            .bind(sqlite_trigrams.unwrap_or_default())
+            .push(&format!(" AND instr({}, ", document(d)))
+            .bind(folded.to_string())
+            .push(") > 0)");
+        }
+        (QPlan::Index, Dialect::Postgres) => {
+            sql.push(" AND t.id IN (SELECT s.trigger_id FROM trigger_search s WHERE ")
+                .push(document(d))
+                .push(" LIKE ")
+                .bind(like_pattern(folded))
+                .push(")");
+        }
+        // A scalar subquery per row: neither database turns it into a join, so the
+        // walk stays in the list's order and stops when the page is full.
+        (QPlan::Scan, _) => {
+            let find = match d {
+                Dialect::Sqlite => "instr",
+                Dialect::Postgres => "strpos",
+            };
+            sql.push(&format!(" AND (SELECT {find}({}, ", document(d)))
+                .bind(folded.to_string())
+                .push(") FROM trigger_search s WHERE s.trigger_id = t.id) > 0");
+        }
+    }
+}
+
+/// ` FROM …` starting from the SQLite index's matches, then `triggers t` (and
+/// `plugins p` with `with_plugins`), ` WHERE` the text holds the query. `CROSS JOIN`
+/// keeps that order: otherwise SQLite may walk a whole list index (to avoid sorting
+/// a handful of rows) and test each row against the set of matches. `false` (and
+/// nothing pushed) when the query is shorter than a trigram.
+pub(crate) fn push_sqlite_matches_from(sql: &mut Sql, folded: &str, with_plugins: bool) -> bool {
+    let Some(trigrams) = fts_trigrams(folded) else {
+        return false;
+    };
+    sql.push(
+        " FROM trigger_search_fts f JOIN trigger_search s ON s.id = f.rowid \
+         CROSS JOIN triggers t ON t.id = s.trigger_id",
+    );
+    if with_plugins {
+        sql.push(" JOIN plugins p ON p.id = t.plugin_id");
+    }
+    sql.push(" WHERE trigger_search_fts MATCH ")
+        .bind(trigrams)
+        .push(&format!(" AND instr({}, ", document(Dialect::Sqlite)))
+        .bind(folded.to_string())
+        .push(") > 0");
+    true
+}
+
+/// How many triggers the folded query matches, counting no further than `cap`
+/// (whatever the other filters: it is the index's side of the choice).
+pub(crate) fn count_search_matches(d: Dialect, folded: &str, cap: u32) -> Sql {
+    let mut sql = match d {
+        Dialect::Sqlite => {
+            let mut sql = Sql::new(
+                d,
+                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM trigger_search_fts f \
+                 JOIN trigger_search s ON s.id = f.rowid WHERE trigger_search_fts MATCH ",
+            );
+            // Shorter than a trigram: no index to ask; count it as common (a scan).
+            sql.bind(fts_trigrams(folded).unwrap_or_else(|| "\"\"".into()))
+                .push(&format!(" AND instr({}, ", document(d)))
+                .bind(folded.to_string())
+                .push(") > 0");
+            sql
+        }
+        Dialect::Postgres => {
+            let mut sql = Sql::new(
+                d,
+                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM trigger_search s WHERE ",
+            );
+            sql.push(document(d))
+                .push(" LIKE ")
+                .bind(like_pattern(folded));
+            sql
+        }
+    };
+    sql.push(" LIMIT ").bind(cap as i64).push(") m");
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_is_the_payloads_text_and_numbers_without_sealed_values() {
+        let body = search_body(
+            r#"{"email":"Ada@Example.COM","n":42,"ok":true,"none":null,
+                "card":{"$sealed":"v1.c2VjcmV0"},"lines":[{"sku":"SKU-1"},1.5]}"#,
+        )
+        .unwrap();
+        let lines: Vec<&str> = body.lines().collect();
+        for want in ["ada@example.com", "42", "sku-1", "1.5"] {
+            assert!(lines.contains(&want), "{want} in {lines:?}");
+        }
+        assert!(!body.contains("c2vjcmv0") && !body.contains("c2VjcmV0"));
+        assert!(!body.contains("true") && !body.contains("sealed"));
+        assert_eq!(search_body("null"), None);
+        assert_eq!(search_body(r#"{"k":{"$sealed":"x"}}"#), None);
+    }
+
+    #[test]
+    fn like_and_fts_quote_what_would_be_syntax() {
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(
+            fts_trigrams("say \"hi\"").as_deref(),
+            Some("\"say\" AND \"ay \" AND \"y \"\"\" AND \" \"\"h\" AND \"\"\"hi\" AND \"hi\"\"\"")
+        );
+        assert_eq!(fts_trigrams("abc").as_deref(), Some("\"abc\""));
+        assert_eq!(fts_trigrams("abcd").as_deref(), Some("\"abc\" AND \"bcd\""));
+        assert_eq!(fts_trigrams("aaaa").as_deref(), Some("\"aaa\""));
+        assert_eq!(fts_trigrams("ab"), None);
+        assert_eq!(fold("  ÄBC-12 "), "äbc-12");
+    }
+}
