@@ -81,9 +81,16 @@ test("an entity's own page, and free-text search", async ({ page, state }) => {
   await expect(page).toHaveURL(/\/$/);
   await expect.poll(() => seededShown(page, s.newestFirst)).toEqual(s.newestFirst);
 
+  // Two characters are too few to search for: the box says so and the log stays whole.
+  await page.getByTestId('q').fill('in');
+  await expect(page.getByTestId('q-hint')).toHaveText('Type at least 3 characters to search');
+  await expect.poll(() => seededShown(page, s.newestFirst)).toEqual(s.newestFirst);
+  await expect(page.getByTestId('error')).toHaveCount(0);
+
   // Applied as the reader types: no Enter needed.
   await page.getByTestId('q').fill('inv-2');
   await expect(page).toHaveURL(/q=inv-2/);
+  await expect(page.getByTestId('q-hint')).toHaveCount(0);
   await expect.poll(() => seededShown(page, s.newestFirst)).toEqual([s.stripeDone.id]);
   expect(await page.evaluate(() => (window as any).__marker)).toBe(1);
 });
