@@ -102,9 +102,9 @@ test.describe('trigger migration, create mode', () => {
       await page.getByLabel('Create triggers for entity ids').check();
       await page.getByLabel('Plugin').selectOption(name);
       await page.getByLabel('Event type').fill('invoice.created');
-      await page.getByLabel('Entity type').fill('invoice');
+      await page.getByRole('textbox', { name: 'Entity type' }).fill('invoice');
       // Blank lines and a comma list both count, once each.
-      await page.getByLabel('Entity ids').fill(`${ids[0]}\n\n${ids[1]}, ${ids[2]}`);
+      await page.getByRole('textbox', { name: 'Entity ids' }).fill(`${ids[0]}\n\n${ids[1]}, ${ids[2]}`);
       await page.getByLabel('Payload (JSON, the same for each)').fill('{"backfill": true}');
       await page.getByLabel('Reason').fill(reason);
       await page.getByRole('button', { name: 'Preview (dry run)' }).click();

@@ -1,3 +1,4 @@
+import { expectProvokedErrors } from './admin-support';
 import { test, expect, waitForHydration } from './fixtures';
 import {
   createPlugin,
@@ -106,11 +107,15 @@ test("an auth failure's hint leads to the plugin's page to reconnect it", async 
   await expect(hint.getByRole('link', { name: 'reconnect the plugin' })).toHaveAttribute('href', `/plugins/${plugin}`);
 });
 
-test('an unknown trigger says so instead of showing an empty page', async ({ page }) => {
-  await page.goto('/triggers/0193d6a8-0000-7000-8000-000000000000');
+test('an unknown trigger says so instead of showing an empty page, and answers 404', async ({ page, browserErrors }) => {
+  const missing = await page.goto('/triggers/0193d6a8-0000-7000-8000-000000000000');
+  expect(missing?.status()).toBe(404);
   await expect(page.getByTestId('trigger-missing')).toContainText('No such trigger, or not visible to you');
-  await page.goto('/triggers/not-a-trigger-id');
+  const malformed = await page.goto('/triggers/not-a-trigger-id');
+  expect(malformed?.status()).toBe(404);
   await expect(page.getByTestId('trigger-missing')).toContainText('No such trigger, or not visible to you');
+  // The two 404s were asked for; nothing else may have failed.
+  expectProvokedErrors(browserErrors, /404.*\/triggers\/(0193d6a8-0000-7000-8000-000000000000|not-a-trigger-id)/);
 });
 
 test.describe('the payload dialog', () => {
