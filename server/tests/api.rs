@@ -423,6 +423,62 @@ async fn a_reported_call_becomes_a_trigger_with_one_redacted_attempt() {
     assert_eq!(resp["body"].as_str().unwrap().len(), 64 * 1024);
 }
 
+/// A reported call carries the trigger's fields and the call's, each read as one
+/// flattened struct; a wrong value in either still names its field, and nothing is written.
+#[tokio::test]
+async fn bad_reported_calls_name_the_field_in_either_part() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    app.plugin("xero").await;
+    let call = || {
+        json!({
+            "plugin": "xero", "event_type": "invoice.created",
+            "entity": {"type": "invoice", "id": "INV-7"},
+            "request": {"method": "POST", "url": "https://api.xero.com/x"},
+            "response": {"status": 200}
+        })
+    };
+    let with = |path: &[&str], v: Option<Value>| {
+        let mut b = call();
+        let (last, parents) = path.split_last().unwrap();
+        let parent = parents.iter().fold(&mut b, |b, k| &mut b[*k]);
+        match v {
+            Some(v) => parent[*last] = v,
+            None => {
+                parent.as_object_mut().unwrap().remove(*last);
+            }
+        }
+        b
+    };
+    let cases = [
+        (with(&["plugin"], Some(json!(42))), "plugin"),
+        (with(&["event_type"], None), "event_type"),
+        (with(&["entity", "type"], Some(json!(7))), "entity.type"),
+        (with(&["entity", "id"], None), "entity.id"),
+        (
+            with(&["request", "method"], Some(json!(42))),
+            "request.method",
+        ),
+        (with(&["request", "url"], None), "request.url"),
+        (with(&["request"], None), "request"),
+        (
+            with(&["response", "status"], Some(json!("ok"))),
+            "response.status",
+        ),
+        (with(&["duration_ms"], Some(json!("long"))), "duration_ms"),
+        (
+            with(&["started_at"], Some(json!("yesterday"))),
+            "started_at",
+        ),
+    ];
+    for (body, field) in cases {
+        let (got, out) = app.post("/api/v1/calls", &body).await;
+        assert_eq!(got, 422, "{field}: {out}");
+        assert_eq!(error_of(&out).1.as_deref(), Some(field), "{body}: {out}");
+    }
+    let (_, list) = app.get("/api/v1/triggers").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+}
+
 #[tokio::test]
 async fn the_list_filters_pages_and_names_bad_query_values() {
     let app = TestApp::spawn(Db::Sqlite).await;

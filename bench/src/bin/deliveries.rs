@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use calltrail::executor::outbound::AllowList;
 use calltrail::executor::{Executor, ExecutorConfig};
-use calltrail::service::{Limits, PluginInput, Principal, SecretBox, Service, TriggerInput};
+use calltrail::service::{
+    Limits, PluginInput, Principal, SecretBox, Service, TriggerFields, TriggerInput,
+};
 use calltrail::storage::{self, NewTrigger};
 use hdrhistogram::Histogram;
 use serde_json::json;
@@ -130,13 +132,15 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
     for i in 0..trickle {
         let at = chrono::Utc::now().timestamp_micros();
         let input = TriggerInput {
-            plugin: "receiver".into(),
-            event_type: "bench.latency".into(),
-            action: None,
-            entity: None,
-            initiator: None,
-            payload: Some(json!({"i": i, "at_us": at})),
-            aggregation_key: None,
+            fields: TriggerFields {
+                plugin: "receiver".into(),
+                event_type: "bench.latency".into(),
+                action: None,
+                entity: None,
+                initiator: None,
+                payload: Some(json!({"i": i, "at_us": at})),
+                aggregation_key: None,
+            },
             run_at: None,
         };
         service

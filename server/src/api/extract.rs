@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::api::ApiError;
-use crate::service::{Principal, Service, TrustedProxies};
+use crate::service::{flattened, Principal, Service, TrustedProxies};
 
 /// A JSON body: checked content type, size limit (413), and errors naming the field.
 pub struct ApiJson<T>(pub T);
@@ -68,7 +68,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             return ApiError::malformed(format!("the body is not valid JSON: {message}"));
         }
-        let parent = if path == "." { String::new() } else { path };
+        // A flattened part's error carries its own path in the message.
+        let (parent, message) = match flattened::located(&message) {
+            Some((inner, rest)) if path == "." => (inner.to_string(), rest.to_string()),
+            _ if path == "." => (String::new(), message),
+            _ => (path, message),
+        };
         // serde names a missing field in its message, not in the path.
         let field = match message.strip_prefix("missing field `") {
             Some(rest) => {

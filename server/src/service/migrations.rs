@@ -21,7 +21,7 @@ use uuid::Uuid;
 use app::domain::{Migration, StartedByKind};
 
 use super::secrets::Owner;
-use super::{now, Permission, Principal, Service, ServiceError, TriggerInput};
+use super::{now, Permission, Principal, Service, ServiceError, TriggerFields, TriggerInput};
 use crate::storage::{MigrationRecord, MigrationStep, MigrationWork, PendingRun, StepOutcome};
 
 /// This instance's part in running migrations: who it is, how long its leases
@@ -331,13 +331,15 @@ impl Service {
         item: &MigrationCreateItem,
     ) -> TriggerInput {
         TriggerInput {
-            plugin: plugin.to_string(),
-            event_type: event_type.to_string(),
-            action: None,
-            entity: item.entity.clone(),
-            initiator: None,
-            payload: Some(item.payload.clone()),
-            aggregation_key: None,
+            fields: TriggerFields {
+                plugin: plugin.to_string(),
+                event_type: event_type.to_string(),
+                action: None,
+                entity: item.entity.clone(),
+                initiator: None,
+                payload: Some(item.payload.clone()),
+                aggregation_key: None,
+            },
             run_at: None,
         }
     }

@@ -15,6 +15,7 @@ mod cursor;
 pub mod embed;
 mod error;
 mod export;
+pub mod flattened;
 mod migrations;
 mod plugin_health;
 mod plugins;
@@ -47,8 +48,8 @@ pub use rotation::{Rotation, Tally};
 pub use secrets::{Owner, Secret, SecretBox, SecretError};
 pub(crate) use triggers::no_nul;
 pub use triggers::{
-    CallInput, CallRequestInput, CallResponseInput, TriggerInput, MAX_FILTER_VALUES,
-    MAX_QUERY_CHARS,
+    CallInput, CallRequestInput, CallResponseInput, ReportedCall, TriggerFields, TriggerInput,
+    MAX_FILTER_VALUES, MAX_QUERY_CHARS,
 };
 pub use users::{SignedIn, User, UserInput, UserPatch, MIN_PASSWORD_CHARS, WRONG_CREDENTIALS};
 

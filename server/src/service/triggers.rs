@@ -14,6 +14,7 @@ use app::domain::{
     TriggerFilter, MAX_PAGE_SIZE,
 };
 
+use super::flattened;
 use super::secrets::Owner;
 use super::types::{optional_text, AggregationKey, Entity, EventType};
 use super::{decode_cursor, encode_cursor, redact, Permission, Principal, Service, ServiceError};
@@ -22,14 +23,11 @@ use crate::storage::{
     AttemptOutcome, Cursor, Idempotency, Inserted, NewTrigger, PluginKey, PluginRecord, StoreFilter,
 };
 
-// The wire keeps the fields a trigger and a reported call share flat in both
-// inputs rather than in one `#[serde(flatten)]` struct: serde reads a flattened
-// struct from a buffer and loses the path of a wrong type (`"plugin": 42` would
-// no longer name `plugin`; dtolnay/path-to-error#9). Past the wire they travel as
-// one `TriggerFields`, checked once by `check_common`.
-
+// Both inputs carry it flattened, so the wire stays flat; `flattened::tracked`
+// keeps the path of a wrongly typed field inside it for the 4xx.
+/// What a trigger to execute and a reported call both say, as sent.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-pub struct TriggerInput {
+pub struct TriggerFields {
     pub plugin: String,
     pub event_type: String,
     pub action: Option<String>,
@@ -39,6 +37,13 @@ pub struct TriggerInput {
     #[schema(value_type = Object)]
     pub payload: Option<Value>,
     pub aggregation_key: Option<String>,
+}
+
+/// A trigger to execute.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct TriggerInput {
+    #[serde(flatten, deserialize_with = "flattened::tracked")]
+    pub fields: TriggerFields,
     pub run_at: Option<DateTime<Utc>>,
 }
 
@@ -59,17 +64,18 @@ pub struct CallResponseInput {
     pub body: Option<String>,
 }
 
-/// A call the application made itself.
+/// A call the application made itself: what every trigger says, and the call.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CallInput {
-    pub plugin: String,
-    pub event_type: String,
-    pub action: Option<String>,
-    pub entity: Option<EntityRef>,
-    pub initiator: Option<Initiator>,
-    #[schema(value_type = Object)]
-    pub payload: Option<Value>,
-    pub aggregation_key: Option<String>,
+    #[serde(flatten, deserialize_with = "flattened::tracked")]
+    pub fields: TriggerFields,
+    #[serde(flatten, deserialize_with = "flattened::tracked")]
+    pub call: ReportedCall,
+}
+
+/// The rest of a reported call: what was sent, what came back, and when.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ReportedCall {
     pub request: CallRequestInput,
     /// Null when no response came (connection refused, timeout).
     pub response: Option<CallResponseInput>,
@@ -79,69 +85,6 @@ pub struct CallInput {
     pub duration_ms: Option<i64>,
     /// The external record id, if the application knows it.
     pub external_id: Option<String>,
-}
-
-/// What a trigger to execute and a reported call both say, as sent.
-#[derive(Debug, Clone)]
-pub struct TriggerFields {
-    pub plugin: String,
-    pub event_type: String,
-    pub action: Option<String>,
-    pub entity: Option<EntityRef>,
-    pub initiator: Option<Initiator>,
-    pub payload: Option<Value>,
-    pub aggregation_key: Option<String>,
-}
-
-/// The rest of a reported call: what was sent, what came back, and when.
-#[derive(Debug, Clone)]
-pub struct ReportedCall {
-    pub request: CallRequestInput,
-    pub response: Option<CallResponseInput>,
-    pub error: Option<String>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub duration_ms: Option<i64>,
-    pub external_id: Option<String>,
-}
-
-impl TriggerInput {
-    /// The shared fields, and when to run.
-    pub fn into_parts(self) -> (TriggerFields, Option<DateTime<Utc>>) {
-        let fields = TriggerFields {
-            plugin: self.plugin,
-            event_type: self.event_type,
-            action: self.action,
-            entity: self.entity,
-            initiator: self.initiator,
-            payload: self.payload,
-            aggregation_key: self.aggregation_key,
-        };
-        (fields, self.run_at)
-    }
-}
-
-impl CallInput {
-    /// The shared fields, and the call itself.
-    pub fn into_parts(self) -> (TriggerFields, ReportedCall) {
-        let fields = TriggerFields {
-            plugin: self.plugin,
-            event_type: self.event_type,
-            action: self.action,
-            entity: self.entity,
-            initiator: self.initiator,
-            payload: self.payload,
-            aggregation_key: self.aggregation_key,
-        };
-        let call = ReportedCall {
-            request: self.request,
-            response: self.response,
-            error: self.error,
-            started_at: self.started_at,
-            duration_ms: self.duration_ms,
-            external_id: self.external_id,
-        };
-        (fields, call)
-    }
 }
 
 /// A reported call, once checked.
@@ -275,7 +218,7 @@ impl Service {
     ) -> Result<(NewTrigger, String), ServiceError> {
         // Ingest keys of any role may create triggers; see API.md.
         who.require(Permission::Create)?;
-        let (fields, run_at) = input.into_parts();
+        let TriggerInput { fields, run_at } = input;
         // Only an idempotent request needs its fingerprint.
         let hash = idempotency_key.and(fields.payload.as_ref()).map(|_| {
             let f = &fields;
@@ -403,7 +346,10 @@ impl Service {
         who: &Principal,
         input: CallInput,
     ) -> Result<Reported, ServiceError> {
-        let (fields, input) = input.into_parts();
+        let CallInput {
+            fields,
+            call: input,
+        } = input;
         let c = self.check_common(who, fields).await?;
         let req = input.request;
         if http::Method::from_bytes(req.method.as_bytes()).is_err() {
