@@ -112,6 +112,7 @@ pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow:
     let admin = Principal::system("demo");
     let store = service.store();
     if store
+        .reads()
         .get_plugin(&PluginKey::Name("stripe".into()))
         .await?
         .is_some()

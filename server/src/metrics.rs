@@ -187,7 +187,12 @@ async fn refresh_queue(service: &Service) {
         }
         *last = Some(Instant::now());
     }
-    match service.store().queue_depth(crate::clock::now()).await {
+    match service
+        .store()
+        .reads()
+        .queue_depth(crate::clock::now())
+        .await
+    {
         Ok(q) => {
             metrics::gauge!("calltrail_queue_depth", "state" => "due").set(q.due as f64);
             metrics::gauge!("calltrail_queue_depth", "state" => "scheduled")

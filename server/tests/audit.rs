@@ -109,7 +109,7 @@ async fn plant(app: &TestApp, actor: &str, actions: &[&str]) {
     for action in actions {
         let who = calltrail::service::Principal::system(actor);
         let entry = who.audit(calltrail::service::now(), *action, "t", "why", json!({}));
-        store.insert_audit(&entry).await.unwrap();
+        store.writes().insert_audit(&entry).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
 }

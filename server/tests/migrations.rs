@@ -399,6 +399,7 @@ async fn a_migration_whose_owner_died_is_taken_over_once_its_lease_expires(db: D
     // An instance took it and died: its lease runs for another 1.5 s.
     let ghost_until = calltrail::service::now() + chrono::Duration::milliseconds(1500);
     assert!(store
+        .writes()
         .claim_migration(record.id, "a-dead-instance", ghost_until)
         .await
         .unwrap());

@@ -210,6 +210,7 @@ async fn the_plugin_page_reconnects_a_plugin_without_ever_showing_the_secret(db:
     let record = app
         .service
         .store()
+        .reads()
         .get_plugin(&calltrail::storage::PluginKey::Name("xero".into()))
         .await
         .unwrap()

@@ -90,7 +90,7 @@ async fn old_details_go_summaries_stay_and_unfinished_triggers_are_untouched(db:
         .patch("/api/v1/plugins/billing", &json!({"active": false}))
         .await;
     assert_eq!(s, 200);
-    let audit_before = store.list_audit(500).await.unwrap().len();
+    let audit_before = store.reads().list_audit(500).await.unwrap().len();
 
     app.service
         .set_retention(RetentionPolicy::from_days(30, 400).unwrap());
@@ -131,7 +131,7 @@ async fn old_details_go_summaries_stay_and_unfinished_triggers_are_untouched(db:
     let (_, d) = detail(&app, waiting_id).await;
     assert_eq!(d["trigger"]["payload"]["n"], 4);
     assert_eq!(
-        store.list_audit(500).await.unwrap().len(),
+        store.reads().list_audit(500).await.unwrap().len(),
         audit_before,
         "audit rows stay"
     );
@@ -240,7 +240,7 @@ async fn an_erasure_removes_an_entitys_details_now_and_is_audited(db: Db) {
     assert_eq!(erased, 2);
     let (_, d) = app.get(&format!("/api/v1/triggers/{other_id}")).await;
     assert_eq!(d["trigger"]["payload"]["email"], "keep@example.com");
-    let audit = store.list_audit(50).await.unwrap();
+    let audit = store.reads().list_audit(50).await.unwrap();
     let row = audit
         .iter()
         .find(|a| a.action == "entity.erase")

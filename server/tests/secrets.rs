@@ -668,6 +668,7 @@ async fn headers_sealed_under_a_lost_key_can_be_given_again(db: Db) {
     assert_eq!(given.headers["X-Api-Key"], "[redacted]");
     let record = other_key
         .store()
+        .reads()
         .get_plugin(&calltrail::storage::PluginKey::Name("crm".into()))
         .await
         .unwrap()

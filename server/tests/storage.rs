@@ -89,6 +89,7 @@ async fn setup(
 
 async fn all_ids(store: &SharedStore, f: &StoreFilter) -> Vec<Uuid> {
     store
+        .reads()
         .list_triggers(f, None, 500)
         .await
         .unwrap()
@@ -100,11 +101,13 @@ async fn all_ids(store: &SharedStore, f: &StoreFilter) -> Vec<Uuid> {
 async fn a_plugin_round_trips_and_its_secrets_are_stored_sealed(db: Db) {
     let (store, _svc, stripe, _xero, _f) = setup(db).await;
     let by_name = store
+        .reads()
         .get_plugin(&PluginKey::Name("stripe".into()))
         .await
         .unwrap()
         .unwrap();
     let by_id = store
+        .reads()
         .get_plugin(&PluginKey::Id(stripe))
         .await
         .unwrap()
@@ -119,6 +122,7 @@ async fn a_plugin_round_trips_and_its_secrets_are_stored_sealed(db: Db) {
     let sealed = by_name.auth_sealed.unwrap();
     assert!(!String::from_utf8_lossy(&sealed).contains("PLANTED_MARKER"));
     let names: Vec<String> = store
+        .reads()
         .list_plugins()
         .await
         .unwrap()
@@ -127,6 +131,7 @@ async fn a_plugin_round_trips_and_its_secrets_are_stored_sealed(db: Db) {
         .collect();
     assert_eq!(names, ["stripe", "xero"]);
     assert!(store
+        .reads()
         .get_plugin(&PluginKey::Name("nope".into()))
         .await
         .unwrap()
@@ -136,12 +141,13 @@ async fn a_plugin_round_trips_and_its_secrets_are_stored_sealed(db: Db) {
 async fn a_second_plugin_with_the_same_name_is_refused(db: Db) {
     let (store, _svc, stripe, _xero, _f) = setup(db).await;
     let mut copy = store
+        .reads()
         .get_plugin(&PluginKey::Id(stripe))
         .await
         .unwrap()
         .unwrap();
     copy.plugin.id = Uuid::now_v7();
-    let err = store.insert_plugin(&copy).await.unwrap_err();
+    let err = store.writes().insert_plugin(&copy).await.unwrap_err();
     assert!(matches!(err, StoreError::Duplicate(_)), "{err}");
 }
 
@@ -159,7 +165,7 @@ async fn triggers_page_newest_first_without_gaps_or_repeats_while_rows_arrive(db
     let mut seen = Vec::new();
     let mut after: Option<Cursor> = None;
     loop {
-        let page = store.list_triggers(&f, after, 10).await.unwrap();
+        let page = store.reads().list_triggers(&f, after, 10).await.unwrap();
         if page.is_empty() {
             break;
         }
@@ -343,6 +349,7 @@ async fn a_search_finds_payload_text_never_a_sealed_value_and_forgets_removed_de
     ] {
         assert_eq!(all_ids(&store, &q(text)).await, expected, "q={text}");
         let counted: u64 = store
+            .reads()
             .count_by_status(&q(text))
             .await
             .unwrap()
@@ -426,9 +433,14 @@ async fn a_common_search_walks_the_list_and_agrees_with_the_rare_one(db: Db) {
     assert_eq!(want.len(), 10);
     assert_eq!(all_ids(&store, &q("ROW-0510")).await, want);
     // A page boundary inside the common walk: page 2 follows page 1 exactly.
-    let page1 = store.list_triggers(&q("common"), None, 50).await.unwrap();
+    let page1 = store
+        .reads()
+        .list_triggers(&q("common"), None, 50)
+        .await
+        .unwrap();
     let last = page1.last().unwrap();
     let page2 = store
+        .reads()
         .list_triggers(
             &q("common"),
             Some(Cursor {
@@ -443,6 +455,7 @@ async fn a_common_search_walks_the_list_and_agrees_with_the_rare_one(db: Db) {
     let want: Vec<Uuid> = newest_first.iter().take(100).map(|t| t.id).collect();
     assert_eq!(ids, want);
     let counted: u64 = store
+        .reads()
         .count_by_status(&f)
         .await
         .unwrap()
@@ -579,7 +592,12 @@ async fn an_attempt_moves_the_trigger_and_the_detail_shows_attempts_and_logs_in_
         .record_attempt(outcome(t.id, 2, Status::Finished, Utc::now()))
         .await
         .unwrap();
-    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    let d = store
+        .reads()
+        .get_trigger_detail(t.id)
+        .await
+        .unwrap()
+        .unwrap();
     let tr = &d.trigger.trigger;
     assert_eq!(tr.status, Status::Finished);
     assert_eq!(tr.attempts, 2);
@@ -598,6 +616,7 @@ async fn an_attempt_moves_the_trigger_and_the_detail_shows_attempts_and_logs_in_
     let steps: Vec<&str> = d.logs.iter().map(|l| l.step.as_str()).collect();
     assert_eq!(steps, ["queued", "retry scheduled", "finished"]);
     assert!(store
+        .reads()
         .get_trigger_detail(Uuid::now_v7())
         .await
         .unwrap()
@@ -611,7 +630,12 @@ async fn a_reported_call_is_written_with_its_attempt_in_one_go(db: Db) {
         .insert_reported_call(t.clone(), outcome(t.id, 1, Status::Finished, Utc::now()))
         .await
         .unwrap();
-    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    let d = store
+        .reads()
+        .get_trigger_detail(t.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.trigger.trigger.status, Status::Finished);
     assert_eq!(d.attempts.len(), 1);
 
@@ -627,7 +651,12 @@ async fn a_reported_call_is_written_with_its_attempt_in_one_go(db: Db) {
         err.is_err(),
         "a trigger for an unknown plugin must be refused"
     );
-    assert!(store.get_trigger_detail(ghost.id).await.unwrap().is_none());
+    assert!(store
+        .reads()
+        .get_trigger_detail(ghost.id)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn two_hundred_concurrent_inserts_all_succeed(db: Db) {
@@ -658,7 +687,7 @@ async fn an_api_key_is_found_by_its_hash_only(db: Db) {
     assert_eq!(who.name, "ci");
     assert_eq!(who.role, calltrail::service::Role::Operator);
     assert!(
-        store.find_api_key(&key).await.unwrap().is_none(),
+        store.reads().find_api_key(&key).await.unwrap().is_none(),
         "the plain key is not stored"
     );
     assert!(svc.authenticate(Some("Bearer ct_wrong")).await.is_err());
@@ -690,12 +719,13 @@ async fn due_triggers_are_claimed_once_oldest_first_and_inactive_plugins_wait(db
         .await
         .unwrap();
     let mut x = store
+        .reads()
         .get_plugin(&PluginKey::Id(xero))
         .await
         .unwrap()
         .unwrap();
     x.plugin.active = false;
-    store.update_plugin(&x).await.unwrap();
+    store.writes().update_plugin(&x).await.unwrap();
 
     let first = store.claim_due_triggers(&claim_at(now, 1)).await.unwrap();
     assert_eq!(
@@ -714,11 +744,16 @@ async fn due_triggers_are_claimed_once_oldest_first_and_inactive_plugins_wait(db
         .await
         .unwrap()
         .is_empty());
-    let d = store.get_trigger_detail(old.id).await.unwrap().unwrap();
+    let d = store
+        .reads()
+        .get_trigger_detail(old.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.trigger.trigger.status, Status::Running);
 
     x.plugin.active = true;
-    store.update_plugin(&x).await.unwrap();
+    store.writes().update_plugin(&x).await.unwrap();
     let woke = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();
     assert_eq!(
         woke.iter().map(|c| c.id).collect::<Vec<_>>(),
@@ -726,7 +761,7 @@ async fn due_triggers_are_claimed_once_oldest_first_and_inactive_plugins_wait(db
         "runs once activated"
     );
     assert_eq!(
-        store.next_due_at().await.unwrap(),
+        store.reads().next_due_at().await.unwrap(),
         Some(future.scheduled_at),
         "the next due time is the future trigger's"
     );
@@ -756,7 +791,12 @@ async fn an_expired_lease_is_claimed_again_and_the_stale_result_is_refused(db: D
     stale.lease = Some(first[0].lease.clone());
     let err = store.record_attempt(stale).await.unwrap_err();
     assert!(matches!(err, StoreError::LeaseLost), "{err}");
-    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    let d = store
+        .reads()
+        .get_trigger_detail(t.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         d.trigger.trigger.status,
         Status::Finished,
@@ -828,7 +868,7 @@ async fn a_rerun_is_queued_with_its_audit_row_unless_an_attempt_is_in_flight(db:
         action: Some("rerun".into()),
         ..Default::default()
     };
-    let trail = store.audit_page(&reruns, None, 10).await.unwrap();
+    let trail = store.reads().audit_page(&reruns, None, 10).await.unwrap();
     assert_eq!(trail.len(), 1, "only the queued rerun is audited");
     assert_eq!(
         (trail[0].action.as_str(), trail[0].reason.as_str()),
@@ -861,9 +901,13 @@ async fn a_migration_counts_its_items_outcomes_and_a_cancel_is_final(db: Db) {
         plugin_ids: vec![stripe],
         ..Default::default()
     };
-    assert_eq!(store.count_triggers(&f).await.unwrap(), 2);
+    assert_eq!(store.reads().count_triggers(&f).await.unwrap(), 2);
     assert_eq!(
-        store.count_triggers(&StoreFilter::default()).await.unwrap(),
+        store
+            .reads()
+            .count_triggers(&StoreFilter::default())
+            .await
+            .unwrap(),
         3
     );
 
@@ -881,17 +925,30 @@ async fn a_migration_counts_its_items_outcomes_and_a_cancel_is_final(db: Db) {
         .insert_triggers(vec![new_trigger(stripe, now)])
         .await
         .unwrap();
-    let set = store.migration_set(m.id, None, 10).await.unwrap();
+    let set = store.reads().migration_set(m.id, None, 10).await.unwrap();
     assert_eq!(set, vec![(0, b.id), (1, a.id)], "newest first, numbered");
     assert_eq!(
-        store.migration_set(m.id, Some(0), 10).await.unwrap().len(),
+        store
+            .reads()
+            .migration_set(m.id, Some(0), 10)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 
     let until = truncate(now + Duration::minutes(1));
-    assert!(store.claim_migration(m.id, "me", until).await.unwrap());
+    assert!(store
+        .writes()
+        .claim_migration(m.id, "me", until)
+        .await
+        .unwrap());
     assert!(
-        !store.claim_migration(m.id, "other", until).await.unwrap(),
+        !store
+            .writes()
+            .claim_migration(m.id, "other", until)
+            .await
+            .unwrap(),
         "a held lease is not taken"
     );
     for (position, trigger_id) in &set {
@@ -910,25 +967,41 @@ async fn a_migration_counts_its_items_outcomes_and_a_cancel_is_final(db: Db) {
         StepOutcome::Stopped,
         "only the lease holder steps"
     );
-    assert_eq!(store.migration_done_positions(m.id).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .reads()
+            .migration_done_positions(m.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     store
         .record_attempt(outcome(a.id, 1, Status::Finished, now))
         .await
         .unwrap();
-    let got = store.get_migration(m.id).await.unwrap().unwrap();
+    let got = store.reads().get_migration(m.id).await.unwrap().unwrap();
     assert_eq!(
         (got.total, got.done, got.succeeded, got.failed),
         (2, 2, 1, 0)
     );
-    assert!(store.cancel_migration(m.id, truncate(now)).await.unwrap());
-    assert!(!store.cancel_migration(m.id, truncate(now)).await.unwrap());
+    assert!(store
+        .writes()
+        .cancel_migration(m.id, truncate(now))
+        .await
+        .unwrap());
+    assert!(!store
+        .writes()
+        .cancel_migration(m.id, truncate(now))
+        .await
+        .unwrap());
     let after_cancel = rerun_step(m.id, "me", 1, a.id);
     assert_eq!(
         store.migration_step(after_cancel).await.unwrap(),
         StepOutcome::Stopped
     );
-    assert!(!store.complete_migration(m.id, "me").await.unwrap());
-    let got = store.get_migration(m.id).await.unwrap().unwrap();
+    assert!(!store.writes().complete_migration(m.id, "me").await.unwrap());
+    let got = store.reads().get_migration(m.id).await.unwrap().unwrap();
     assert_eq!(
         got.status, "cancelled",
         "completion does not override a cancel"
@@ -941,31 +1014,60 @@ async fn a_migration_lease_is_taken_once_it_expires_or_is_given_up(db: Db) {
     let m = migration_record("create", now);
     store.insert_migration(&m, audit_of(&m, now)).await.unwrap();
     let soon = truncate(now + Duration::minutes(1));
-    assert!(store.claim_migration(m.id, "a", soon).await.unwrap());
-    assert!(!store.claim_migration(m.id, "b", soon).await.unwrap());
+    assert!(store
+        .writes()
+        .claim_migration(m.id, "a", soon)
+        .await
+        .unwrap());
+    assert!(!store
+        .writes()
+        .claim_migration(m.id, "b", soon)
+        .await
+        .unwrap());
     assert!(
-        store.claim_migration(m.id, "a", soon).await.unwrap(),
+        store
+            .writes()
+            .claim_migration(m.id, "a", soon)
+            .await
+            .unwrap(),
         "its owner takes it back"
     );
-    store.release_migration(m.id, "b").await.unwrap();
+    store.writes().release_migration(m.id, "b").await.unwrap();
     assert!(
-        !store.claim_migration(m.id, "b", soon).await.unwrap(),
+        !store
+            .writes()
+            .claim_migration(m.id, "b", soon)
+            .await
+            .unwrap(),
         "only the owner gives it up"
     );
-    store.release_migration(m.id, "a").await.unwrap();
-    assert!(store.claim_migration(m.id, "b", soon).await.unwrap());
+    store.writes().release_migration(m.id, "a").await.unwrap();
+    assert!(store
+        .writes()
+        .claim_migration(m.id, "b", soon)
+        .await
+        .unwrap());
     // b dies; once its lease has expired, a takes over.
     assert!(store
+        .writes()
         .claim_migration(m.id, "b", truncate(now - Duration::seconds(1)))
         .await
         .unwrap());
-    assert!(store.claim_migration(m.id, "a", soon).await.unwrap());
-    assert!(store.complete_migration(m.id, "a").await.unwrap());
+    assert!(store
+        .writes()
+        .claim_migration(m.id, "a", soon)
+        .await
+        .unwrap());
+    assert!(store.writes().complete_migration(m.id, "a").await.unwrap());
     assert!(
-        !store.claim_migration(m.id, "b", soon).await.unwrap(),
+        !store
+            .writes()
+            .claim_migration(m.id, "b", soon)
+            .await
+            .unwrap(),
         "an ended migration is not taken"
     );
-    assert!(store.running_migrations().await.unwrap().is_empty());
+    assert!(store.reads().running_migrations().await.unwrap().is_empty());
 }
 
 async fn a_created_item_is_one_trigger_even_when_its_record_was_lost(db: Db) {
@@ -974,7 +1076,11 @@ async fn a_created_item_is_one_trigger_even_when_its_record_was_lost(db: Db) {
     let m = migration_record("create", now);
     store.insert_migration(&m, audit_of(&m, now)).await.unwrap();
     let until = truncate(now + Duration::minutes(1));
-    assert!(store.claim_migration(m.id, "me", until).await.unwrap());
+    assert!(store
+        .writes()
+        .claim_migration(m.id, "me", until)
+        .await
+        .unwrap());
     let create = |position: u64| {
         let mut t = new_trigger(stripe, now);
         t.idempotency = Some(Idempotency {
@@ -1004,18 +1110,41 @@ async fn a_created_item_is_one_trigger_even_when_its_record_was_lost(db: Db) {
     )
     .await;
     common::exec_sql(&fresh.url, "UPDATE trigger_migrations SET done = 1").await;
-    assert!(store.claim_migration(m.id, "me", until).await.unwrap());
-    assert_eq!(store.get_migration(m.id).await.unwrap().unwrap().done, 1);
+    assert!(store
+        .writes()
+        .claim_migration(m.id, "me", until)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .reads()
+            .get_migration(m.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .done,
+        1
+    );
     assert_eq!(
         store.migration_step(create(1)).await.unwrap(),
         StepOutcome::Done
     );
     let triggers = store
+        .reads()
         .list_triggers(&StoreFilter::default(), None, 10)
         .await
         .unwrap();
     assert_eq!(triggers.len(), 2, "item 1 was not created twice");
-    assert_eq!(store.get_migration(m.id).await.unwrap().unwrap().done, 2);
+    assert_eq!(
+        store
+            .reads()
+            .get_migration(m.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .done,
+        2
+    );
 }
 
 fn migration_record(kind: &str, now: chrono::DateTime<Utc>) -> MigrationRecord {
@@ -1072,13 +1201,14 @@ fn ids(claimed: &[calltrail::storage::ClaimedTrigger]) -> HashSet<Uuid> {
 
 async fn set_max_attempts(store: &SharedStore, plugin: Uuid, max: u32, active: bool) {
     let mut p = store
+        .reads()
         .get_plugin(&PluginKey::Id(plugin))
         .await
         .unwrap()
         .unwrap();
     p.plugin.retry_policy.max_attempts = max;
     p.plugin.active = active;
-    store.update_plugin(&p).await.unwrap();
+    store.writes().update_plugin(&p).await.unwrap();
 }
 
 async fn a_claim_takes_at_most_its_limit_of_due_triggers_and_expired_leases_together(db: Db) {
@@ -1116,7 +1246,12 @@ async fn a_claim_takes_at_most_its_limit_of_due_triggers_and_expired_leases_toge
         "each trigger exactly once"
     );
     for t in &first {
-        let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+        let d = store
+            .reads()
+            .get_trigger_detail(t.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(d.attempts.len(), 1, "the interrupted claim has its row");
         assert!(d.attempts[0].decision.reason.starts_with("interrupted"));
         assert_eq!(
@@ -1148,7 +1283,12 @@ async fn an_expired_lease_whose_retries_are_spent_ends_erroneous_with_the_interr
         "the last allowed attempt is not made again"
     );
 
-    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    let d = store
+        .reads()
+        .get_trigger_detail(t.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.trigger.trigger.status, Status::Erroneous);
     assert!(d.trigger.trigger.finished_at.is_some());
     let numbers: Vec<u32> = d.attempts.iter().map(|a| a.number).collect();
@@ -1201,7 +1341,12 @@ async fn an_expired_lease_of_an_inactive_plugin_waits_until_the_plugin_is_active
             .is_empty(),
         "an inactive plugin's trigger is not called, even after its lease expired"
     );
-    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    let d = store
+        .reads()
+        .get_trigger_detail(t.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         d.trigger.trigger.status,
         Status::Retrying,
@@ -1227,10 +1372,16 @@ async fn a_released_claim_is_due_again_uncounted_unless_its_lease_was_lost(db: D
         truncate(now + Duration::seconds(30))
     );
     assert!(store
+        .writes()
         .release_claim(t.id, &claimed[0].lease, truncate(now))
         .await
         .unwrap());
-    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    let d = store
+        .reads()
+        .get_trigger_detail(t.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.trigger.trigger.status, Status::NotYetStarted);
     assert_eq!(
         d.trigger.trigger.attempts, 0,
@@ -1242,11 +1393,17 @@ async fn a_released_claim_is_due_again_uncounted_unless_its_lease_was_lost(db: D
     assert_eq!(again[0].number, 1, "the next claim is still attempt 1");
     assert!(
         !store
+            .writes()
             .release_claim(t.id, &claimed[0].lease, truncate(now))
             .await
             .unwrap(),
         "a stale lease releases nothing"
     );
-    let d = store.get_trigger_detail(t.id).await.unwrap().unwrap();
+    let d = store
+        .reads()
+        .get_trigger_detail(t.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.trigger.trigger.status, Status::Running);
 }

@@ -109,7 +109,7 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
         ..Default::default()
     };
     loop {
-        if store.count_triggers(&finished_filter).await? as usize >= n {
+        if store.reads().count_triggers(&finished_filter).await? as usize >= n {
             break;
         }
         if Instant::now() > deadline {
@@ -119,7 +119,7 @@ async fn phase(name: &str, url: &str, n: usize) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let secs = start.elapsed().as_secs_f64();
-    let done = store.count_triggers(&finished_filter).await?;
+    let done = store.reads().count_triggers(&finished_filter).await?;
     println!(
         "{name:10} throughput: {done} deliveries in {secs:.2} s = {:.0} deliveries/s (receiver saw {})",
         done as f64 / secs,

@@ -124,7 +124,7 @@ async fn unknown_route() -> ApiError {
 }
 
 async fn ready(State(svc): State<Arc<Service>>) -> impl IntoResponse {
-    match svc.store().list_plugins().await {
+    match svc.store().reads().list_plugins().await {
         Ok(_) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");

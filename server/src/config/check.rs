@@ -254,7 +254,7 @@ async fn check_database(cli: &Cli, lease: Option<Duration>, report: &mut Report)
         }
     };
     let Some(lease) = lease else { return };
-    match store.list_plugins().await {
+    match store.reads().list_plugins().await {
         Ok(plugins) => {
             let lease_ms = lease.as_millis() as u64;
             for p in plugins.iter().filter(|p| p.plugin.timeout_ms >= lease_ms) {

@@ -185,6 +185,7 @@ impl Executor {
         let longest = self
             .service
             .store()
+            .reads()
             .list_plugins()
             .await?
             .iter()
@@ -268,7 +269,11 @@ impl Executor {
     async fn give_back(&self, r: Release) {
         tracing::warn!(trigger = %r.trigger_id, "not sent, released for later: {}", r.why);
         let store = self.service.store();
-        if let Err(e) = store.release_claim(r.trigger_id, &r.lease, r.at).await {
+        if let Err(e) = store
+            .writes()
+            .release_claim(r.trigger_id, &r.lease, r.at)
+            .await
+        {
             // The lease expires and the rescue takes the trigger back.
             tracing::error!(trigger = %r.trigger_id, error = %e, "releasing a claim");
         }
@@ -339,7 +344,13 @@ impl Executor {
 
     /// Only a plugin that does not exist is gone; a database error is passing.
     async fn load_plugin(&self, id: Uuid) -> PluginState {
-        let record = match self.service.store().get_plugin(&PluginKey::Id(id)).await {
+        let record = match self
+            .service
+            .store()
+            .reads()
+            .get_plugin(&PluginKey::Id(id))
+            .await
+        {
             Ok(Some(r)) => r,
             Ok(None) => return PluginState::Gone,
             Err(StoreError::Corrupt(why)) => {
@@ -567,7 +578,7 @@ impl Executor {
     /// poll interval.
     async fn until_next_due(&self) -> Duration {
         let mut pause = self.config.poll;
-        if let Ok(Some(at)) = self.service.store().next_due_at().await {
+        if let Ok(Some(at)) = self.service.store().reads().next_due_at().await {
             let until = (at - Utc::now()).to_std().unwrap_or_default();
             pause = pause.min(until);
         }

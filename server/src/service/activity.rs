@@ -30,6 +30,7 @@ impl Service {
         let start = window.start(crate::clock::now(), utc_offset_minutes);
         let counts = self
             .store
+            .reads()
             .attempt_activity(&filter, start, window.bucket(), window.buckets())
             .await?;
         Ok(TriggerActivity::new(window, start, counts))

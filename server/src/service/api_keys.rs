@@ -116,6 +116,7 @@ impl Service {
         let names = self.plugin_names().await?;
         Ok(self
             .store
+            .reads()
             .list_api_keys()
             .await?
             .iter()
@@ -132,6 +133,7 @@ impl Service {
             .map_err(|_| ServiceError::invalid("id", "an API key id is a UUID"))?;
         let record = self
             .store
+            .reads()
             .get_api_key(id)
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("no API key {id}")))?;
@@ -162,6 +164,7 @@ impl Service {
         }
         let record = self
             .store
+            .reads()
             .get_api_key(id)
             .await?
             .ok_or_else(ServiceError::internal)?;
@@ -182,6 +185,7 @@ impl Service {
         }
         let by_name: HashMap<String, Uuid> = self
             .store
+            .reads()
             .list_plugins()
             .await?
             .into_iter()
@@ -203,6 +207,7 @@ impl Service {
     async fn plugin_names(&self) -> Result<HashMap<Uuid, String>, ServiceError> {
         Ok(self
             .store
+            .reads()
             .list_plugins()
             .await?
             .into_iter()

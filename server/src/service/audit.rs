@@ -34,7 +34,7 @@ impl Service {
             from: q.from.map(|t| check_time("from", t)).transpose()?,
             to: q.to.map(|t| check_time("to", t)).transpose()?,
         };
-        let items = self.store.audit_page(&filter, after, limit).await?;
+        let items = self.store.reads().audit_page(&filter, after, limit).await?;
         let next_cursor = (items.len() == limit as usize)
             .then(|| items.last())
             .flatten()

@@ -152,7 +152,7 @@ impl Service {
             return Err(too_many_failures(wait));
         }
         let seen = self.keys.forgotten.load(Ordering::SeqCst);
-        let record = self.store.find_api_key(&hash).await?;
+        let record = self.store.reads().find_api_key(&hash).await?;
         let why = match &record {
             None => Some("this API key is not valid".to_string()),
             Some(r) => match r.revoked_at {
@@ -185,7 +185,7 @@ impl Service {
         }
         let store = self.store.clone();
         tokio::spawn(async move {
-            if let Err(e) = store.touch_api_key(id, super::now()).await {
+            if let Err(e) = store.writes().touch_api_key(id, super::now()).await {
                 tracing::warn!(error = %e, key = %id, "noting when an api key was used");
             }
         });

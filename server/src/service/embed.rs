@@ -279,7 +279,7 @@ impl Service {
                 "can_rerun": claims.can_rerun,
             }),
         );
-        self.store.insert_audit(&audit).await?;
+        self.store.writes().insert_audit(&audit).await?;
         let url = format!(
             "{}{}?token={}",
             settings.public_url.as_deref().unwrap_or(""),

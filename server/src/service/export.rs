@@ -29,7 +29,7 @@ impl Service {
     ) -> Result<Export, ServiceError> {
         who.require(Permission::Read)?;
         let filter = self.resolve_filter(who, filter).await?;
-        let rows = self.store.count_triggers(&filter).await?;
+        let rows = self.store.reads().count_triggers(&filter).await?;
         let cap = self.limits().max_export_rows;
         if rows > cap {
             return Err(ServiceError::invalid(
@@ -57,7 +57,11 @@ fn pages(
         let filter = filter.clone();
         async move {
             let after = state?;
-            match store.list_triggers(&filter, after, EXPORT_PAGE).await {
+            match store
+                .reads()
+                .list_triggers(&filter, after, EXPORT_PAGE)
+                .await
+            {
                 Err(e) => Some((Err(e.into()), None)),
                 Ok(page) => {
                     let next = (page.len() == EXPORT_PAGE as usize).then(|| {

@@ -131,8 +131,12 @@ impl Service {
             }
             (Some(filter), None) => {
                 let store_filter = self.resolve_filter(who, filter.clone()).await?;
-                let total = self.store.count_triggers(&store_filter).await?;
-                let sample = self.store.list_triggers(&store_filter, None, 10).await?;
+                let total = self.store.reads().count_triggers(&store_filter).await?;
+                let sample = self
+                    .store
+                    .reads()
+                    .list_triggers(&store_filter, None, 10)
+                    .await?;
                 let mut spec = serde_json::to_value(filter).expect("a filter serialises");
                 spec["rate_per_sec"] = rate.into();
                 ("rerun", total, sample, spec, Some(store_filter))
@@ -239,6 +243,7 @@ impl Service {
         let until = now() + runner.lease();
         match self
             .store
+            .writes()
             .claim_migration(id, &runner.instance, until)
             .await
         {
@@ -259,6 +264,7 @@ impl Service {
                 // Let another instance (or this one, on its next look) carry on.
                 let _ = job
                     .store
+                    .writes()
                     .release_migration(id, &job.migrations.instance)
                     .await;
             }
@@ -280,7 +286,7 @@ impl Service {
     /// this instance took.
     pub async fn resume_migrations(self: &Arc<Self>) -> Result<usize, ServiceError> {
         let mut taken = 0;
-        for id in self.store.running_migrations().await? {
+        for id in self.store.reads().running_migrations().await? {
             if self.take_migration(id).await? {
                 tracing::info!(migration = %id, "resuming a trigger migration");
                 taken += 1;
@@ -354,6 +360,7 @@ impl Service {
     ) -> Result<(), ServiceError> {
         let m = self
             .store
+            .reads()
             .get_migration(id)
             .await?
             .ok_or_else(ServiceError::internal)?;
@@ -364,6 +371,7 @@ impl Service {
         // Resuming: what is already done stays done.
         let done: HashSet<u64> = self
             .store
+            .reads()
             .migration_done_positions(id)
             .await?
             .into_iter()
@@ -371,7 +379,7 @@ impl Service {
         let mut items = MigrationItems::new(&m, &actor)?;
         while let Some((position, work)) = items.next(self, &done).await? {
             if stopping(&shutdown) {
-                self.store.release_migration(id, &owner).await?;
+                self.store.writes().release_migration(id, &owner).await?;
                 tracing::info!(migration = %id, "trigger migration paused for shutdown");
                 return Ok(());
             }
@@ -392,7 +400,7 @@ impl Service {
                 _ = shutdown.changed() => {}
             }
         }
-        self.store.complete_migration(id, &owner).await?;
+        self.store.writes().complete_migration(id, &owner).await?;
         Ok(())
     }
 
@@ -406,6 +414,7 @@ impl Service {
             .map_err(|_| ServiceError::invalid("id", "a migration id is a UUID"))?;
         let m = self
             .store
+            .reads()
             .get_migration(id)
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("no migration {id}")))?;
@@ -416,8 +425,13 @@ impl Service {
     pub async fn list_migrations(&self, who: &Principal) -> Result<Vec<Migration>, ServiceError> {
         who.require(Permission::Administer)?;
         let mut items = Vec::new();
-        for id in self.store.recent_migrations(MAX_LISTED_MIGRATIONS).await? {
-            if let Some(m) = self.store.get_migration(id).await? {
+        for id in self
+            .store
+            .reads()
+            .recent_migrations(MAX_LISTED_MIGRATIONS)
+            .await?
+        {
+            if let Some(m) = self.store.reads().get_migration(id).await? {
                 items.push(public(m));
             }
         }
@@ -433,7 +447,7 @@ impl Service {
         let uuid = Uuid::parse_str(id)
             .map_err(|_| ServiceError::invalid("id", "a migration id is a UUID"))?;
         let m = self.get_migration(who, id).await?;
-        if !self.store.cancel_migration(uuid, now()).await? {
+        if !self.store.writes().cancel_migration(uuid, now()).await? {
             return Err(ServiceError::conflict(format!(
                 "migration {uuid} has already {}",
                 m.status
@@ -519,7 +533,11 @@ impl MigrationItems {
                 if *ended {
                     return Ok(None);
                 }
-                let next = service.store.migration_set(*id, *after, SET_PAGE).await?;
+                let next = service
+                    .store
+                    .reads()
+                    .migration_set(*id, *after, SET_PAGE)
+                    .await?;
                 *ended = next.len() < SET_PAGE as usize;
                 *page = next.into_iter();
             },

@@ -24,10 +24,12 @@ impl Service {
         let own = who.own_triggers_only();
         let activity = self
             .store
+            .reads()
             .plugin_activity(now() - HEALTH_WINDOW, own.as_deref())
             .await?;
         Ok(self
             .store
+            .reads()
             .list_plugins()
             .await?
             .into_iter()

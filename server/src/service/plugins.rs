@@ -630,6 +630,7 @@ impl Service {
         who.require(Permission::Read)?;
         Ok(self
             .store
+            .reads()
             .list_plugins()
             .await?
             .into_iter()
@@ -646,7 +647,11 @@ impl Service {
         if let Some(p) = self.plugins.get(&key.to_string()) {
             return Ok(Some(p));
         }
-        let found = self.store.get_plugin(&PluginKey::parse(key)).await?;
+        let found = self
+            .store
+            .reads()
+            .get_plugin(&PluginKey::parse(key))
+            .await?;
         if let Some(p) = &found {
             self.plugins.put(key.to_string(), p.clone());
         }
@@ -655,6 +660,7 @@ impl Service {
 
     pub(crate) async fn plugin_record(&self, key: &str) -> Result<PluginRecord, ServiceError> {
         self.store
+            .reads()
             .get_plugin(&PluginKey::parse(key))
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("no plugin named {key:?}")))

@@ -62,7 +62,11 @@ impl Service {
         let mut ids = Vec::new();
         let mut after = None;
         loop {
-            let page = self.store.list_triggers(&filter, after, 500).await?;
+            let page = self
+                .store
+                .reads()
+                .list_triggers(&filter, after, 500)
+                .await?;
             let Some(last) = page.last() else { break };
             after = Some(crate::storage::Cursor {
                 scheduled_at: last.scheduled_at,
@@ -115,11 +119,7 @@ impl Service {
             ServiceError::invalid("id", format!("{id:?} is not a trigger id (a UUID)"))
         })?;
         let reason = Reason::parse(input.reason)?.into_inner();
-        let before = self
-            .store
-            .get_trigger_detail(trigger_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(format!("no trigger {trigger_id}")))?;
+        let before = self.stored_detail(trigger_id).await?;
         self.check_visible(who, &before.trigger.trigger).await?;
         let run = PendingRun {
             kind: StartedByKind::Manual,
@@ -146,11 +146,6 @@ impl Service {
             }
         }
         self.announce_due().await;
-        let detail = self
-            .store
-            .get_trigger_detail(trigger_id)
-            .await?
-            .ok_or_else(ServiceError::internal)?;
-        Ok(detail.trigger.trigger)
+        self.written_trigger(trigger_id).await
     }
 }

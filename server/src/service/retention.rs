@@ -135,7 +135,7 @@ impl Service {
         progress: &(dyn Fn(PruneReport) + Sync),
     ) -> Result<PruneReport, ServiceError> {
         let global = self.retention();
-        let plugins = self.store.list_plugins().await?;
+        let plugins = self.store.reads().list_plugins().await?;
         let mut report = PruneReport::default();
         if plugins.iter().all(|p| p.plugin.retention.is_global()) {
             self.prune_plugins(global, None, dry_run, &mut report, progress)
@@ -305,7 +305,7 @@ impl Service {
             reason,
             serde_json::json!({"erased": out.erased, "in_progress": out.in_progress}),
         );
-        self.store.insert_audit(&audit).await?;
+        self.store.writes().insert_audit(&audit).await?;
         Ok(out)
     }
 }

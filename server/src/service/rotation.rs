@@ -100,7 +100,7 @@ impl Service {
 
     async fn rotate_plugins(&self) -> Result<Tally, ServiceError> {
         let mut tally = Tally::default();
-        for record in self.store.list_plugins().await? {
+        for record in self.store.reads().list_plugins().await? {
             let id = record.plugin.id;
             match self.resealed_plugin(&record) {
                 Err(_) => tally.failed.push(id),
@@ -108,6 +108,7 @@ impl Service {
                 Ok(Resealed::New(new)) => {
                     if self
                         .store
+                        .writes()
                         .replace_plugin_secrets(&new, record.plugin.updated_at)
                         .await?
                     {
@@ -208,12 +209,13 @@ impl Service {
     /// still holds in plain text (run at start). Says how many plugins it sealed.
     pub async fn seal_plain_headers(&self) -> Result<u64, ServiceError> {
         let mut sealed = 0;
-        for record in self.store.list_plugins().await? {
+        for record in self.store.reads().list_plugins().await? {
             match self.plain_headers_sealed(&record) {
                 Ok(None) => {}
                 Ok(Some(new)) => {
                     if self
                         .store
+                        .writes()
                         .replace_plugin_secrets(&new, record.plugin.updated_at)
                         .await?
                     {
@@ -239,9 +241,12 @@ impl Service {
         let mut after = None;
         loop {
             let page = match rows {
-                SealedRows::Payloads => self.store.sealed_payloads(after, batch).await?,
+                SealedRows::Payloads => self.store.reads().sealed_payloads(after, batch).await?,
                 SealedRows::MigrationSpecs => {
-                    self.store.sealed_migration_specs(after, batch).await?
+                    self.store
+                        .reads()
+                        .sealed_migration_specs(after, batch)
+                        .await?
                 }
             };
             for (id, text) in &page {
@@ -259,10 +264,13 @@ impl Service {
                     Ok(Resealed::New(new)) => {
                         let replaced = match rows {
                             SealedRows::Payloads => {
-                                self.store.replace_payload(*id, text, &new).await?
+                                self.store.writes().replace_payload(*id, text, &new).await?
                             }
                             SealedRows::MigrationSpecs => {
-                                self.store.replace_migration_spec(*id, text, &new).await?
+                                self.store
+                                    .writes()
+                                    .replace_migration_spec(*id, text, &new)
+                                    .await?
                             }
                         };
                         if replaced {

@@ -300,14 +300,7 @@ impl Service {
             Inserted::Existing {
                 id,
                 same_request: true,
-            } => {
-                let detail = self
-                    .store
-                    .get_trigger_detail(id)
-                    .await?
-                    .ok_or_else(ServiceError::internal)?;
-                Ok((detail.trigger.trigger, false))
-            }
+            } => Ok((self.written_trigger(id).await?, false)),
             Inserted::Existing { id, .. } => {
                 debug_assert_ne!(id, new_id);
                 Err(ServiceError::conflict_on(
@@ -318,6 +311,21 @@ impl Service {
                 ))
             }
         }
+    }
+
+    /// A trigger with its attempts and logs, as stored (unredacted); 404 when absent.
+    pub(super) async fn stored_detail(&self, id: Uuid) -> Result<TriggerDetail, ServiceError> {
+        self.store
+            .reads()
+            .get_trigger_detail(id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(format!("no trigger {id}")))
+    }
+
+    /// A trigger this service has just written: its absence is an internal error.
+    pub(super) async fn written_trigger(&self, id: Uuid) -> Result<Trigger, ServiceError> {
+        let detail = self.store.reads().get_trigger_detail(id).await?;
+        Ok(detail.ok_or_else(ServiceError::internal)?.trigger.trigger)
     }
 
     /// Record a call the application made itself, as a trigger with one attempt.
@@ -331,13 +339,9 @@ impl Service {
         let (new, outcome) = self.reported_rows(who, call);
         let trigger_id = new.id;
         self.store.insert_reported_call(new, outcome).await?;
-        let detail = self
-            .store
-            .get_trigger_detail(trigger_id)
-            .await?
-            .ok_or_else(ServiceError::internal)?;
-        crate::metrics::trigger_created(&detail.trigger.trigger.plugin);
-        Ok(detail.trigger.trigger)
+        let trigger = self.written_trigger(trigger_id).await?;
+        crate::metrics::trigger_created(&trigger.plugin);
+        Ok(trigger)
     }
 
     /// Check a reported call: what it shares with a trigger, then the call itself.
@@ -553,6 +557,7 @@ impl Service {
         let store_filter = self.resolve_filter(who, filter).await?;
         let items = self
             .store
+            .reads()
             .list_triggers(&store_filter, after, limit)
             .await?;
         let next_cursor = if items.len() == limit as usize {
@@ -576,7 +581,7 @@ impl Service {
     ) -> Result<TriggerCount, ServiceError> {
         who.require(Permission::Read)?;
         let store_filter = self.resolve_filter(who, filter).await?;
-        let by_status = self.store.count_by_status(&store_filter).await?;
+        let by_status = self.store.reads().count_by_status(&store_filter).await?;
         Ok(TriggerCount::new(by_status))
     }
 
@@ -680,7 +685,7 @@ impl Service {
                 Some(p) => p,
                 None => {
                     if all.is_none() {
-                        all = Some(self.store.list_plugins().await?);
+                        all = Some(self.store.reads().list_plugins().await?);
                     }
                     let wanted = PluginKey::parse(key);
                     let found = all.iter().flatten().find(|r| match &wanted {
@@ -716,15 +721,12 @@ impl Service {
         let uuid = Uuid::parse_str(id).map_err(|_| {
             ServiceError::invalid("id", format!("{id:?} is not a trigger id (a UUID)"))
         })?;
-        let mut detail = self
-            .store
-            .get_trigger_detail(uuid)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(format!("no trigger {uuid}")))?;
+        let mut detail = self.stored_detail(uuid).await?;
         self.check_visible(who, &detail.trigger.trigger).await?;
         // Payloads are shown redacted everywhere; the stored original is for execution.
         let plugin = self
             .store
+            .reads()
             .get_plugin(&PluginKey::Id(detail.trigger.trigger.plugin_id))
             .await?;
         let rules = plugin.map(|p| p.plugin.redact).unwrap_or_default();

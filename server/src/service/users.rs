@@ -189,7 +189,7 @@ impl Service {
             let found = if name.is_empty() || name.contains('\0') {
                 None
             } else {
-                self.store().get_plugin(&key).await?
+                self.store().reads().get_plugin(&key).await?
             };
             let plugin = found.ok_or_else(|| {
                 ServiceError::invalid("plugins", format!("there is no plugin {name:?} (item {i})"))
@@ -202,7 +202,7 @@ impl Service {
     }
 
     async fn user_view(&self, records: Vec<UserRecord>) -> Result<Vec<User>, ServiceError> {
-        let plugins = self.store().list_plugins().await?;
+        let plugins = self.store().reads().list_plugins().await?;
         let name_of = |id: &Uuid| {
             plugins
                 .iter()
@@ -382,7 +382,7 @@ impl Service {
                     "",
                     serde_json::json!({"email": user.email}),
                 );
-                self.store().insert_audit(&audit).await?;
+                self.store().writes().insert_audit(&audit).await?;
                 Ok(SignedIn {
                     user_id: user.id,
                     principal,
@@ -411,7 +411,7 @@ impl Service {
                     why,
                     serde_json::json!({}),
                 );
-                self.store().insert_audit(&audit).await?;
+                self.store().writes().insert_audit(&audit).await?;
                 Err(ServiceError::unauthorized(WRONG_CREDENTIALS))
             }
         }
@@ -458,7 +458,7 @@ impl Service {
             "",
             serde_json::json!({}),
         );
-        self.store().insert_audit(&audit).await?;
+        self.store().writes().insert_audit(&audit).await?;
         Ok(())
     }
 }

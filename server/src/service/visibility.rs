@@ -52,7 +52,7 @@ impl Service {
         if who.plugins.is_none() && (who.is_admin() || include_inactive) {
             return Ok(None);
         }
-        let all = self.store.list_plugins().await?;
+        let all = self.store.reads().list_plugins().await?;
         let visible: Vec<Uuid> = all
             .iter()
             .map(|r| &r.plugin)
@@ -78,7 +78,13 @@ impl Service {
         let mut visible = who.sees_plugin(trigger.plugin_id) && entity_ok;
         if visible {
             if let Some(tag) = who.own_triggers_only() {
-                visible = self.store.trigger_creator(trigger.id).await?.as_deref() == Some(&tag);
+                visible = self
+                    .store
+                    .reads()
+                    .trigger_creator(trigger.id)
+                    .await?
+                    .as_deref()
+                    == Some(&tag);
             }
         }
         if visible {

@@ -127,6 +127,7 @@ pub(crate) struct Reader<DB: Database> {
 /// and the `Store` trait's read methods go through it.
 #[async_trait::async_trait]
 pub trait Reads: Send + Sync {
+    /// Newest first, strictly after `after` in that order.
     async fn list_triggers(
         &self,
         filter: &StoreFilter,
@@ -136,36 +137,50 @@ pub trait Reads: Send + Sync {
     async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError>;
     async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError>;
     async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError>;
+    /// When the next trigger is due, to sleep exactly until then.
     async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError>;
+    /// How many triggers a filter matches.
     async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError>;
+    /// With `succeeded`/`failed` counted from its triggers' statuses now.
     async fn get_migration(&self, id: Uuid) -> Result<Option<super::MigrationRecord>, StoreError>;
+    /// Migrations still running (whoever holds them).
     async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError>;
+    /// The ids of the newest `limit` migrations, newest first.
     async fn recent_migrations(&self, limit: u32) -> Result<Vec<Uuid>, StoreError>;
+    /// Positions of the items a migration has done.
     async fn migration_done_positions(&self, id: Uuid) -> Result<Vec<u64>, StoreError>;
+    /// A page of the set a rerun migration re-executes: (position, trigger id).
     async fn migration_set(
         &self,
         id: Uuid,
         after: Option<u64>,
         limit: u32,
     ) -> Result<Vec<(u64, Uuid)>, StoreError>;
+    /// The key with this hash, revoked and expired ones included.
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
     async fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// Every key, revoked ones too, newest first.
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// A page of the audit trail, newest first, strictly after `after` in that order.
     async fn audit_page(
         &self,
         filter: &super::AuditFilter,
         after: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<super::AuditEntry>, StoreError>;
+    /// How many triggers a filter matches, per status (statuses with none are absent).
     async fn count_by_status(
         &self,
         filter: &StoreFilter,
     ) -> Result<Vec<(app::domain::Status, u64)>, StoreError>;
+    /// Who created a trigger (`key:<id>`, `user:<id>`, `system`), if recorded.
     async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError>;
+    /// How many triggers wait, are scheduled, run; since when the oldest is due.
     async fn queue_depth(
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<super::QueueDepth, StoreError>;
+    /// The audit trail, newest first.
     async fn list_audit(&self, limit: u32) -> Result<Vec<super::AuditEntry>, StoreError>;
     /// Ids a statement selects (read into `IdRow`); statements are built inside `storage`.
     #[allow(private_interfaces)]
@@ -173,16 +188,22 @@ pub trait Reads: Send + Sync {
     /// The database the statements are written for.
     #[allow(private_interfaces)]
     fn dialect(&self) -> Dialect;
+    /// Triggers whose payload holds a sealed value, in id order after `after`
+    /// (key rotation): (id, payload).
     async fn sealed_payloads(
         &self,
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<(Uuid, String)>, StoreError>;
+    /// Trigger migrations whose spec holds a sealed value (their `create` items),
+    /// likewise: (id, spec).
     async fn sealed_migration_specs(
         &self,
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<(Uuid, String)>, StoreError>;
+    /// Every plugin's failed attempts since `since`, and when it last succeeded;
+    /// counting only the triggers `created_by` made, when given.
     async fn plugin_activity(
         &self,
         since: chrono::DateTime<chrono::Utc>,
@@ -1056,37 +1077,49 @@ pub trait Writes: Send + Sync {
         lease: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError>;
+    /// Take a running migration's lease until `until`: true when it was free, had
+    /// expired or was already `owner`'s. Its `done` is recounted from its items.
     async fn claim_migration(
         &self,
         id: Uuid,
         owner: &str,
         until: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError>;
+    /// Give the lease up (shutdown): another instance may take it at once.
     async fn release_migration(&self, id: Uuid, owner: &str) -> Result<(), StoreError>;
+    /// Mark it completed, if `owner` still holds it and nobody cancelled it.
     async fn complete_migration(&self, id: Uuid, owner: &str) -> Result<bool, StoreError>;
+    /// False when it had already ended.
     async fn cancel_migration(
         &self,
         id: Uuid,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError>;
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// Note that a key was used at `at` (never moves the time backwards).
     async fn touch_api_key(
         &self,
         id: Uuid,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError>;
+    /// An audit row on its own (sign-ins, key and user changes, embed tokens);
+    /// actions with their own writes record theirs in the same transaction.
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError>;
     /// Statements run one after another, each on its own (idempotent steps); the
     /// rows the last one changed. Statements are built inside `storage`.
     #[allow(private_interfaces)]
     async fn run_each(&self, steps: Vec<(Sql, &'static str)>) -> Result<u64, StoreError>;
+    /// Replace a trigger's payload if it is still `old`; false when it changed.
     async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError>;
+    /// Replace a migration's spec if it is still `old`; false when it changed.
     async fn replace_migration_spec(
         &self,
         id: Uuid,
         old: &str,
         new: &str,
     ) -> Result<bool, StoreError>;
+    /// Write a plugin's sealed columns and headers unless it was updated since it
+    /// was read (`read_at`, its `updated_at` then); false when it was.
     async fn replace_plugin_secrets(
         &self,
         plugin: &PluginRecord,

@@ -20,8 +20,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use app::domain::{Trigger, TriggerDetail};
-
 pub use accounts::{Accounts, SessionRecord, UserRecord};
 pub use records::*;
 
@@ -103,6 +101,20 @@ where
     }
 }
 
+/// The first steps of removing triggers' details: their logs and attempts.
+fn delete_details(d: sql::Dialect, ids: &[Uuid]) -> Vec<(sql::Sql, &'static str)> {
+    vec![
+        (
+            sql::delete_children(d, "trigger_logs", ids),
+            "removing logs",
+        ),
+        (
+            sql::delete_children(d, "attempts", ids),
+            "removing attempts",
+        ),
+    ]
+}
+
 fn unique_what(message: &str) -> &'static str {
     if message.contains("idempotency_key") {
         "trigger with this idempotency key"
@@ -128,19 +140,6 @@ pub trait Store: Send + Sync + 'static {
 
     async fn migrate(&self) -> Result<(), StoreError>;
 
-    async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
-        self.writes().insert_plugin(plugin).await
-    }
-    async fn update_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
-        self.writes().update_plugin(plugin).await
-    }
-    async fn get_plugin(&self, key: &PluginKey) -> Result<Option<PluginRecord>, StoreError> {
-        self.reads().get_plugin(key).await
-    }
-    async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
-        self.reads().list_plugins().await
-    }
-
     /// Insert one trigger with its `queued` log. With an idempotency key, a
     /// second insert under the same key returns the first trigger instead.
     async fn insert_trigger(&self, trigger: NewTrigger) -> Result<Inserted, StoreError>;
@@ -165,36 +164,11 @@ pub trait Store: Send + Sync + 'static {
         outcomes: Vec<AttemptOutcome>,
     ) -> Result<Vec<Result<(), StoreError>>, StoreError>;
 
-    /// Newest first, strictly after `after` in that order.
-    async fn list_triggers(
-        &self,
-        filter: &StoreFilter,
-        after: Option<Cursor>,
-        limit: u32,
-    ) -> Result<Vec<Trigger>, StoreError> {
-        self.reads().list_triggers(filter, after, limit).await
-    }
-
-    async fn get_trigger_detail(&self, id: Uuid) -> Result<Option<TriggerDetail>, StoreError> {
-        self.reads().get_trigger_detail(id).await
-    }
-
     /// Mark at most `claim.limit` due triggers as running under a new lease, oldest
     /// due first; triggers of inactive plugins wait. In the same transaction, running
     /// triggers whose lease expired are settled first: due again, or `erroneous` when
     /// the interrupted claim was their last allowed attempt.
     async fn claim_due_triggers(&self, claim: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError>;
-
-    /// Give a claim back without counting it: the trigger is due again at `at`.
-    /// False when the lease was already lost.
-    async fn release_claim(
-        &self,
-        trigger_id: Uuid,
-        lease: &str,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, StoreError> {
-        self.writes().release_claim(trigger_id, lease, at).await
-    }
 
     /// Queue a manual or migration run of a trigger now, with its audit row, together.
     async fn request_run(
@@ -203,52 +177,6 @@ pub trait Store: Send + Sync + 'static {
         run: PendingRun,
         audit: Option<AuditEntry>,
     ) -> Result<RunRequest, StoreError>;
-
-    /// How many triggers a filter matches.
-    async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError> {
-        self.reads().count_triggers(filter).await
-    }
-
-    /// How many triggers a filter matches, per status (statuses with none are absent).
-    async fn count_by_status(
-        &self,
-        filter: &StoreFilter,
-    ) -> Result<Vec<(app::domain::Status, u64)>, StoreError> {
-        self.reads().count_by_status(filter).await
-    }
-
-    /// Every plugin's failed attempts since `since`, and when it last succeeded;
-    /// counting only the triggers `created_by` made, when given.
-    async fn plugin_activity(
-        &self,
-        since: chrono::DateTime<chrono::Utc>,
-        created_by: Option<&str>,
-    ) -> Result<Vec<PluginActivity>, StoreError> {
-        self.reads().plugin_activity(since, created_by).await
-    }
-
-    /// Attempts started in `buckets` periods of `bucket` from `from`, of the
-    /// triggers `filter` matches: (period index, class, how many), periods and
-    /// classes with none absent.
-    async fn attempt_activity(
-        &self,
-        filter: &StoreFilter,
-        from: chrono::DateTime<chrono::Utc>,
-        bucket: chrono::Duration,
-        buckets: u32,
-    ) -> Result<Vec<(u32, app::domain::FailureClass, u64)>, StoreError> {
-        self.reads()
-            .attempt_activity(filter, from, bucket, buckets)
-            .await
-    }
-
-    /// How many triggers wait, are scheduled, run; since when the oldest is due.
-    async fn queue_depth(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<QueueDepth, StoreError> {
-        self.reads().queue_depth(now).await
-    }
 
     /// Final triggers whose `tier` is due for removal (see `sql::retention`), oldest first.
     async fn expired_triggers(
@@ -294,26 +222,18 @@ pub trait Store: Send + Sync + 'static {
             return Ok(0);
         }
         let d = self.reads().dialect();
-        self.writes()
-            .run_each(vec![
-                (
-                    sql::delete_children(d, "trigger_logs", ids),
-                    "removing logs",
-                ),
-                (
-                    sql::delete_children(d, "attempts", ids),
-                    "removing attempts",
-                ),
-                (
-                    sql::clear_search_body(d, ids),
-                    "removing payload text from the search index",
-                ),
-                (
-                    sql::mark_details_removed(d, ids, at, why),
-                    "marking details removed",
-                ),
-            ])
-            .await
+        let mut steps = delete_details(d, ids);
+        steps.extend([
+            (
+                sql::clear_search_body(d, ids),
+                "removing payload text from the search index",
+            ),
+            (
+                sql::mark_details_removed(d, ids, at, why),
+                "marking details removed",
+            ),
+        ]);
+        self.writes().run_each(steps).await
     }
 
     /// Delete final triggers with everything that refers to them.
@@ -322,27 +242,19 @@ pub trait Store: Send + Sync + 'static {
             return Ok(0);
         }
         let d = self.reads().dialect();
-        self.writes()
-            .run_each(vec![
-                (
-                    sql::delete_children(d, "trigger_logs", ids),
-                    "removing logs",
-                ),
-                (
-                    sql::delete_children(d, "attempts", ids),
-                    "removing attempts",
-                ),
-                (
-                    sql::delete_children(d, "trigger_migration_items", ids),
-                    "removing migration items",
-                ),
-                (
-                    sql::delete_children(d, "trigger_search", ids),
-                    "removing triggers from the search index",
-                ),
-                (sql::delete_final_triggers(d, ids), "removing triggers"),
-            ])
-            .await
+        let mut steps = delete_details(d, ids);
+        steps.extend([
+            (
+                sql::delete_children(d, "trigger_migration_items", ids),
+                "removing migration items",
+            ),
+            (
+                sql::delete_children(d, "trigger_search", ids),
+                "removing triggers from the search index",
+            ),
+            (sql::delete_final_triggers(d, ids), "removing triggers"),
+        ]);
+        self.writes().run_each(steps).await
     }
 
     /// Take or renew a background job's lease until `until`; false while another holds it.
@@ -382,11 +294,6 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Who created a trigger (`key:<id>`, `user:<id>`, `system`), if recorded.
-    async fn trigger_creator(&self, id: Uuid) -> Result<Option<String>, StoreError> {
-        self.reads().trigger_creator(id).await
-    }
-
     /// A new trigger migration and its audit row, together.
     async fn insert_migration(
         &self,
@@ -404,57 +311,6 @@ pub trait Store: Send + Sync + 'static {
         audit: AuditEntry,
         rerun_set: Option<&StoreFilter>,
     ) -> Result<u64, StoreError>;
-    /// With `succeeded`/`failed` counted from its triggers' statuses now.
-    async fn get_migration(&self, id: Uuid) -> Result<Option<MigrationRecord>, StoreError> {
-        self.reads().get_migration(id).await
-    }
-    /// False when it had already ended.
-    async fn cancel_migration(
-        &self,
-        id: Uuid,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, StoreError> {
-        self.writes().cancel_migration(id, at).await
-    }
-    /// The ids of the newest `limit` migrations, newest first.
-    async fn recent_migrations(&self, limit: u32) -> Result<Vec<Uuid>, StoreError> {
-        self.reads().recent_migrations(limit).await
-    }
-    /// Migrations still running (whoever holds them).
-    async fn running_migrations(&self) -> Result<Vec<Uuid>, StoreError> {
-        self.reads().running_migrations().await
-    }
-    /// Take a running migration's lease until `until`: true when it was free, had
-    /// expired or was already `owner`'s. Its `done` is recounted from its items.
-    async fn claim_migration(
-        &self,
-        id: Uuid,
-        owner: &str,
-        until: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, StoreError> {
-        self.writes().claim_migration(id, owner, until).await
-    }
-    /// Give the lease up (shutdown): another instance may take it at once.
-    async fn release_migration(&self, id: Uuid, owner: &str) -> Result<(), StoreError> {
-        self.writes().release_migration(id, owner).await
-    }
-    /// Mark it completed, if `owner` still holds it and nobody cancelled it.
-    async fn complete_migration(&self, id: Uuid, owner: &str) -> Result<bool, StoreError> {
-        self.writes().complete_migration(id, owner).await
-    }
-    /// Positions of the items a migration has done.
-    async fn migration_done_positions(&self, id: Uuid) -> Result<Vec<u64>, StoreError> {
-        self.reads().migration_done_positions(id).await
-    }
-    /// A page of the set a rerun migration re-executes: (position, trigger id).
-    async fn migration_set(
-        &self,
-        id: Uuid,
-        after: Option<u64>,
-        limit: u32,
-    ) -> Result<Vec<(u64, Uuid)>, StoreError> {
-        self.reads().migration_set(id, after, limit).await
-    }
     /// Do one item under the lease, recorded with it in one transaction.
     async fn migration_step(&self, step: MigrationStep) -> Result<StepOutcome, StoreError>;
 
@@ -467,32 +323,6 @@ pub trait Store: Send + Sync + 'static {
     /// Wake `wake` whenever another instance announces due work.
     fn subscribe_due(&self, _wake: Arc<tokio::sync::Notify>) {}
 
-    /// When the next trigger is due, to sleep exactly until then.
-    async fn next_due_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        self.reads().next_due_at().await
-    }
-
-    /// The audit trail, newest first.
-    async fn list_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        self.reads().list_audit(limit).await
-    }
-
-    /// An audit row on its own (sign-ins, key and user changes, embed tokens);
-    /// actions with their own writes record theirs in the same transaction.
-    async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        self.writes().insert_audit(entry).await
-    }
-
-    /// A page of the audit trail, newest first, strictly after `after` in that order.
-    async fn audit_page(
-        &self,
-        filter: &AuditFilter,
-        after: Option<Cursor>,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, StoreError> {
-        self.reads().audit_page(filter, after, limit).await
-    }
-
     /// A change and its audit row, in one transaction (see [`AuditedChange`]).
     /// Returns how many rows the change touched: 0 wrote nothing at all.
     async fn write_audited(
@@ -500,70 +330,6 @@ pub trait Store: Send + Sync + 'static {
         change: AuditedChange,
         audit: AuditEntry,
     ) -> Result<u64, StoreError>;
-
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        self.writes().insert_api_key(key).await
-    }
-    /// The key with this hash, revoked and expired ones included.
-    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.reads().find_api_key(key_hash).await
-    }
-
-    /// Triggers whose payload holds a sealed value, in id order after `after`
-    /// (key rotation): (id, payload).
-    async fn sealed_payloads(
-        &self,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> Result<Vec<(Uuid, String)>, StoreError> {
-        self.reads().sealed_payloads(after, limit).await
-    }
-    /// Trigger migrations whose spec holds a sealed value (their `create` items),
-    /// likewise: (id, spec).
-    async fn sealed_migration_specs(
-        &self,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> Result<Vec<(Uuid, String)>, StoreError> {
-        self.reads().sealed_migration_specs(after, limit).await
-    }
-    /// Replace a trigger's payload if it is still `old`; false when it changed.
-    async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError> {
-        self.writes().replace_payload(id, old, new).await
-    }
-    /// Replace a migration's spec if it is still `old`; false when it changed.
-    async fn replace_migration_spec(
-        &self,
-        id: Uuid,
-        old: &str,
-        new: &str,
-    ) -> Result<bool, StoreError> {
-        self.writes().replace_migration_spec(id, old, new).await
-    }
-    /// Write a plugin's sealed columns and headers unless it was updated since it
-    /// was read (`read_at`, its `updated_at` then); false when it was.
-    async fn replace_plugin_secrets(
-        &self,
-        plugin: &PluginRecord,
-        read_at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, StoreError> {
-        self.writes().replace_plugin_secrets(plugin, read_at).await
-    }
-    async fn get_api_key(&self, id: Uuid) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.reads().get_api_key(id).await
-    }
-    /// Every key, revoked ones too, newest first.
-    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        self.reads().list_api_keys().await
-    }
-    /// Note that a key was used at `at` (never moves the time backwards).
-    async fn touch_api_key(
-        &self,
-        id: Uuid,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), StoreError> {
-        self.writes().touch_api_key(id, at).await
-    }
 
     /// Tell every instance sharing this database that a key was revoked, so each
     /// drops it from its cache at once (PostgreSQL `NOTIFY`).
