@@ -247,10 +247,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let service = cli.db.service().await?;
             let who = calltrail::service::Principal::system("command line");
-            let users = service
-                .list_users(&who)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let users = every_user(&service, &who).await?;
             println!(
                 "{:<36}  {:<32}  {:<8}  {:<20}  {:<8}  created",
                 "id", "email", "role", "plugins", "state"
@@ -277,10 +274,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let service = cli.db.service().await?;
             let who = calltrail::service::Principal::system("command line");
-            let users = service
-                .list_users(&who)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let users = every_user(&service, &who).await?;
             let user = users
                 .into_iter()
                 .find(|u| u.email.eq_ignore_ascii_case(email.trim()))
@@ -314,6 +308,16 @@ async fn main() -> anyhow::Result<()> {
 
 /// Headers stored in plain text before sensitive ones were sealed get sealed as
 /// soon as a process holding the key starts (a failure only delays it).
+async fn every_user(
+    service: &calltrail::service::Service,
+    who: &calltrail::service::Principal,
+) -> anyhow::Result<Vec<calltrail::service::User>> {
+    service
+        .list_users(who)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 async fn seal_plain_headers(service: &calltrail::service::Service) {
     match service.seal_plain_headers().await {
         Ok(0) => {}

@@ -205,14 +205,8 @@ impl Service {
     }
 
     async fn plugin_names(&self) -> Result<HashMap<Uuid, String>, ServiceError> {
-        Ok(self
-            .store
-            .reads()
-            .list_plugins()
-            .await?
-            .into_iter()
-            .map(|r| (r.plugin.id, r.plugin.name))
-            .collect())
+        let plugins = self.stored_plugins().await?;
+        Ok(plugins.into_iter().map(|p| (p.id, p.name)).collect())
     }
 
     fn api_key_view(&self, r: &ApiKeyRecord, names: &HashMap<Uuid, String>) -> ApiKey {

@@ -28,12 +28,9 @@ impl Service {
             .plugin_activity(now() - HEALTH_WINDOW, own.as_deref())
             .await?;
         Ok(self
-            .store
-            .reads()
-            .list_plugins()
+            .stored_plugins()
             .await?
             .into_iter()
-            .map(|r| r.plugin)
             .filter(|p| lists_triggers_of(who, p, false))
             .map(|p| {
                 let a = activity.iter().find(|a| a.plugin_id == p.id);

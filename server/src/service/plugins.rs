@@ -629,14 +629,18 @@ impl Service {
     pub async fn list_plugins(&self, who: &Principal) -> Result<Vec<PluginView>, ServiceError> {
         who.require(Permission::Read)?;
         Ok(self
-            .store
-            .reads()
-            .list_plugins()
+            .stored_plugins()
             .await?
             .into_iter()
-            .filter(|r| who.sees_plugin(r.plugin.id))
-            .map(|r| view_for(who, r.plugin))
+            .filter(|p| who.sees_plugin(p.id))
+            .map(|p| view_for(who, p))
             .collect())
+    }
+
+    /// Every plugin as stored, whoever may see it.
+    pub(super) async fn stored_plugins(&self) -> Result<Vec<Plugin>, ServiceError> {
+        let records = self.store.reads().list_plugins().await?;
+        Ok(records.into_iter().map(|r| r.plugin).collect())
     }
 
     /// A plugin by name or id, through the short-lived cache (the ingest path).
