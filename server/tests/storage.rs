@@ -40,6 +40,7 @@ on_both_databases!(
     an_expired_lease_whose_retries_are_spent_ends_erroneous_with_the_interrupted_attempt,
     an_expired_lease_of_an_inactive_plugin_waits_until_the_plugin_is_active,
     a_released_claim_is_due_again_uncounted_unless_its_lease_was_lost,
+    a_batch_of_outcomes_moves_each_trigger_whose_lease_holds_and_no_other,
 );
 
 fn new_trigger(plugin_id: Uuid, at: chrono::DateTime<Utc>) -> NewTrigger {
@@ -1406,4 +1407,85 @@ async fn a_released_claim_is_due_again_uncounted_unless_its_lease_was_lost(db: D
         .unwrap()
         .unwrap();
     assert_eq!(d.trigger.trigger.status, Status::Running);
+}
+
+/// The executor records its outcomes as one batch: every trigger whose lease still
+/// holds moves, with its attempt, its logs and any gap of interrupted attempts; one
+/// whose lease was lost is told so and keeps nothing of that attempt.
+async fn a_batch_of_outcomes_moves_each_trigger_whose_lease_holds_and_no_other(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let now = Utc::now();
+    let triggers: Vec<NewTrigger> = (0..4)
+        .map(|i| new_trigger(stripe, now - Duration::minutes(10 - i)))
+        .collect();
+    store.insert_triggers(triggers.clone()).await.unwrap();
+    let claimed = store.claim_due_triggers(&claim_at(now, 10)).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    let lease = claimed[0].lease.clone();
+    let at = now + Duration::seconds(1);
+    let with_lease = |mut o: AttemptOutcome, l: &str| {
+        o.lease = Some(l.to_string());
+        o
+    };
+    let batch = vec![
+        with_lease(outcome(triggers[0].id, 1, Status::Finished, at), &lease),
+        with_lease(outcome(triggers[1].id, 1, Status::Retrying, at), "lost"),
+        with_lease(outcome(triggers[2].id, 1, Status::Retrying, at), &lease),
+        // Its worker claimed attempt 3; attempts 1 and 2 were never recorded.
+        with_lease(outcome(triggers[3].id, 3, Status::Finished, at), &lease),
+    ];
+    let results = store.record_attempts(batch).await.unwrap();
+    let told: Vec<&str> = results
+        .iter()
+        .map(|r| match r {
+            Ok(()) => "recorded",
+            Err(StoreError::LeaseLost) => "lease lost",
+            Err(_) => "failed",
+        })
+        .collect();
+    assert_eq!(told, ["recorded", "lease lost", "recorded", "recorded"]);
+
+    let detail = |id: Uuid| {
+        let store = store.clone();
+        async move { store.reads().get_trigger_detail(id).await.unwrap().unwrap() }
+    };
+    let done = detail(triggers[0].id).await;
+    assert_eq!(done.trigger.trigger.status, Status::Finished);
+    assert_eq!(done.trigger.trigger.external_id.as_deref(), Some("ext_1"));
+    assert_eq!(done.trigger.trigger.triggered_at, Some(truncate(at)));
+    assert_eq!(done.attempts.len(), 1);
+    let steps: Vec<&str> = done.logs.iter().map(|l| l.step.as_str()).collect();
+    assert_eq!(steps, ["queued", "finished"]);
+
+    let kept = detail(triggers[1].id).await;
+    assert_eq!(
+        kept.trigger.trigger.status,
+        Status::Running,
+        "lease lost: untouched"
+    );
+    assert!(kept.attempts.is_empty());
+    assert_eq!(kept.logs.len(), 1);
+
+    let retrying = detail(triggers[2].id).await;
+    assert_eq!(retrying.trigger.trigger.status, Status::Retrying);
+    assert_eq!(
+        retrying
+            .trigger
+            .trigger
+            .last_error
+            .as_ref()
+            .map(|e| e.status_code),
+        Some(Some(503))
+    );
+    assert_eq!(
+        retrying.trigger.trigger.next_attempt_at,
+        Some(truncate(at) + Duration::seconds(60))
+    );
+
+    let gap = detail(triggers[3].id).await;
+    let numbers: Vec<u32> = gap.attempts.iter().map(|a| a.number).collect();
+    assert_eq!(numbers, [1, 2, 3], "the interrupted attempts are filled in");
+    assert_eq!(gap.attempts[0].class, FailureClass::Network);
+    assert_eq!(gap.trigger.trigger.status, Status::Finished);
+    assert_eq!(gap.trigger.trigger.attempts, 3);
 }

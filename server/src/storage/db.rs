@@ -631,11 +631,7 @@ where
     )
     .await?;
     if moved == 0 {
-        return Err(if o.lease.is_some() {
-            StoreError::LeaseLost
-        } else {
-            StoreError::Corrupt(format!("trigger {} does not exist", o.trigger_id))
-        });
+        return Err(not_moved(o));
     }
     fill_interrupted::<DB>(&mut *conn, o).await?;
     execute(
@@ -658,7 +654,15 @@ where
     Ok(())
 }
 
-/// Each outcome inside its own savepoint of one transaction.
+/// Outcomes recorded by one statement of each kind; bounded so that no statement
+/// nears either database's limit on bound values (21 per attempt row).
+const OUTCOME_CHUNK: usize = 200;
+
+/// A batch of outcomes inside one transaction, set-based: one `UPDATE … FROM
+/// (VALUES …)` moves every trigger whose lease still holds (checked per row inside
+/// the statement), then one insert each for their attempts and their logs. An
+/// outcome whose lease was lost gets `LeaseLost` and writes nothing; any other
+/// failure fails the batch (the executor then records each alone).
 pub(crate) async fn write_outcomes<DB>(
     conn: &mut DB::Connection,
     outcomes: &[super::AttemptOutcome],
@@ -668,24 +672,91 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
     sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
+    sql::LastAttemptNumbersRow: for<'r> FromRow<'r, DB::Row>,
+    sql::IdRow: for<'r> FromRow<'r, DB::Row>,
 {
-    let mut results = Vec::with_capacity(outcomes.len());
-    for o in outcomes {
-        conn.execute("SAVEPOINT outcome")
-            .await
-            .context("opening a savepoint")?;
-        let r = write_outcome::<DB>(&mut *conn, o).await;
-        if r.is_err() {
-            conn.execute("ROLLBACK TO SAVEPOINT outcome")
-                .await
-                .context("rolling back a savepoint")?;
+    let mut moved = std::collections::HashSet::new();
+    for chunk in outcomes.chunks(OUTCOME_CHUNK) {
+        let chunk: Vec<&super::AttemptOutcome> = chunk.iter().collect();
+        let ids = unique_trigger_ids(&chunk).ok_or_else(|| {
+            StoreError::Corrupt("one trigger twice in a batch of outcomes".into())
+        })?;
+        let rows: Vec<sql::IdRow> = fetch_all(
+            &mut *conn,
+            sql::apply_outcomes(DB::DIALECT, &chunk),
+            "updating triggers",
+        )
+        .await?;
+        moved.extend(rows.into_iter().map(|r| r.id));
+        let kept: Vec<&super::AttemptOutcome> = chunk
+            .into_iter()
+            .filter(|o| moved.contains(&o.trigger_id))
+            .collect();
+        if kept.is_empty() {
+            continue;
         }
-        conn.execute("RELEASE SAVEPOINT outcome")
-            .await
-            .context("releasing a savepoint")?;
-        results.push(r);
+        let last: Vec<sql::LastAttemptNumbersRow> = fetch_all(
+            &mut *conn,
+            sql::select_last_attempt_numbers(DB::DIALECT, &ids),
+            "reading attempt numbers",
+        )
+        .await?;
+        for o in &kept {
+            let recorded = last
+                .iter()
+                .find(|r| r.trigger_id == o.trigger_id)
+                .and_then(|r| r.number)
+                .unwrap_or(0);
+            if i64::from(o.attempt.number) > recorded + 1 {
+                fill_interrupted::<DB>(&mut *conn, o).await?;
+            }
+        }
+        execute(
+            &mut *conn,
+            sql::insert_attempts(DB::DIALECT, &kept),
+            "inserting attempts",
+        )
+        .await?;
+        let logs = kept
+            .iter()
+            .flat_map(|o| o.logs.iter().map(|l| (o.trigger_id, l)));
+        if let Some(logs) = sql::insert_logs(DB::DIALECT, logs) {
+            execute(&mut *conn, logs, "inserting logs").await?;
+        }
+        for o in &kept {
+            if let Some(external_id) = &o.external_id {
+                execute(
+                    &mut *conn,
+                    sql::set_search_ext(DB::DIALECT, o.trigger_id, external_id),
+                    "indexing an external id for search",
+                )
+                .await?;
+            }
+        }
     }
-    Ok(results)
+    Ok(outcomes
+        .iter()
+        .map(|o| match moved.contains(&o.trigger_id) {
+            true => Ok(()),
+            false => Err(not_moved(o)),
+        })
+        .collect())
+}
+
+/// The trigger ids of a chunk, when each appears once.
+fn unique_trigger_ids(chunk: &[&super::AttemptOutcome]) -> Option<Vec<Uuid>> {
+    let ids: Vec<Uuid> = chunk.iter().map(|o| o.trigger_id).collect();
+    let distinct: std::collections::HashSet<&Uuid> = ids.iter().collect();
+    (distinct.len() == ids.len()).then_some(ids)
+}
+
+/// Why an outcome moved no trigger: its lease was lost, or the trigger is gone.
+fn not_moved(o: &super::AttemptOutcome) -> StoreError {
+    if o.lease.is_some() {
+        StoreError::LeaseLost
+    } else {
+        StoreError::Corrupt(format!("trigger {} does not exist", o.trigger_id))
+    }
 }
 
 /// Claims whose worker died before recording anything still made (or may have made)

@@ -125,17 +125,32 @@ fn body_from_bytes(bytes: Vec<u8>) -> (String, Option<BodyEncoding>) {
 }
 
 pub(crate) fn insert_attempt(d: Dialect, o: &AttemptOutcome) -> Sql {
+    insert_attempts(d, &[o])
+}
+
+/// Many attempts in one statement (a batch of outcomes).
+pub(crate) fn insert_attempts(d: Dialect, outcomes: &[&AttemptOutcome]) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        format!("INSERT INTO attempts (trigger_id, {ATTEMPT_COLUMNS}) VALUES "),
+    );
+    for (i, o) in outcomes.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind_row(attempt_values(o));
+    }
+    sql
+}
+
+fn attempt_values(o: &AttemptOutcome) -> Vec<Arg> {
     let a = &o.attempt;
     let (request_body, request_body_bytes) = body_columns(a.request.body.as_deref(), None);
     let (response_body, response_body_bytes) = match &a.response {
         Some(r) => body_columns(r.body.as_deref(), r.body_encoding),
         None => body_columns(None, None),
     };
-    let mut sql = Sql::new(
-        d,
-        format!("INSERT INTO attempts (trigger_id, {ATTEMPT_COLUMNS}) VALUES "),
-    );
-    sql.bind_row(vec![
+    vec![
         o.trigger_id.into(),
         a.id.into(),
         (a.number as i64).into(),
@@ -157,50 +172,94 @@ pub(crate) fn insert_attempt(d: Dialect, o: &AttemptOutcome) -> Sql {
         a.decision.action.as_str().into(),
         a.decision.at.map(micros).into(),
         a.decision.reason.clone().into(),
-    ]);
+    ]
+}
+
+/// The columns an attempt's outcome sets on its trigger, in `outcome_values` order.
+const OUTCOME_SETS: [&str; 8] = [
+    "status",
+    "attempts",
+    "finished_at",
+    "next_attempt_at",
+    "duration_ms",
+    "last_error_class",
+    "last_error_message",
+    "last_error_status",
+];
+
+fn outcome_values(o: &AttemptOutcome) -> Vec<Arg> {
+    let a = &o.attempt;
+    let e = o.last_error.as_ref();
+    vec![
+        o.status.as_str().into(),
+        (a.number as i64).into(),
+        o.finished_at.map(micros).into(),
+        o.next_attempt_at.map(micros).into(),
+        a.duration_ms.into(),
+        e.map(|e| e.class.as_str().to_string()).into(),
+        e.map(|e| e.message.clone()).into(),
+        e.and_then(|e| e.status_code.map(i64::from)).into(),
+    ]
+}
+
+/// What every outcome also does to its trigger: the first attempt sets
+/// `triggered_at`, an external id is kept once known, the claim is let go.
+const OUTCOME_RELEASE: &str = "lease_owner = NULL, lease_expires_at = NULL, run_kind = NULL, \
+     run_actor = NULL, run_reason = NULL, resume_retries = ";
+
+/// Move many triggers to where their attempts left them, in one statement. A row
+/// whose lease is lost meanwhile is left alone: the lease is checked per row inside
+/// the statement. Returns (`RETURNING`) the ids it moved.
+pub(crate) fn apply_outcomes(d: Dialect, outcomes: &[&AttemptOutcome]) -> Sql {
+    let mut sql = Sql::new(
+        d,
+        format!(
+            "WITH v (id, lease, started_at, external_id, {}) AS (VALUES ",
+            OUTCOME_SETS.join(", ")
+        ),
+    );
+    for (i, o) in outcomes.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        let mut row = vec![
+            o.trigger_id.into(),
+            o.lease.clone().into(),
+            micros(o.attempt.started_at).into(),
+            o.external_id.clone().into(),
+        ];
+        row.extend(outcome_values(o));
+        sql.bind_row(row);
+    }
+    let sets: Vec<String> = OUTCOME_SETS
+        .iter()
+        .map(|c| format!("{c} = v.{c}"))
+        .collect();
+    sql.push(&format!(
+        ") UPDATE triggers SET {}, triggered_at = COALESCE(triggers.triggered_at, v.started_at), \
+         external_id = COALESCE(v.external_id, triggers.external_id), {OUTCOME_RELEASE}",
+        sets.join(", ")
+    ))
+    .bind(false)
+    .push(
+        " FROM v WHERE triggers.id = v.id \
+         AND (v.lease IS NULL OR triggers.lease_owner = v.lease) RETURNING triggers.id",
+    );
     sql
 }
 
 /// Move a trigger to where an attempt left it. `triggered_at` is set once, by the first attempt.
 pub(crate) fn apply_outcome(d: Dialect, o: &AttemptOutcome) -> Sql {
-    let a = &o.attempt;
     let mut sql = Sql::new(d, "UPDATE triggers SET ");
     push_sets(
         &mut sql,
-        vec![
-            ("status", o.status.as_str().into()),
-            ("attempts", (a.number as i64).into()),
-            ("finished_at", o.finished_at.map(micros).into()),
-            ("next_attempt_at", o.next_attempt_at.map(micros).into()),
-            ("duration_ms", a.duration_ms.into()),
-            (
-                "last_error_class",
-                o.last_error
-                    .as_ref()
-                    .map(|e| e.class.as_str().to_string())
-                    .into(),
-            ),
-            (
-                "last_error_message",
-                o.last_error.as_ref().map(|e| e.message.clone()).into(),
-            ),
-            (
-                "last_error_status",
-                o.last_error
-                    .as_ref()
-                    .and_then(|e| e.status_code.map(i64::from))
-                    .into(),
-            ),
-        ],
+        OUTCOME_SETS.into_iter().zip(outcome_values(o)).collect(),
     );
     sql.push(", triggered_at = COALESCE(triggered_at, ")
-        .bind(micros(a.started_at))
+        .bind(micros(o.attempt.started_at))
         .push("), external_id = COALESCE(")
         .bind(o.external_id.clone())
-        .push(
-            ", external_id), lease_owner = NULL, lease_expires_at = NULL, run_kind = NULL, \
-             run_actor = NULL, run_reason = NULL, resume_retries = ",
-        )
+        .push(&format!(", external_id), {OUTCOME_RELEASE}"))
         .bind(false)
         .push(" WHERE id = ")
         .bind(o.trigger_id);
