@@ -308,7 +308,7 @@ pub struct ExecutorArgs {
     #[arg(long, env = "CALLTRAIL_EXECUTOR", default_value = "on", value_parser = ["on", "off"])]
     pub executor: String,
     /// Triggers executed at once.
-    #[arg(long, env = "CALLTRAIL_WORKERS", default_value_t = 32)]
+    #[arg(long, env = "CALLTRAIL_WORKERS", default_value_t = 128)]
     pub workers: usize,
     /// How long a claimed trigger is held; longer than any plugin timeout.
     #[arg(long, env = "CALLTRAIL_LEASE_SECS", default_value_t = 120,

@@ -36,6 +36,9 @@ use crate::service::{now, Owner, PluginSecrets, Service};
 use crate::storage::{AttemptOutcome, Claim, ClaimedTrigger, PluginKey, PluginRecord, StoreError};
 use outbound::AllowList;
 
+/// How long a freed slot waits for others before it is claimed for alone (see `run`).
+const CLAIM_GATHER: Duration = Duration::from_millis(5);
+
 #[derive(Debug, Clone)]
 pub struct ExecutorConfig {
     /// Triggers executed at once (one claim batch).
@@ -57,7 +60,7 @@ pub struct ExecutorConfig {
 impl Default for ExecutorConfig {
     fn default() -> Self {
         ExecutorConfig {
-            concurrency: 32,
+            concurrency: 128,
             lease: Duration::from_secs(120),
             poll: Duration::from_secs(2),
             allow: Arc::new(AllowList::default()),
@@ -539,13 +542,21 @@ impl Executor {
         };
         let mut failures = 0u32;
         while !*shutdown.borrow() {
-            if slots.free() == 0 {
-                // Every slot is busy: wait for one to free up (or shutdown).
+            if slots.free() < self.claim_batch() {
+                // Most slots are busy: wait until a batch of them is free, or one slot
+                // and a moment. Claiming each freed slot alone would make every
+                // delivery its own claim transaction beside ingest's writes.
+                let batch = self.claim_batch();
                 tokio::select! {
-                    _ = slots.one_free() => {}
+                    _ = async {
+                        slots.one_free().await;
+                        let _ = tokio::time::timeout(CLAIM_GATHER, slots.at_least_free(batch)).await;
+                    } => {}
                     _ = shutdown.changed() => {}
                 }
-                continue;
+                if slots.free() == 0 {
+                    continue;
+                }
             }
             let pause = match self.dispatch(&slots, &outcomes).await {
                 Ok(0) => {
@@ -572,6 +583,11 @@ impl Executor {
         slots.all_free().await;
         drop(outcomes);
         let _ = recorder.await;
+    }
+
+    /// The free slots worth a claim of their own: a quarter of them.
+    fn claim_batch(&self) -> usize {
+        (self.config.concurrency / 4).max(1)
     }
 
     /// How long to wait when nothing is due: until the next due time, at most the
@@ -616,6 +632,11 @@ impl Slots {
     /// Wait until at least one slot is free.
     async fn one_free(&self) {
         drop(self.free.acquire().await);
+    }
+
+    /// Wait until at least `n` slots are free at once.
+    async fn at_least_free(&self, n: usize) {
+        drop(self.free.acquire_many(n as u32).await);
     }
 
     /// Wait until every call in flight is done.
