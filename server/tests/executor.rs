@@ -490,7 +490,18 @@ async fn an_inactive_plugins_triggers_wait_and_run_once_it_is_activated() {
         .mount(&provider)
         .await;
     provider_plugin(&app, "stripe", &provider.uri(), json!({"active": false})).await;
+    let wake = app.service.wake();
+    let woken = || async {
+        tokio::time::timeout(std::time::Duration::from_millis(100), wake.notified())
+            .await
+            .is_ok()
+    };
+    let _ = woken().await;
     let t = app.trigger(&invoice("stripe", "INV-9")).await;
+    assert!(
+        !woken().await,
+        "a paused plugin's trigger does not wake the executor for a claim that finds nothing"
+    );
     let ex = executor(&app, "127.0.0.0/8");
     assert_eq!(ex.step().await.unwrap(), 0);
     assert_eq!(
@@ -501,6 +512,7 @@ async fn an_inactive_plugins_triggers_wait_and_run_once_it_is_activated() {
         .patch("/api/v1/plugins/stripe", &json!({"active": true}))
         .await;
     assert_eq!(s, 200);
+    assert!(woken().await, "activating the plugin wakes the executor");
     assert_eq!(ex.step().await.unwrap(), 1);
     assert_eq!(
         detail(&app, &t["id"]).await["trigger"]["status"],

@@ -566,7 +566,10 @@ impl MigrationItems {
                     };
                     let input = service.migration_trigger(plugin, event_type, &item);
                     let key = format!("migration:{id}:{position}");
-                    let (trigger, _) = service.prepare_trigger(creator, input, Some(&key)).await?;
+                    let trigger = service
+                        .prepare_trigger(creator, input, Some(&key))
+                        .await?
+                        .row;
                     return Ok(Some((position, MigrationWork::Create(Box::new(trigger)))));
                 }
                 Ok(None)

@@ -87,6 +87,14 @@ pub struct ReportedCall {
     pub external_id: Option<String>,
 }
 
+/// A trigger checked and turned into its row, not yet written.
+pub(super) struct Prepared {
+    pub row: NewTrigger,
+    pub plugin_name: String,
+    /// Whether the executor may run it now (a paused plugin's triggers wait).
+    pub plugin_active: bool,
+}
+
 /// A reported call, once checked.
 struct Reported {
     common: Common,
@@ -215,7 +223,7 @@ impl Service {
         who: &Principal,
         input: TriggerInput,
         idempotency_key: Option<&str>,
-    ) -> Result<(NewTrigger, String), ServiceError> {
+    ) -> Result<Prepared, ServiceError> {
         // Ingest keys of any role may create triggers; see API.md.
         who.require(Permission::Create)?;
         let TriggerInput { fields, run_at } = input;
@@ -255,7 +263,8 @@ impl Service {
         let now = super::now();
         let run_at = run_at.map(|t| check_time("run_at", t)).transpose()?;
         let scheduled_at = run_at.map(super::truncate).unwrap_or(now);
-        let inactive = (!c.plugin.plugin.active).then_some(c.plugin.plugin.name.as_str());
+        let plugin_active = c.plugin.plugin.active;
+        let inactive = (!plugin_active).then_some(c.plugin.plugin.name.as_str());
         let queued = outcome::queued(now, scheduled_at, inactive);
         let plugin_name = c.plugin.plugin.name.clone();
         let new = self.new_trigger(
@@ -266,7 +275,11 @@ impl Service {
             (scheduled_at, Some(scheduled_at)),
             queued,
         );
-        Ok((new, plugin_name))
+        Ok(Prepared {
+            row: new,
+            plugin_name,
+            plugin_active,
+        })
     }
 
     /// Whether a trigger could be created, without creating it.
@@ -288,13 +301,22 @@ impl Service {
         input: TriggerInput,
         idempotency_key: Option<&str>,
     ) -> Result<(Trigger, bool), ServiceError> {
-        let (new, plugin_name) = self.prepare_trigger(who, input, idempotency_key).await?;
+        let Prepared {
+            row: new,
+            plugin_name,
+            plugin_active,
+        } = self.prepare_trigger(who, input, idempotency_key).await?;
         let new_id = new.id;
         let to_return = new.clone();
         match self.store.insert_trigger(new).await? {
             Inserted::Created(_) => {
                 crate::metrics::trigger_created(&plugin_name);
-                self.announce_due().await;
+                // A paused plugin's trigger waits: waking the executor would only
+                // cost a claim transaction that finds nothing. Activating the plugin
+                // announces its waiting triggers.
+                if plugin_active {
+                    self.announce_due().await;
+                }
                 Ok((fresh_trigger(to_return, plugin_name), true))
             }
             Inserted::Existing {
