@@ -1488,4 +1488,11 @@ async fn a_batch_of_outcomes_moves_each_trigger_whose_lease_holds_and_no_other(d
     assert_eq!(gap.attempts[0].class, FailureClass::Network);
     assert_eq!(gap.trigger.trigger.status, Status::Finished);
     assert_eq!(gap.trigger.trigger.attempts, 3);
+
+    // Two outcomes of one trigger cannot both be told apart: the batch is refused
+    // whole (the executor then records each alone), and writes nothing.
+    let again = |status| with_lease(outcome(triggers[1].id, 1, status, at), "lost");
+    let twice = vec![again(Status::Finished), again(Status::Retrying)];
+    assert!(store.record_attempts(twice).await.is_err());
+    assert!(detail(triggers[1].id).await.attempts.is_empty());
 }

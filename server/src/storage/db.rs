@@ -675,12 +675,15 @@ where
     sql::LastAttemptNumbersRow: for<'r> FromRow<'r, DB::Row>,
     sql::IdRow: for<'r> FromRow<'r, DB::Row>,
 {
+    if !each_trigger_once(outcomes) {
+        return Err(StoreError::Corrupt(
+            "one trigger twice in a batch of outcomes".into(),
+        ));
+    }
     let mut moved = std::collections::HashSet::new();
     for chunk in outcomes.chunks(OUTCOME_CHUNK) {
         let chunk: Vec<&super::AttemptOutcome> = chunk.iter().collect();
-        let ids = unique_trigger_ids(&chunk).ok_or_else(|| {
-            StoreError::Corrupt("one trigger twice in a batch of outcomes".into())
-        })?;
+        let ids: Vec<Uuid> = chunk.iter().map(|o| o.trigger_id).collect();
         let rows: Vec<sql::IdRow> = fetch_all(
             &mut *conn,
             sql::apply_outcomes(DB::DIALECT, &chunk),
@@ -743,11 +746,10 @@ where
         .collect())
 }
 
-/// The trigger ids of a chunk, when each appears once.
-fn unique_trigger_ids(chunk: &[&super::AttemptOutcome]) -> Option<Vec<Uuid>> {
-    let ids: Vec<Uuid> = chunk.iter().map(|o| o.trigger_id).collect();
-    let distinct: std::collections::HashSet<&Uuid> = ids.iter().collect();
-    (distinct.len() == ids.len()).then_some(ids)
+/// Whether no trigger has two outcomes in the batch (which one moved it could not be told).
+fn each_trigger_once(outcomes: &[super::AttemptOutcome]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(outcomes.len());
+    outcomes.iter().all(|o| seen.insert(o.trigger_id))
 }
 
 /// Why an outcome moved no trigger: its lease was lost, or the trigger is gone.
