@@ -241,6 +241,14 @@ pub async fn seed(service: &Service, count: usize, sandbox_url: &str) -> anyhow:
             Status::Retrying => rng.gen_range(1..=3),
             Status::Erroneous => rng.gen_range(1..=4),
         };
+        if attempts > 0 {
+            // Not due until its history is written below: a server already running
+            // on this database would otherwise claim it in between and record an
+            // attempt under the same number.
+            if let Some(t) = triggers.last_mut() {
+                t.next_attempt_at = None;
+            }
+        }
         let url = format!("{}{}", plugin.base_url, path);
         let mut at = scheduled_at + Duration::milliseconds(rng.gen_range(50..4000));
         for n in 1..=attempts {

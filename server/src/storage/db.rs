@@ -634,22 +634,41 @@ where
         return Err(not_moved(o));
     }
     fill_interrupted::<DB>(&mut *conn, o).await?;
+    write_attempt_rows::<DB>(conn, &[o]).await
+}
+
+/// What outcomes add once their triggers have moved: their attempts, their logs,
+/// and any external id into the search index.
+async fn write_attempt_rows<DB>(
+    conn: &mut DB::Connection,
+    outcomes: &[&super::AttemptOutcome],
+) -> Result<(), StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+{
     execute(
         &mut *conn,
-        sql::insert_attempt(DB::DIALECT, o),
-        "inserting an attempt",
+        sql::insert_attempts(DB::DIALECT, outcomes),
+        "inserting attempts",
     )
     .await?;
-    if let Some(logs) = sql::insert_logs(DB::DIALECT, o.logs.iter().map(|l| (o.trigger_id, l))) {
+    let logs = outcomes
+        .iter()
+        .flat_map(|o| o.logs.iter().map(|l| (o.trigger_id, l)));
+    if let Some(logs) = sql::insert_logs(DB::DIALECT, logs) {
         execute(&mut *conn, logs, "inserting logs").await?;
     }
-    if let Some(external_id) = &o.external_id {
-        execute(
-            &mut *conn,
-            sql::set_search_ext(DB::DIALECT, o.trigger_id, external_id),
-            "indexing an external id for search",
-        )
-        .await?;
+    for o in outcomes {
+        if let Some(external_id) = &o.external_id {
+            execute(
+                &mut *conn,
+                sql::set_search_ext(DB::DIALECT, o.trigger_id, external_id),
+                "indexing an external id for search",
+            )
+            .await?;
+        }
     }
     Ok(())
 }
@@ -714,28 +733,7 @@ where
                 fill_interrupted::<DB>(&mut *conn, o).await?;
             }
         }
-        execute(
-            &mut *conn,
-            sql::insert_attempts(DB::DIALECT, &kept),
-            "inserting attempts",
-        )
-        .await?;
-        let logs = kept
-            .iter()
-            .flat_map(|o| o.logs.iter().map(|l| (o.trigger_id, l)));
-        if let Some(logs) = sql::insert_logs(DB::DIALECT, logs) {
-            execute(&mut *conn, logs, "inserting logs").await?;
-        }
-        for o in &kept {
-            if let Some(external_id) = &o.external_id {
-                execute(
-                    &mut *conn,
-                    sql::set_search_ext(DB::DIALECT, o.trigger_id, external_id),
-                    "indexing an external id for search",
-                )
-                .await?;
-            }
-        }
+        write_attempt_rows::<DB>(&mut *conn, &kept).await?;
     }
     Ok(outcomes
         .iter()
