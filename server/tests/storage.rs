@@ -1116,16 +1116,7 @@ async fn a_created_item_is_one_trigger_even_when_its_record_was_lost(db: Db) {
         .claim_migration(m.id, "me", until)
         .await
         .unwrap());
-    assert_eq!(
-        store
-            .reads()
-            .get_migration(m.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .done,
-        1
-    );
+    assert_eq!(migration_done(&store, m.id).await, 1);
     assert_eq!(
         store.migration_step(create(1)).await.unwrap(),
         StepOutcome::Done
@@ -1136,16 +1127,7 @@ async fn a_created_item_is_one_trigger_even_when_its_record_was_lost(db: Db) {
         .await
         .unwrap();
     assert_eq!(triggers.len(), 2, "item 1 was not created twice");
-    assert_eq!(
-        store
-            .reads()
-            .get_migration(m.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .done,
-        2
-    );
+    assert_eq!(migration_done(&store, m.id).await, 2);
 }
 
 fn migration_record(kind: &str, now: chrono::DateTime<Utc>) -> MigrationRecord {
@@ -1495,4 +1477,9 @@ async fn a_batch_of_outcomes_moves_each_trigger_whose_lease_holds_and_no_other(d
     let twice = vec![again(Status::Finished), again(Status::Retrying)];
     assert!(store.record_attempts(twice).await.is_err());
     assert!(detail(triggers[1].id).await.attempts.is_empty());
+}
+
+/// How many items of a migration are done, as stored.
+async fn migration_done(store: &SharedStore, id: Uuid) -> u64 {
+    store.reads().get_migration(id).await.unwrap().unwrap().done
 }
