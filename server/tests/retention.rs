@@ -138,6 +138,17 @@ async fn old_details_go_summaries_stay_and_unfinished_triggers_are_untouched(db:
     // Nothing more to do the second time.
     let again = app.service.prune(false, &|_| {}).await.unwrap();
     assert_eq!((again.details_removed, again.triggers_deleted), (0, 0));
+    if db == Db::Sqlite {
+        // Retention let the search index forget lazily inside its own transactions
+        // only: what is stored for everyone else is still "at once", which an
+        // erasure needs.
+        let setting = common::query_i64(
+            &app.db_url,
+            "SELECT v FROM trigger_search_fts_config WHERE k = 'secure-delete'",
+        )
+        .await;
+        assert_eq!(setting, 1);
+    }
 }
 
 async fn an_erasure_removes_an_entitys_details_now_and_is_audited(db: Db) {
@@ -155,9 +166,27 @@ async fn an_erasure_removes_an_entitys_details_now_and_is_audited(db: Db) {
         .collect();
     let other = old_trigger(plugin, 0, "CUST-8", json!({"email": "keep@example.com"}));
     let other_id = other.id;
+    let expired = old_trigger(plugin, 0, "CUST-9", json!({"email": "expired@example.com"}));
+    let expired_id = expired.id;
     store.insert_triggers(mine).await.unwrap();
-    store.insert_triggers(vec![other]).await.unwrap();
-    assert_eq!(ex.step().await.unwrap(), 3);
+    store.insert_triggers(vec![other, expired]).await.unwrap();
+    assert_eq!(ex.step().await.unwrap(), 4);
+    // A routine retention pass first, on the same write connection: it lets the
+    // search index forget lazily for its own batches only; the erasure after it
+    // must still leave no bytes behind.
+    finished_days_ago(&app, expired_id, 450).await;
+    app.service
+        .set_retention(RetentionPolicy::from_days(30, 400).unwrap());
+    let pruned = app.service.prune(false, &|_| {}).await.unwrap();
+    assert_eq!(pruned.triggers_deleted, 1);
+    let (s, found) = app
+        .get("/api/v1/triggers?q=expired%40example&include_inactive=true")
+        .await;
+    assert_eq!(
+        (s, found["items"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{found}"
+    );
     // One more of the same entity, still waiting: left alone, counted.
     let (s, _) = app
         .patch("/api/v1/plugins/billing", &json!({"active": false}))

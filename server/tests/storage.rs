@@ -11,8 +11,8 @@ use app::domain::{
 use calltrail::service::{truncate, Limits, SecretBox, Service};
 use calltrail::storage::{
     AttemptOutcome, AuditEntry, Claim, Cursor, Idempotency, Inserted, MigrationRecord,
-    MigrationStep, MigrationWork, NewTrigger, PendingRun, PluginKey, RunRequest, SharedStore,
-    StepOutcome, StoreError, StoreFilter,
+    MigrationStep, MigrationWork, NewTrigger, PendingRun, PluginKey, Removal, RunRequest,
+    SharedStore, StepOutcome, StoreError, StoreFilter,
 };
 use chrono::{Duration, Utc};
 use common::Db;
@@ -375,7 +375,7 @@ async fn a_search_finds_payload_text_never_a_sealed_value_and_forgets_removed_de
     // Details removed (retention, erasure): the payload's text leaves the index; what
     // the summary row still shows (action, entity id, external id) stays findable.
     let removed = store
-        .remove_details(&[mine.id], Utc::now(), "erasure")
+        .remove_details(&[mine.id], Utc::now(), Removal::Erasure)
         .await
         .unwrap();
     assert_eq!(removed, 1);

@@ -95,18 +95,16 @@ async fn fill(url: &str, n: usize) -> anyhow::Result<()> {
     }
     let then_us = then.timestamp_micros();
     let postgres = url.starts_with("postgres");
-    let new_id = if postgres {
-        "gen_random_uuid()"
-    } else {
-        "randomblob(16)"
-    };
     let statements = [
         format!("UPDATE triggers SET finished_at = {then_us}, triggered_at = {then_us}, attempts = 1"),
+        // An attempt's id is a UUIDv7 made when it starts, just after its trigger's:
+        // the trigger's own id stands in for it (one attempt each), so the attempts'
+        // primary key is in time order as in a real database, not scattered.
         format!(
             "INSERT INTO attempts (id, trigger_id, number, started_at, duration_ms, started_by_kind, \
              request_method, request_url, request_headers, request_body, response_status, \
              response_headers, response_body, class, decision_action, decision_reason) \
-             SELECT {new_id}, id, 1, {then_us}, 120, 'executor', 'POST', \
+             SELECT id, id, 1, {then_us}, 120, 'executor', 'POST', \
              'https://api.example.com/invoices', '{{}}', payload, 200, '{{}}', '{{\"ok\":true}}', \
              'ok', 'finish', 'answered 200' FROM triggers"
         ),

@@ -12,6 +12,10 @@ use super::{ApiKeyRecord, Context, Cursor, PluginKey, PluginRecord, StoreError, 
 /// A database our `Sql` can be bound to.
 pub(crate) trait SqlDatabase: Database {
     const DIALECT: Dialect;
+    /// How a write transaction starts. SQLite's takes the write lock first
+    /// (`IMMEDIATE`): a deferred one that reads before it writes cannot wait for
+    /// another process's writer and fails at once with "database is locked".
+    const BEGIN: &'static str;
     type Args<'q>: sqlx::IntoArguments<'q, Self> + Send;
     fn arguments<'q>(args: Vec<Arg>) -> Self::Args<'q>;
 }
@@ -35,6 +39,7 @@ macro_rules! bind_all {
 
 impl SqlDatabase for sqlx::Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
     type Args<'q> = sqlx::sqlite::SqliteArguments<'q>;
     fn arguments<'q>(args: Vec<Arg>) -> Self::Args<'q> {
         bind_all!(sqlx::sqlite::SqliteArguments::default(), args)
@@ -43,6 +48,7 @@ impl SqlDatabase for sqlx::Sqlite {
 
 impl SqlDatabase for sqlx::Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
+    const BEGIN: &'static str = "BEGIN";
     type Args<'q> = sqlx::postgres::PgArguments;
     fn arguments<'q>(args: Vec<Arg>) -> Self::Args<'q> {
         bind_all!(sqlx::postgres::PgArguments::default(), args)
@@ -1176,10 +1182,10 @@ pub trait Writes: Send + Sync {
     /// An audit row on its own (sign-ins, key and user changes, embed tokens);
     /// actions with their own writes record theirs in the same transaction.
     async fn insert_audit(&self, entry: &super::AuditEntry) -> Result<(), StoreError>;
-    /// Statements run one after another, each on its own (idempotent steps); the
-    /// rows the last one changed. Statements are built inside `storage`.
+    /// Statements run one after another in one transaction; the rows each one
+    /// changed. Statements are built inside `storage`.
     #[allow(private_interfaces)]
-    async fn run_each(&self, steps: Vec<(Sql, &'static str)>) -> Result<u64, StoreError>;
+    async fn run_together(&self, steps: Vec<(Sql, &'static str)>) -> Result<Vec<u64>, StoreError>;
     /// Replace a trigger's payload if it is still `old`; false when it changed.
     async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError>;
     /// Replace a migration's spec if it is still `old`; false when it changed.
@@ -1220,6 +1226,7 @@ impl<DB> Writes for Writer<DB>
 where
     DB: SqlDatabase,
     for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
 {
     async fn insert_plugin(&self, plugin: &PluginRecord) -> Result<(), StoreError> {
@@ -1293,12 +1300,21 @@ where
         self.run(sql, "writing an audit row").await.map(drop)
     }
 
-    async fn run_each(&self, steps: Vec<(Sql, &'static str)>) -> Result<u64, StoreError> {
-        let mut last = 0;
-        for (sql, context) in steps {
-            last = self.run(sql, context).await?;
-        }
-        Ok(last)
+    async fn run_together(&self, steps: Vec<(Sql, &'static str)>) -> Result<Vec<u64>, StoreError> {
+        let pool = self.pool.clone();
+        super::detached(async move {
+            let mut tx = pool
+                .begin_with(DB::BEGIN)
+                .await
+                .context("starting a transaction")?;
+            let mut changed = Vec::with_capacity(steps.len());
+            for (sql, context) in steps {
+                changed.push(execute(&mut *tx, sql, context).await?);
+            }
+            tx.commit().await.context("committing")?;
+            Ok(changed)
+        })
+        .await
     }
 
     async fn replace_payload(&self, id: Uuid, old: &str, new: &str) -> Result<bool, StoreError> {

@@ -115,6 +115,28 @@ fn delete_details(d: sql::Dialect, ids: &[Uuid]) -> Vec<(sql::Sql, &'static str)
     ]
 }
 
+/// A removal's steps, with the search index told how to forget for their
+/// transaction (see `Removal` and `sql::search_index_forgets`), and where the last
+/// of `steps` is among them. Routine retention lets the index keep delete markers
+/// and puts the setting back before the commit, so no other writer ever sees it
+/// off; an erasure sets it on first, whatever the connection may have cached.
+fn forgetting(
+    d: sql::Dialect,
+    removal: Removal,
+    steps: Vec<(sql::Sql, &'static str)>,
+) -> (Vec<(sql::Sql, &'static str)>, usize) {
+    let setting = |at_once| {
+        sql::search_index_forgets(d, at_once).map(|s| (s, "setting how the search index forgets"))
+    };
+    let (before, after) = match removal {
+        Removal::Erasure => (setting(true), None),
+        Removal::Retention => (setting(false), setting(true)),
+    };
+    let last = steps.len() - 1 + usize::from(before.is_some());
+    let all = before.into_iter().chain(steps).chain(after).collect();
+    (all, last)
+}
+
 fn unique_what(message: &str) -> &'static str {
     if message.contains("idempotency_key") {
         "trigger with this idempotency key"
@@ -210,13 +232,14 @@ pub trait Store: Send + Sync + 'static {
         r.trigger_ids(sql, "finding an entity's triggers").await
     }
 
-    /// Remove the details of final triggers: their logs, attempts and payload. The
-    /// trigger is marked last, so a pass cut short is simply done again.
+    /// Remove the details of final triggers: their logs, attempts and payload, in
+    /// one transaction. The trigger is marked last, so a pass cut short is simply
+    /// done again.
     async fn remove_details(
         &self,
         ids: &[Uuid],
         at: chrono::DateTime<chrono::Utc>,
-        why: &str,
+        removal: Removal,
     ) -> Result<u64, StoreError> {
         if ids.is_empty() {
             return Ok(0);
@@ -229,14 +252,16 @@ pub trait Store: Send + Sync + 'static {
                 "removing payload text from the search index",
             ),
             (
-                sql::mark_details_removed(d, ids, at, why),
+                sql::mark_details_removed(d, ids, at, removal.why()),
                 "marking details removed",
             ),
         ]);
-        self.writes().run_each(steps).await
+        let (steps, counted) = forgetting(d, removal, steps);
+        Ok(self.writes().run_together(steps).await?[counted])
     }
 
-    /// Delete final triggers with everything that refers to them.
+    /// Delete final triggers with everything that refers to them (retention), in
+    /// one transaction.
     async fn delete_triggers(&self, ids: &[Uuid]) -> Result<u64, StoreError> {
         if ids.is_empty() {
             return Ok(0);
@@ -254,7 +279,8 @@ pub trait Store: Send + Sync + 'static {
             ),
             (sql::delete_final_triggers(d, ids), "removing triggers"),
         ]);
-        self.writes().run_each(steps).await
+        let (steps, counted) = forgetting(d, Removal::Retention, steps);
+        Ok(self.writes().run_together(steps).await?[counted])
     }
 
     /// Take or renew a background job's lease until `until`; false while another holds it.
@@ -268,18 +294,18 @@ pub trait Store: Send + Sync + 'static {
         let d = self.reads().dialect();
         let n = self
             .writes()
-            .run_each(vec![(
+            .run_together(vec![(
                 sql::take_job_lease(d, name, owner, now, until),
                 "taking a job lease",
             )])
             .await?;
-        Ok(n > 0)
+        Ok(n[0] > 0)
     }
 
     async fn give_up_job_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
         let d = self.reads().dialect();
         self.writes()
-            .run_each(vec![(
+            .run_together(vec![(
                 sql::give_up_job_lease(d, name, owner),
                 "giving up a job lease",
             )])

@@ -282,6 +282,28 @@ pub enum RetentionTier {
     Summary,
 }
 
+/// Why a trigger's details are removed. It decides how the search index forgets
+/// their text: an erasure rewrites the index's pages at once, so the text is gone
+/// from the file; routine retention leaves delete markers that later merges fold
+/// in, which costs a fraction (SQLite's FTS5; PostgreSQL behaves the same either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// A tier's TTL passed.
+    Retention,
+    /// An administrator erased an entity's data on request.
+    Erasure,
+}
+
+impl Removal {
+    /// What `details_removed_why` records.
+    pub fn why(self) -> &'static str {
+        match self {
+            Removal::Retention => "retention",
+            Removal::Erasure => "erasure",
+        }
+    }
+}
+
 /// One plugin's recent calls, for the plugins page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PluginActivity {
