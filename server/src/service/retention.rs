@@ -3,10 +3,11 @@
 //! After the detail TTL a final trigger loses its payload, attempts (request and
 //! response headers and bodies) and logs; its summary row (plugin, type, entity,
 //! initiator, status, times, attempt count, external id, last error) stays until
-//! the summary TTL. Audit rows are never touched. Work is done in small batches,
-//! each its own short write, so ingest and the executor never wait long behind it;
-//! one instance at a time runs it in the background (a lease), and `calltrail
-//! prune` runs the same passes by hand.
+//! the summary TTL. Audit rows are never touched. Work is done in batches, each
+//! one short transaction ([`Pace`]), with a rest after each as long as it took,
+//! so ingest and the executor never wait long behind it and keep at least half
+//! of the writer; one instance at a time runs it in the background (a lease), and
+//! `calltrail prune` runs the same passes by hand.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,10 +17,44 @@ use uuid::Uuid;
 
 use super::types::Reason;
 use super::{now, Permission, Principal, Service, ServiceError};
-use crate::storage::RetentionTier;
+use crate::storage::{Removal, RetentionTier};
 
-/// Triggers handled per write.
+/// Triggers erased per write (an erasure is one entity's few triggers).
 const BATCH: u32 = 500;
+
+/// How many triggers a retention batch takes: as many as fit in [`Pace::TARGET`]
+/// of writing, learnt from the batches before. SQLite has one writer, and a
+/// request waiting behind a batch waits as long as the batch plus the busy
+/// handler's back-off; PostgreSQL's batches compete only for the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pace {
+    batch: u32,
+}
+
+impl Pace {
+    const TARGET: Duration = Duration::from_millis(20);
+    const FIRST: u32 = 200;
+    const MIN: u32 = 20;
+    const MAX: u32 = 2_000;
+
+    fn new() -> Pace {
+        Pace { batch: Pace::FIRST }
+    }
+
+    /// The next batch's size after one of `done` triggers took `took`: scaled
+    /// toward the target, at most doubling or halving at a time.
+    fn after(self, done: usize, took: Duration) -> Pace {
+        if done < self.batch as usize {
+            return self; // the last, short batch says nothing about the rate
+        }
+        let per_trigger = took.as_secs_f64() / done as f64;
+        let fits = (Pace::TARGET.as_secs_f64() / per_trigger.max(1e-9)) as u32;
+        let batch = fits
+            .clamp(self.batch / 2, self.batch.saturating_mul(2))
+            .clamp(Pace::MIN, Pace::MAX);
+        Pace { batch }
+    }
+}
 /// The lease's name in `job_leases`.
 const LEASE: &str = "retention";
 
@@ -177,24 +212,30 @@ impl Service {
                 RetentionTier::Summary => None,
             };
             let mut after: Option<Uuid> = None;
+            let mut pace = Pace::new();
             loop {
+                let limit = if dry_run { Pace::MAX } else { pace.batch };
                 let ids = self
                     .store
-                    .expired_triggers(tier, cutoff, not_before, plugins, after, BATCH)
+                    .expired_triggers(tier, cutoff, not_before, plugins, after, limit)
                     .await?;
                 let Some(last) = ids.last().copied() else {
                     break;
                 };
+                let started = std::time::Instant::now();
                 let n = if dry_run {
                     ids.len() as u64
                 } else {
                     match tier {
                         RetentionTier::Details => {
-                            self.store.remove_details(&ids, now(), "retention").await?
+                            self.store
+                                .remove_details(&ids, now(), Removal::Retention)
+                                .await?
                         }
                         RetentionTier::Summary => self.store.delete_triggers(&ids).await?,
                     }
                 };
+                let took = started.elapsed();
                 match tier {
                     RetentionTier::Details => {
                         report.details_removed += n;
@@ -212,8 +253,9 @@ impl Service {
                 progress(*report);
                 after = Some(last);
                 if !dry_run {
-                    // Let ingest and the executor have the writer between batches.
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    pace = pace.after(ids.len(), took);
+                    // Ingest and the executor have the writer for as long again.
+                    tokio::time::sleep(took.max(Duration::from_millis(1))).await;
                 }
             }
         }
@@ -286,7 +328,10 @@ impl Service {
             let Some(last) = ids.last().copied() else {
                 break;
             };
-            let erased = self.store.remove_details(&ids, now(), "erasure").await?;
+            let erased = self
+                .store
+                .remove_details(&ids, now(), Removal::Erasure)
+                .await?;
             out.erased += erased;
             out.in_progress += ids.len() as u64 - erased;
             after = Some(last);
@@ -325,6 +370,23 @@ mod tests {
         );
         assert_eq!(now - summary.unwrap(), chrono::Duration::days(400));
         assert_eq!(now - detail.unwrap(), chrono::Duration::days(30));
+    }
+
+    #[test]
+    fn batches_grow_or_shrink_toward_the_target_time() {
+        let ms = Duration::from_millis;
+        let p = Pace::new();
+        // Fast: doubles at most, and never past the maximum.
+        let fast = p.after(200, ms(2));
+        assert_eq!(fast.batch, 400);
+        assert_eq!(Pace { batch: 1_500 }.after(1_500, ms(1)).batch, Pace::MAX);
+        // Slow: halves at most, and never below the minimum.
+        assert_eq!(p.after(200, ms(400)).batch, 100);
+        assert_eq!(Pace { batch: 30 }.after(30, ms(900)).batch, Pace::MIN);
+        // Near the target it settles: 200 in 40 ms is 100 per 20 ms.
+        assert_eq!(p.after(200, ms(40)).batch, 100);
+        // The last, short batch says nothing.
+        assert_eq!(p.after(7, ms(400)), p);
     }
 
     #[test]
