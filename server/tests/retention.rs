@@ -166,7 +166,12 @@ async fn an_erasure_removes_an_entitys_details_now_and_is_audited(db: Db) {
         .collect();
     let other = old_trigger(plugin, 0, "CUST-8", json!({"email": "keep@example.com"}));
     let other_id = other.id;
-    let expired = old_trigger(plugin, 0, "CUST-9", json!({"email": "expired@example.com"}));
+    let expired = old_trigger(
+        plugin,
+        500,
+        "CUST-9",
+        json!({"email": "expired@example.com"}),
+    );
     let expired_id = expired.id;
     store.insert_triggers(mine).await.unwrap();
     store.insert_triggers(vec![other, expired]).await.unwrap();

@@ -22,23 +22,42 @@ use crate::storage::{Removal, RetentionTier};
 /// Triggers erased per write (an erasure is one entity's few triggers).
 const BATCH: u32 = 500;
 
-/// How many triggers a retention batch takes: as many as fit in [`Pace::TARGET`]
-/// of writing, learnt from the batches before. SQLite has one writer, and a
-/// request waiting behind a batch waits as long as the batch plus the busy
-/// handler's back-off; PostgreSQL's batches compete only for the CPU.
+/// How a retention pass shares the database: how many triggers a batch takes (as
+/// many as fit in `target` of writing, learnt from the batches before) and
+/// whether it rests after each.
+///
+/// On SQLite every write waits for one writer. A request arriving during a batch
+/// waits for it, and one from another process (`calltrail prune` beside `serve`)
+/// also for SQLite's busy handler, which polls at 1, 3, 8, 18, 33 ms: so batches
+/// are short (10 ms) and each is followed by a rest as long as it took, so ingest
+/// and the executor keep at least half of the writer. On PostgreSQL a batch
+/// blocks nobody (it deletes final rows no one else writes); it only shares the
+/// CPU, so batches are larger and back to back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pace {
     batch: u32,
+    target: Duration,
+    rests: bool,
 }
 
 impl Pace {
-    const TARGET: Duration = Duration::from_millis(20);
-    const FIRST: u32 = 200;
-    const MIN: u32 = 20;
+    const MIN: u32 = 50;
     const MAX: u32 = 2_000;
 
-    fn new() -> Pace {
-        Pace { batch: Pace::FIRST }
+    fn new(one_writer: bool) -> Pace {
+        if one_writer {
+            Pace {
+                batch: 100,
+                target: Duration::from_millis(10),
+                rests: true,
+            }
+        } else {
+            Pace {
+                batch: 500,
+                target: Duration::from_millis(100),
+                rests: false,
+            }
+        }
     }
 
     /// The next batch's size after one of `done` triggers took `took`: scaled
@@ -48,13 +67,23 @@ impl Pace {
             return self; // the last, short batch says nothing about the rate
         }
         let per_trigger = took.as_secs_f64() / done as f64;
-        let fits = (Pace::TARGET.as_secs_f64() / per_trigger.max(1e-9)) as u32;
+        let fits = (self.target.as_secs_f64() / per_trigger.max(1e-9)).round() as u32;
         let batch = fits
             .clamp(self.batch / 2, self.batch.saturating_mul(2))
             .clamp(Pace::MIN, Pace::MAX);
-        Pace { batch }
+        Pace { batch, ..self }
+    }
+
+    /// How long to leave the database to others after a batch that took `took`.
+    fn rest(self, took: Duration) -> Duration {
+        if self.rests {
+            took
+        } else {
+            Duration::ZERO
+        }
     }
 }
+
 /// The lease's name in `job_leases`.
 const LEASE: &str = "retention";
 
@@ -212,7 +241,7 @@ impl Service {
                 RetentionTier::Summary => None,
             };
             let mut after: Option<Uuid> = None;
-            let mut pace = Pace::new();
+            let mut pace = Pace::new(self.store.one_writer());
             loop {
                 let limit = if dry_run { Pace::MAX } else { pace.batch };
                 let ids = self
@@ -253,9 +282,8 @@ impl Service {
                 progress(*report);
                 after = Some(last);
                 if !dry_run {
+                    tokio::time::sleep(pace.rest(took)).await;
                     pace = pace.after(ids.len(), took);
-                    // Ingest and the executor have the writer for as long again.
-                    tokio::time::sleep(took.max(Duration::from_millis(1))).await;
                 }
             }
         }
@@ -375,18 +403,26 @@ mod tests {
     #[test]
     fn batches_grow_or_shrink_toward_the_target_time() {
         let ms = Duration::from_millis;
-        let p = Pace::new();
+        let sqlite = Pace::new(true);
+        assert_eq!(sqlite.batch, 100);
         // Fast: doubles at most, and never past the maximum.
-        let fast = p.after(200, ms(2));
-        assert_eq!(fast.batch, 400);
-        assert_eq!(Pace { batch: 1_500 }.after(1_500, ms(1)).batch, Pace::MAX);
+        assert_eq!(sqlite.after(100, ms(1)).batch, 200);
+        let big = Pace {
+            batch: 1_500,
+            ..sqlite
+        };
+        assert_eq!(big.after(1_500, ms(1)).batch, Pace::MAX);
         // Slow: halves at most, and never below the minimum.
-        assert_eq!(p.after(200, ms(400)).batch, 100);
-        assert_eq!(Pace { batch: 30 }.after(30, ms(900)).batch, Pace::MIN);
-        // Near the target it settles: 200 in 40 ms is 100 per 20 ms.
-        assert_eq!(p.after(200, ms(40)).batch, 100);
+        assert_eq!(sqlite.after(100, ms(400)).batch, Pace::MIN);
+        // Near the target it settles: 100 in 20 ms is 50 per 10 ms.
+        assert_eq!(sqlite.after(100, ms(20)).batch, 50);
         // The last, short batch says nothing.
-        assert_eq!(p.after(7, ms(400)), p);
+        assert_eq!(sqlite.after(7, ms(400)), sqlite);
+        // SQLite's passes rest as long as each batch took; PostgreSQL's do not.
+        assert_eq!(sqlite.rest(ms(12)), ms(12));
+        let postgres = Pace::new(false);
+        assert_eq!(postgres.rest(ms(12)), Duration::ZERO);
+        assert_eq!(postgres.after(500, ms(50)).batch, 1_000);
     }
 
     #[test]

@@ -154,6 +154,12 @@ pub trait Store: Send + Sync + 'static {
     /// The reads, shared by both implementations; the read methods below use it.
     fn reads(&self) -> &dyn db::Reads;
 
+    /// Whether every write waits for one writer (SQLite): long background work
+    /// must then leave it free between its transactions.
+    fn one_writer(&self) -> bool {
+        self.reads().dialect() == sql::Dialect::Sqlite
+    }
+
     /// The one-statement writes, shared likewise.
     fn writes(&self) -> &dyn db::Writes;
 
