@@ -65,14 +65,16 @@ pub trait Backend: Send + Sync + 'static {
 
     async fn list_users(&self) -> Result<Vec<User>, ErrorBody>;
 
+    /// A new user; `plugins` limits what they see (`None`: every plugin).
     async fn create_user(
         &self,
         email: String,
         role: String,
+        plugins: Option<Vec<String>>,
         password: Password,
     ) -> Result<User, ErrorBody>;
 
-    /// Change a user's role, password or disabled state.
+    /// Change a user's role, plugins, password or disabled state.
     async fn change_user(&self, id: &str, change: UserChange) -> Result<User, ErrorBody>;
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>, ErrorBody>;

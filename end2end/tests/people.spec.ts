@@ -1,7 +1,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
 
-import { test, expect, row as triggerRow } from './fixtures';
+import { test, expect, row as triggerRow, TABLE } from './fixtures';
 
 /** A name no other spec (or earlier run against the same server) uses. */
 function unique(prefix: string): string {
@@ -230,6 +230,58 @@ test.describe('users page (admin)', () => {
     await expect(me.getByRole('alert')).toHaveText('disabled: you cannot disable your own account; ask another admin');
     expectRefusal(browserErrors, 409);
     await expect(me.locator('td.status')).toHaveText('Active');
+  });
+});
+
+test.describe('users: plugin scope and last sign-in', () => {
+  test('an admin limits a user to one plugin; signed in they see only its triggers, and their last sign-in shows', async ({
+    page,
+    browser,
+    state,
+  }) => {
+    const email = `${unique('e2e-scope')}@example.com`;
+    const password = 'a long enough password';
+    const res = await rest(state, state.apiKey, '/api/v1/users', {
+      method: 'POST',
+      body: JSON.stringify({ email, role: 'viewer', password }),
+    });
+    expect(res.status).toBe(201);
+
+    await page.goto('/users');
+    await waitForLocalTimes(page);
+    const row = page.locator(`tr[data-email="${email}"]`);
+    await expect(row.locator('td.plugins .scope-now')).toHaveText('all plugins');
+    await expect(row.locator('td.last-sign-in')).toHaveText('never');
+    await row.getByLabel(`Change the plugins ${email} may see`).click();
+    await row.getByRole('checkbox', { name: 'Xero' }).check();
+    await row.getByRole('button', { name: 'Save plugins' }).click();
+    await expect(row.getByRole('status')).toHaveText(`Saved ${email}.`);
+    await expect(row.locator('td.plugins .scope-now')).toHaveText('xero');
+    await expectAccessible(page);
+
+    // What the server holds, and what the user now sees: Xero's triggers only.
+    const users = await (await rest(state, state.apiKey, '/api/v1/users')).json();
+    expect(users.items.find((u: any) => u.email === email).plugins).toEqual(['xero']);
+    const other = await browser.newContext({ baseURL: state.baseURL });
+    const them = await other.newPage();
+    await them.goto('/login');
+    await them.getByLabel('Email').fill(email);
+    await them.getByLabel('Password').fill(password);
+    await them.getByRole('button', { name: 'Sign in' }).click();
+    await expect(them).toHaveURL(`${state.baseURL}/`);
+    const plugins = them.locator(`${TABLE} tbody td.plugin`);
+    await expect(plugins.first()).toBeVisible();
+    expect(new Set(await plugins.allTextContents())).toEqual(new Set(['Xero']));
+    await other.close();
+
+    // Unticking every box lifts the limit again.
+    await page.reload();
+    await waitForLocalTimes(page);
+    await expect(row.locator('td.last-sign-in time')).toHaveCount(1);
+    await row.getByLabel(`Change the plugins ${email} may see`).click();
+    await row.getByRole('checkbox', { name: 'Xero' }).uncheck();
+    await row.getByRole('button', { name: 'Save plugins' }).click();
+    await expect(row.locator('td.plugins .scope-now')).toHaveText('all plugins');
   });
 });
 

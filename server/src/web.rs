@@ -161,12 +161,13 @@ impl Backend for UiBackend {
         &self,
         email: String,
         role: String,
+        plugins: Option<Vec<String>>,
         password: Password,
     ) -> Result<User, ErrorBody> {
         let input = UserInput {
             email,
             role,
-            plugins: None,
+            plugins,
             password: Secret::new(password.0),
         };
         Ok(self.service.create_user(&self.who, input).await?)
@@ -175,7 +176,9 @@ impl Backend for UiBackend {
     async fn change_user(&self, id: &str, change: UserChange) -> Result<User, ErrorBody> {
         let patch = UserPatch {
             role: change.role,
-            plugins: None,
+            plugins: change
+                .plugins
+                .map(|names| (!names.is_empty()).then_some(names)),
             disabled: change.disabled,
             password: change.password.map(|p| Secret::new(p.0)),
         };

@@ -86,6 +86,18 @@ async fn an_admin_adds_lists_and_changes_users_and_never_sees_a_password(db: Db)
     assert!(actions.contains(&"user.created"), "{actions:?}");
     assert!(actions.contains(&"user.changed"), "{actions:?}");
     assert!(!audit.to_string().contains("twelve chars ok"));
+
+    // The list says when each user last signed in: never, until they do.
+    let last_sign_in = |list: &Value| list["items"][0]["last_sign_in_at"].clone();
+    assert_eq!(last_sign_in(&app.get("/api/v1/users").await.1), Value::Null);
+    let before = chrono::Utc::now();
+    app.sign_in("Ada@Example.com", "twelve chars ok").await;
+    let at = last_sign_in(&app.get("/api/v1/users").await.1);
+    let at: chrono::DateTime<chrono::Utc> = at.as_str().expect("a time").parse().unwrap();
+    assert!(
+        at >= before - chrono::Duration::seconds(1),
+        "{at} vs {before}"
+    );
 }
 
 async fn bad_user_input_names_its_field_and_adds_nobody(db: Db) {

@@ -44,6 +44,8 @@ pub struct User {
     pub disabled_at: Option<DateTime<Utc>>,
     pub password_changed_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// When they last signed in to the pages; null: never.
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
 /// A password on its way in from a form: write-only, so it is never printed
@@ -62,6 +64,9 @@ impl fmt::Debug for Password {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserChange {
     pub role: Option<String>,
+    /// The plugins (names) they may see from now on; an empty list lifts the
+    /// limit (every plugin), as no box ticked does on the page.
+    pub plugins: Option<Vec<String>>,
     pub disabled: Option<bool>,
     pub password: Option<Password>,
 }

@@ -23,19 +23,21 @@ pub async fn list_users() -> Result<Vec<User>, ErrorBody> {
     crate::backend::use_backend()?.list_users().await
 }
 
-/// Add a user who signs in with this email and password (`POST /api/v1/users`).
+/// Add a user who signs in with this email and password, seeing `plugins` only
+/// (`None`: all; `POST /api/v1/users`).
 #[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
 pub async fn create_user(
     email: String,
     role: String,
+    plugins: Option<Vec<String>>,
     password: Password,
 ) -> Result<User, ErrorBody> {
     crate::backend::use_backend()?
-        .create_user(email, role, password)
+        .create_user(email, role, plugins, password)
         .await
 }
 
-/// Change a user's role, password or disabled state (`PATCH /api/v1/users/{id}`).
+/// Change a user's role, plugins, password or disabled state (`PATCH /api/v1/users/{id}`).
 #[server(prefix = "/_fn", input = Json, client = PanelAwareClient)]
 pub async fn change_user(id: String, change: UserChange) -> Result<User, ErrorBody> {
     crate::backend::use_backend()?

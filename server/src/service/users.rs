@@ -221,6 +221,7 @@ impl Service {
                 disabled_at: u.disabled_at,
                 password_changed_at: u.password_changed_at,
                 created_at: u.created_at,
+                last_sign_in_at: u.last_sign_in_at,
             })
             .collect())
     }
@@ -255,6 +256,7 @@ impl Service {
             password_changed_at: now,
             created_at: now,
             updated_at: now,
+            last_sign_in_at: None,
         };
         let user = self.one_user_view(record.clone()).await?;
         let audit = who.audit(
@@ -382,7 +384,10 @@ impl Service {
                     "",
                     serde_json::json!({"email": user.email}),
                 );
-                self.store().writes().insert_audit(&audit).await?;
+                self.store()
+                    .accounts()
+                    .record_sign_in(user.id, now, &audit)
+                    .await?;
                 Ok(SignedIn {
                     user_id: user.id,
                     principal,

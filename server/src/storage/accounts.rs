@@ -23,6 +23,8 @@ pub struct UserRecord {
     pub password_changed_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When they last signed in; `None`: never. Written only by `record_sign_in`.
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
 /// One stored session (tower-sessions' record, serialised), with the user it
@@ -57,6 +59,13 @@ pub trait Accounts: Send + Sync {
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError>;
     /// Oldest first.
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// A successful sign-in: the user's last sign-in time and its audit row, together.
+    async fn record_sign_in(
+        &self,
+        user_id: Uuid,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
 
     /// Insert or replace a session.
     async fn save_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
@@ -88,8 +97,11 @@ pub(crate) struct UserRow {
     password_changed_at: i64,
     created_at: i64,
     updated_at: i64,
+    last_sign_in_at: Option<i64>,
 }
 
+/// What a user is written with; `last_sign_in_at` is read too but only ever
+/// written by a sign-in.
 const USER_COLUMNS: &str = "id, email, password_hash, role, plugins, disabled_at, \
                             password_changed_at, created_at, updated_at";
 
@@ -110,6 +122,7 @@ impl TryFrom<UserRow> for UserRecord {
             password_changed_at: from_micros(r.password_changed_at),
             created_at: from_micros(r.created_at),
             updated_at: from_micros(r.updated_at),
+            last_sign_in_at: r.last_sign_in_at.map(from_micros),
         })
     }
 }
@@ -256,7 +269,7 @@ where
     async fn get_user(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
         let mut s = Sql::new(
             DB::DIALECT,
-            format!("SELECT {USER_COLUMNS} FROM users WHERE id = "),
+            format!("SELECT {USER_COLUMNS}, last_sign_in_at FROM users WHERE id = "),
         );
         s.bind(id);
         let row: Option<UserRow> = fetch_optional(&self.read, s, "reading a user").await?;
@@ -266,7 +279,7 @@ where
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let mut s = Sql::new(
             DB::DIALECT,
-            format!("SELECT {USER_COLUMNS} FROM users WHERE email_key = "),
+            format!("SELECT {USER_COLUMNS}, last_sign_in_at FROM users WHERE email_key = "),
         );
         s.bind(email_key(email));
         let row: Option<UserRow> = fetch_optional(&self.read, s, "finding a user").await?;
@@ -276,10 +289,33 @@ where
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         let s = Sql::new(
             DB::DIALECT,
-            format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"),
+            format!("SELECT {USER_COLUMNS}, last_sign_in_at FROM users ORDER BY created_at, id"),
         );
         let rows: Vec<UserRow> = fetch_all(&self.read, s, "listing users").await?;
         rows.into_iter().map(UserRecord::try_from).collect()
+    }
+
+    async fn record_sign_in(
+        &self,
+        user_id: Uuid,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let (pool, audit) = (self.write.clone(), audit.clone());
+        detached(async move {
+            let mut tx = pool.begin().await.context("starting a sign-in")?;
+            let mut s = Sql::new(DB::DIALECT, "UPDATE users SET last_sign_in_at = ");
+            s.bind(micros(at)).push(" WHERE id = ").bind(user_id);
+            execute(&mut *tx, s, "noting a sign-in").await?;
+            execute(
+                &mut *tx,
+                sql::insert_audit(DB::DIALECT, &audit),
+                "writing the audit trail",
+            )
+            .await?;
+            tx.commit().await.context("committing a sign-in")
+        })
+        .await
     }
 
     async fn save_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

@@ -1,18 +1,25 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-use super::time_zone::{compact_time, compact_utc, full_local_time, relative_time, utc_time};
+use super::time_zone::{
+    compact_time, compact_utc, due_time, full_local_time, relative_time, utc_time,
+};
 use crate::browser::{every, now};
 
 /// A time, compact (`28 Nov 02:55:15`, the year only when it is not this one), in
 /// the browser's time zone, with the full local time, its zone and UTC on hover.
-/// With `relative`, "(in 4 min)" or "(3 h ago)" follows, kept current.
+/// With `relative`, "(in 4 min)" or "(3 h ago)" follows, kept current; a `due`
+/// time that has come reads "(due now)" instead of "ago".
 ///
 /// The server renders UTC (it cannot know the zone; the page header says which
 /// zone the times are in); after hydration the text switches to local time and
 /// the element gets `data-local`.
 #[component]
-pub fn LocalTime(at: DateTime<Utc>, #[prop(optional)] relative: bool) -> impl IntoView {
+pub fn LocalTime(
+    at: DateTime<Utc>,
+    #[prop(optional)] relative: bool,
+    #[prop(optional)] due: bool,
+) -> impl IntoView {
     let text = RwSignal::new(compact_utc(at, now()));
     let title = RwSignal::new(utc_time(at));
     let local = RwSignal::new(false);
@@ -27,7 +34,8 @@ pub fn LocalTime(at: DateTime<Utc>, #[prop(optional)] relative: bool) -> impl In
         }
     });
     if relative {
-        let refresh = move || ago.set(Some(relative_time(at, now())));
+        let words = if due { due_time } else { relative_time };
+        let refresh = move || ago.set(Some(words(at, now())));
         Effect::new(move |_| refresh());
         every(30_000, refresh);
     }

@@ -111,6 +111,17 @@ pub fn relative_time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// When something is due, relative to `now`: "in 5 min", or "due now" once that
+/// time has come (a retry that has not run yet is due, not "3 h ago": its plugin
+/// is paused, or the executor has not reached it).
+pub fn due_time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    if (t - now).num_seconds() < 10 {
+        "due now".to_string()
+    } else {
+        relative_time(t, now)
+    }
+}
+
 /// `UTC+01:00`, `UTC-05:30`.
 pub fn offset_text(offset_minutes: i64) -> String {
     let sign = if offset_minutes < 0 { '-' } else { '+' };
@@ -207,5 +218,14 @@ mod tests {
         assert_eq!(ago(3 * 86_400), "3 days ago");
         assert_eq!(ago(-300), "in 5 min");
         assert_eq!(offset_text(-330), "UTC-05:30");
+    }
+
+    #[test]
+    fn a_due_time_that_has_come_reads_due_now_not_ago() {
+        let now = at("2026-11-28T08:00:00Z");
+        let due = |secs: i64| due_time(now + Duration::seconds(secs), now);
+        assert_eq!(due(300), "in 5 min");
+        assert_eq!(due(3), "due now");
+        assert_eq!(due(-3 * 3600), "due now");
     }
 }

@@ -161,7 +161,7 @@ fn StatusCell(t: Trigger) -> impl IntoView {
         .flatten();
     view! {
         <StatusBadge status=t.status/>
-        {retry_at.map(|at| view! { <span class="retry-at">"next " <LocalTime at relative=true/></span> })}
+        {retry_at.map(|at| view! { <span class="retry-at">"next " <LocalTime at relative=true due=true/></span> })}
         {failure.map(|e| {
             view! {
                 <span class="failure" title=e.class.hint()>{e.class.as_str().replace('_', " ")}</span>

@@ -2,7 +2,7 @@ use chrono::NaiveDate;
 use leptos::prelude::*;
 
 use super::embed_link::EmbedLink;
-use super::{plugin_scope, Outcome, RoleSelect};
+use super::{plugin_scope, Outcome, PluginScope, RoleSelect};
 use crate::domain::{ApiKey, ApiKeyInput, ErrorBody, NewApiKey, PluginSummary};
 use crate::server_fns::{issue_api_key, list_api_keys, list_plugins, revoke_api_key};
 use crate::ui::caller::{for_admins, use_caller, AdminOnly};
@@ -90,7 +90,7 @@ fn NewKeyForm(keys: Keys, plugins: Vec<PluginSummary>) -> impl IntoView {
                 />
             </label>
             <label>"Role" <RoleSelect value=role/></label>
-            <PluginScope plugins scope/>
+            <PluginScope plugins scope legend="Plugins it may see (none ticked: all)"/>
             <label>
                 "Works until the end of (optional, your time zone)"
                 <input
@@ -110,40 +110,6 @@ fn NewKeyForm(keys: Keys, plugins: Vec<PluginSummary>) -> impl IntoView {
             Some(Ok(new)) => Some(view! { <OneTimeKey new on_done=move || issue.value().set(None)/> }),
             _ => None,
         }}
-    }
-}
-
-/// The plugins a new key may see: none ticked is every plugin.
-#[component]
-fn PluginScope(plugins: Vec<PluginSummary>, scope: RwSignal<Vec<String>>) -> impl IntoView {
-    view! {
-        <fieldset class="scope">
-            <legend>"Plugins it may see (none ticked: all)"</legend>
-            {plugins
-                .into_iter()
-                .map(|p| {
-                    let name = p.name.clone();
-                    let ticked = {
-                        let name = name.clone();
-                        move || scope.with(|s| s.contains(&name))
-                    };
-                    let toggle = move |_| {
-                        scope.update(|s| match s.iter().position(|n| *n == name) {
-                            Some(i) => {
-                                s.remove(i);
-                            }
-                            None => s.push(name.clone()),
-                        })
-                    };
-                    view! {
-                        <label class="check">
-                            <input type="checkbox" value=p.name prop:checked=ticked on:change=toggle/>
-                            {p.display_name}
-                        </label>
-                    }
-                })
-                .collect_view()}
-        </fieldset>
     }
 }
 

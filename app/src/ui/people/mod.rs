@@ -17,7 +17,7 @@ pub use users_page::UsersPage;
 
 use leptos::prelude::*;
 
-use crate::domain::{ErrorBody, ROLES};
+use crate::domain::{ErrorBody, PluginSummary, ROLES};
 
 /// What a form's last submission came to: the server's refusal (with the field
 /// it names) or a line saying it worked. Nothing before the first submission.
@@ -58,6 +58,44 @@ fn RoleSelect(
                 .map(|role| view! { <option value=role selected=move || value.get() == role>{role}</option> })
                 .collect_view()}
         </select>
+    }
+}
+
+/// The plugins a key or user may see, as boxes to tick: none ticked is every plugin.
+#[component]
+fn PluginScope(
+    plugins: Vec<PluginSummary>,
+    scope: RwSignal<Vec<String>>,
+    legend: &'static str,
+) -> impl IntoView {
+    view! {
+        <fieldset class="scope">
+            <legend>{legend}</legend>
+            {plugins
+                .into_iter()
+                .map(|p| {
+                    let name = p.name.clone();
+                    let ticked = {
+                        let name = name.clone();
+                        move || scope.with(|s| s.contains(&name))
+                    };
+                    let toggle = move |_| {
+                        scope.update(|s| match s.iter().position(|n| *n == name) {
+                            Some(i) => {
+                                s.remove(i);
+                            }
+                            None => s.push(name.clone()),
+                        })
+                    };
+                    view! {
+                        <label class="check">
+                            <input type="checkbox" value=p.name prop:checked=ticked on:change=toggle/>
+                            {p.display_name}
+                        </label>
+                    }
+                })
+                .collect_view()}
+        </fieldset>
     }
 }
 

@@ -1,30 +1,37 @@
 use leptos::prelude::*;
 
-use super::{plugin_scope, Outcome, RoleSelect};
-use crate::domain::{ErrorBody, Password, User, UserChange};
-use crate::server_fns::{change_user, create_user, list_users};
+use super::{plugin_scope, Outcome, PluginScope, RoleSelect};
+use crate::domain::{ErrorBody, Password, PluginSummary, User, UserChange};
+use crate::server_fns::{change_user, create_user, list_plugins, list_users};
 use crate::ui::caller::{for_admins, use_caller, AdminOnly};
 use crate::ui::components::LocalTime;
 
 type Users = Resource<Result<Vec<User>, ErrorBody>>;
 
-/// Who may sign in to the pages: add people, change their role, disable them,
-/// set a new password. Passwords go in and never come back out.
+/// Who may sign in to the pages: add people, change their role and the plugins
+/// they see, disable them, set a new password. Passwords go in and never come
+/// back out.
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let caller = use_caller();
     let users: Users = Resource::new(|| (), move |_| for_admins(caller, list_users()));
+    let plugins = Resource::new(|| (), move |_| for_admins(caller, list_plugins()));
     view! {
         <AdminOnly>
             <h1>"Users"</h1>
-            <NewUserForm users/>
             <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
                 {move || Suspend::new(async move {
                     // "(you)" marks the row of whoever is signed in.
                     let me = caller.await.map(|c| c.name).unwrap_or_default();
-                    match users.await {
-                        Ok(list) => view! { <UserTable users=list me/> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    match (plugins.await, users.await) {
+                        (Ok(plugins), Ok(list)) => view! {
+                            <NewUserForm users plugins=plugins.clone()/>
+                            <UserTable users=list me plugins/>
+                        }
+                        .into_any(),
+                        (Err(e), _) | (_, Err(e)) => {
+                            view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -34,16 +41,19 @@ pub fn UsersPage() -> impl IntoView {
 
 /// Add a user; the list is read again when it worked.
 #[component]
-fn NewUserForm(users: Users) -> impl IntoView {
+fn NewUserForm(users: Users, plugins: Vec<PluginSummary>) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let role = RwSignal::new("viewer".to_string());
+    let scope = RwSignal::new(Vec::<String>::new());
     let password = RwSignal::new(String::new());
-    let add = Action::new(|(email, role, password): &(String, String, Password)| {
-        create_user(email.clone(), role.clone(), password.clone())
+    let add = Action::new(|new: &NewUser| {
+        let new = new.clone();
+        create_user(new.email, new.role, new.plugins, new.password)
     });
     Effect::new(move |_| {
         if let Some(Ok(_)) = add.value().get() {
             email.set(String::new());
+            scope.set(Vec::new());
             users.refetch();
         }
     });
@@ -52,7 +62,13 @@ fn NewUserForm(users: Users) -> impl IntoView {
         // The password leaves the page's memory as it is sent.
         let secret = Password(password.get_untracked());
         password.set(String::new());
-        add.dispatch((email.get_untracked(), role.get_untracked(), secret));
+        let plugins = scope.get_untracked();
+        add.dispatch(NewUser {
+            email: email.get_untracked(),
+            role: role.get_untracked(),
+            plugins: (!plugins.is_empty()).then_some(plugins),
+            password: secret,
+        });
     };
     view! {
         <form class="admin-form" on:submit=submit aria-labelledby="new-user-title">
@@ -69,6 +85,7 @@ fn NewUserForm(users: Users) -> impl IntoView {
                 />
             </label>
             <label>"Role" <RoleSelect value=role/></label>
+            <PluginScope plugins scope legend="Plugins they may see (none ticked: all)"/>
             <label>
                 "Password"
                 <input
@@ -87,8 +104,17 @@ fn NewUserForm(users: Users) -> impl IntoView {
     }
 }
 
+/// What the add form sends.
+#[derive(Clone)]
+struct NewUser {
+    email: String,
+    role: String,
+    plugins: Option<Vec<String>>,
+    password: Password,
+}
+
 #[component]
-fn UserTable(users: Vec<User>, me: String) -> impl IntoView {
+fn UserTable(users: Vec<User>, me: String, plugins: Vec<PluginSummary>) -> impl IntoView {
     if users.is_empty() {
         return view! { <p class="empty">"Nobody can sign in yet: add a user above."</p> }
             .into_any();
@@ -102,6 +128,7 @@ fn UserTable(users: Vec<User>, me: String) -> impl IntoView {
                     <th scope="col">"Plugins"</th>
                     <th scope="col">"Status"</th>
                     <th scope="col">"Created"</th>
+                    <th scope="col">"Last sign-in"</th>
                     <th scope="col">"Password set"</th>
                     <th scope="col">"Actions"</th>
                 </tr>
@@ -111,7 +138,7 @@ fn UserTable(users: Vec<User>, me: String) -> impl IntoView {
                     .into_iter()
                     .map(|user| {
                         let is_me = user.email == me;
-                        view! { <UserRow user is_me/> }
+                        view! { <UserRow user is_me plugins=plugins.clone()/> }
                     })
                     .collect_view()}
             </tbody>
@@ -123,16 +150,18 @@ fn UserTable(users: Vec<User>, me: String) -> impl IntoView {
 /// One user and what an admin can change about them. The row shows what the
 /// server answered after each change, or its refusal.
 #[component]
-fn UserRow(user: User, is_me: bool) -> impl IntoView {
+fn UserRow(user: User, is_me: bool, plugins: Vec<PluginSummary>) -> impl IntoView {
     let id = user.id.to_string();
     let email = user.email.clone();
     let role = RwSignal::new(user.role.clone());
+    let scope = RwSignal::new(user.plugins.clone().unwrap_or_default());
     let current = RwSignal::new(user);
     let password = RwSignal::new(String::new());
     let change = Action::new(move |change: &UserChange| change_user(id.clone(), change.clone()));
     Effect::new(move |_| match change.value().get() {
         Some(Ok(user)) => {
             role.set(user.role.clone());
+            scope.set(user.plugins.clone().unwrap_or_default());
             current.set(user);
         }
         // A refused role change leaves the picker on the role the user has.
@@ -142,6 +171,13 @@ fn UserRow(user: User, is_me: bool) -> impl IntoView {
     let change_role = move |_| {
         change.dispatch(UserChange {
             role: Some(role.get_untracked()),
+            ..UserChange::default()
+        });
+    };
+    let change_scope = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        change.dispatch(UserChange {
+            plugins: Some(scope.get_untracked()),
             ..UserChange::default()
         });
     };
@@ -174,7 +210,16 @@ fn UserRow(user: User, is_me: bool) -> impl IntoView {
                     "Change role"
                 </button>
             </td>
-            <td>{move || current.with(|u| plugin_scope(&u.plugins))}</td>
+            <td class="plugins">
+                <span class="scope-now">{move || current.with(|u| plugin_scope(&u.plugins))}</span>
+                <details class="change-scope">
+                    <summary aria-label=format!("Change the plugins {email} may see")>"Change"</summary>
+                    <form on:submit=change_scope>
+                        <PluginScope plugins scope legend="Plugins they may see (none ticked: all)"/>
+                        <button type="submit" disabled=move || change.pending().get()>"Save plugins"</button>
+                    </form>
+                </details>
+            </td>
             <td class="status">
                 {move || match current.with(|u| u.disabled_at) {
                     Some(at) => view! { "Disabled " <LocalTime at/> }.into_any(),
@@ -182,6 +227,12 @@ fn UserRow(user: User, is_me: bool) -> impl IntoView {
                 }}
             </td>
             <td><LocalTime at=created/></td>
+            <td class="last-sign-in">
+                {move || match current.with(|u| u.last_sign_in_at) {
+                    Some(at) => view! { <LocalTime at/> }.into_any(),
+                    None => view! { <span class="muted">"never"</span> }.into_any(),
+                }}
+            </td>
             <td>{move || view! { <LocalTime at=current.with(|u| u.password_changed_at)/> }}</td>
             <td class="actions">
                 <button type="button" on:click=toggle disabled=move || change.pending().get()>

@@ -65,7 +65,7 @@ pub fn Summary(t: Trigger, plugin_display: String) -> impl IntoView {
             {t.duration_ms.map(|ms| view! { <Fact label="Duration">{duration_words(ms)}</Fact> })}
             <Fact label="Attempts">{t.attempts}</Fact>
             {next.map(|at| view! {
-                <Fact label="Next attempt"><LocalTime at/></Fact>
+                <Fact label="Next attempt"><LocalTime at relative=true due=true/></Fact>
             })}
             {t.external_id.clone().map(|x| view! {
                 <Fact label="External id"><span class="mono" data-testid="external-id">{x}</span></Fact>
