@@ -1,5 +1,5 @@
 import AxeBuilder from '@axe-core/playwright';
-import type { Page } from '@playwright/test';
+import type { Browser, Page } from '@playwright/test';
 
 import { test, expect, row as triggerRow, TABLE } from './fixtures';
 
@@ -40,6 +40,18 @@ async function expectAccessible(page: Page) {
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   expect(bad).toEqual([]);
+}
+
+/** A second browser that signs in through the sign-in form as someone else. */
+async function signInElsewhere(browser: Browser, state: { baseURL: string }, email: string, password: string) {
+  const other = await browser.newContext({ baseURL: state.baseURL });
+  const them = await other.newPage();
+  await them.goto('/login');
+  await them.getByLabel('Email').fill(email);
+  await them.getByLabel('Password').fill(password);
+  await them.getByRole('button', { name: 'Sign in' }).click();
+  await expect(them).toHaveURL(`${state.baseURL}/`);
+  return { other, them };
 }
 
 async function rest(state: { baseURL: string }, key: string, path: string, init: RequestInit = {}) {
@@ -155,13 +167,7 @@ test.describe('users page (admin)', () => {
     await expect(row).toContainText('Active');
     await expect(row.getByRole('combobox', { name: `Role of ${email}` })).toHaveValue('operator');
 
-    const other = await browser.newContext({ baseURL: state.baseURL });
-    const them = await other.newPage();
-    await them.goto('/login');
-    await them.getByLabel('Email').fill(email);
-    await them.getByLabel('Password').fill(password);
-    await them.getByRole('button', { name: 'Sign in' }).click();
-    await expect(them).toHaveURL(`${state.baseURL}/`);
+    const { other, them } = await signInElsewhere(browser, state, email, password);
     await expect(them.getByTestId('who')).toContainText(email);
     await expect(them.getByTestId('who')).toContainText('operator');
     const nav = them.getByRole('navigation', { name: 'Main' });
@@ -262,13 +268,7 @@ test.describe('users: plugin scope and last sign-in', () => {
     // What the server holds, and what the user now sees: Xero's triggers only.
     const users = await (await rest(state, state.apiKey, '/api/v1/users')).json();
     expect(users.items.find((u: any) => u.email === email).plugins).toEqual(['xero']);
-    const other = await browser.newContext({ baseURL: state.baseURL });
-    const them = await other.newPage();
-    await them.goto('/login');
-    await them.getByLabel('Email').fill(email);
-    await them.getByLabel('Password').fill(password);
-    await them.getByRole('button', { name: 'Sign in' }).click();
-    await expect(them).toHaveURL(`${state.baseURL}/`);
+    const { other, them } = await signInElsewhere(browser, state, email, password);
     const plugins = them.locator(`${TABLE} tbody td.plugin`);
     await expect(plugins.first()).toBeVisible();
     expect(new Set(await plugins.allTextContents())).toEqual(new Set(['Xero']));

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{Database, Executor, FromRow, Pool};
 use uuid::Uuid;
 
-use super::db::{execute, fetch_all, fetch_optional, HasRowsAffected, SqlDatabase};
+use super::db::{execute, fetch_all, fetch_optional, HasRowsAffected, SqlDatabase, Writer, Writes};
 use super::sql::{self, from_micros, micros, Sql};
-use super::{detached, AuditEntry, Context, StoreError};
+use super::{detached, AuditEntry, StoreError};
 
 /// A person who signs in to the pages. Only the argon2id hash of the password is kept.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,6 +199,30 @@ pub(crate) struct AccountsDb<DB: Database> {
     pub write: Pool<DB>,
 }
 
+impl<DB> AccountsDb<DB>
+where
+    DB: SqlDatabase,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+{
+    /// Statements and the audit row that records them, in one transaction.
+    async fn audited(
+        &self,
+        mut steps: Vec<(Sql, &'static str)>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        steps.push((
+            sql::insert_audit(DB::DIALECT, audit),
+            "writing the audit trail",
+        ));
+        let writer = Writer {
+            pool: self.write.clone(),
+        };
+        writer.run_together(steps).await.map(drop)
+    }
+}
+
 #[async_trait::async_trait]
 impl<DB> Accounts for AccountsDb<DB>
 where
@@ -211,28 +235,13 @@ where
     CountOnly: for<'r> FromRow<'r, DB::Row>,
 {
     async fn insert_user(&self, user: &UserRecord, audit: &AuditEntry) -> Result<(), StoreError> {
-        let (pool, user, audit) = (self.write.clone(), user.clone(), audit.clone());
-        detached(async move {
-            let mut tx = pool.begin().await.context("starting to add a user")?;
-            execute(
-                &mut *tx,
-                insert_user_sql(DB::DIALECT, &user),
-                "inserting a user",
-            )
+        let insert = insert_user_sql(DB::DIALECT, user);
+        self.audited(vec![(insert, "inserting a user")], audit)
             .await
             .map_err(|e| match e {
                 StoreError::Duplicate(_) => StoreError::Duplicate("user with this email"),
                 other => other,
-            })?;
-            execute(
-                &mut *tx,
-                sql::insert_audit(DB::DIALECT, &audit),
-                "writing the audit trail",
-            )
-            .await?;
-            tx.commit().await.context("committing a new user")
-        })
-        .await
+            })
     }
 
     async fn update_user(
@@ -241,29 +250,13 @@ where
         revoke_sessions: bool,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let (pool, user, audit) = (self.write.clone(), user.clone(), audit.clone());
-        detached(async move {
-            let mut tx = pool.begin().await.context("starting to change a user")?;
-            execute(
-                &mut *tx,
-                update_user_sql(DB::DIALECT, &user),
-                "updating a user",
-            )
-            .await?;
-            if revoke_sessions {
-                let mut s = Sql::new(DB::DIALECT, "DELETE FROM sessions WHERE user_id = ");
-                s.bind(user.id);
-                execute(&mut *tx, s, "revoking sessions").await?;
-            }
-            execute(
-                &mut *tx,
-                sql::insert_audit(DB::DIALECT, &audit),
-                "writing the audit trail",
-            )
-            .await?;
-            tx.commit().await.context("committing a user change")
-        })
-        .await
+        let mut steps = vec![(update_user_sql(DB::DIALECT, user), "updating a user")];
+        if revoke_sessions {
+            let mut s = Sql::new(DB::DIALECT, "DELETE FROM sessions WHERE user_id = ");
+            s.bind(user.id);
+            steps.push((s, "revoking sessions"));
+        }
+        self.audited(steps, audit).await
     }
 
     async fn get_user(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
@@ -301,21 +294,9 @@ where
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let (pool, audit) = (self.write.clone(), audit.clone());
-        detached(async move {
-            let mut tx = pool.begin().await.context("starting a sign-in")?;
-            let mut s = Sql::new(DB::DIALECT, "UPDATE users SET last_sign_in_at = ");
-            s.bind(micros(at)).push(" WHERE id = ").bind(user_id);
-            execute(&mut *tx, s, "noting a sign-in").await?;
-            execute(
-                &mut *tx,
-                sql::insert_audit(DB::DIALECT, &audit),
-                "writing the audit trail",
-            )
-            .await?;
-            tx.commit().await.context("committing a sign-in")
-        })
-        .await
+        let mut s = Sql::new(DB::DIALECT, "UPDATE users SET last_sign_in_at = ");
+        s.bind(micros(at)).push(" WHERE id = ").bind(user_id);
+        self.audited(vec![(s, "noting a sign-in")], audit).await
     }
 
     async fn save_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
