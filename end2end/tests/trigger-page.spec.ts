@@ -222,3 +222,29 @@ for (const role of ['viewer', 'operator'] as const) {
     });
   });
 }
+
+test('a trigger that joins the group while its page is open shows up in the group list without a reload', async ({
+  page,
+  state,
+}) => {
+  const key = unique('late-batch');
+  const first = unique('ORD-FIRST');
+  const late = unique('ORD-LATE');
+  provider.answer(first, { status: 200, body: '{"id":"ext-first"}' });
+  provider.answer(late, { status: 200, body: '{"id":"ext-late"}' });
+  const firstId = await createTrigger(state, { plugin, entityId: first, aggregationKey: key });
+  await waitForStatus(state, firstId, 'finished');
+
+  await openTrigger(page, firstId);
+  const siblings = page.getByTestId('group-siblings').locator('li');
+  await expect(siblings).toHaveCount(1);
+  // A mark a reload would wipe out.
+  await page.evaluate(() => ((window as any).__stillHere = true));
+
+  const lateId = await createTrigger(state, { plugin, entityId: late, aggregationKey: key });
+  // The list is read again every 10 s while the page is in view.
+  const joined = page.getByTestId('group-siblings').locator(`li[data-trigger-id="${lateId}"]`);
+  await expect(joined).toContainText(late, { timeout: 25_000 });
+  await expect(siblings).toHaveCount(2);
+  expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
+});
