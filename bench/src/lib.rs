@@ -152,3 +152,34 @@ pub fn load_average() -> String {
         .trim()
         .to_string()
 }
+
+/// Straight into the database at `url` (migrated first): a plugin from `plugin`
+/// (the JSON of `POST /api/v1/plugins`), then `n` triggers `make(i, plugin_id)`,
+/// written through the storage layer in chunks. The plugin's id.
+pub async fn fill_triggers(
+    url: &str,
+    plugin: serde_json::Value,
+    n: usize,
+    make: impl Fn(usize, uuid::Uuid) -> calltrail::storage::NewTrigger,
+) -> anyhow::Result<uuid::Uuid> {
+    use calltrail::service::{Limits, Principal, SecretBox, Service};
+    const CHUNK: usize = 5_000;
+    let store = calltrail::storage::connect(url).await?;
+    store.migrate().await?;
+    let service = Service::new(
+        store.clone(),
+        SecretBox::from_hex(SECRET_KEY)?,
+        Limits::default(),
+    );
+    let plugin = service
+        .create_plugin(&Principal::system("bench"), serde_json::from_value(plugin)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    for first in (0..n).step_by(CHUNK) {
+        let chunk = (first..(first + CHUNK).min(n))
+            .map(|i| make(i, plugin.id))
+            .collect();
+        store.insert_triggers(chunk).await?;
+    }
+    Ok(plugin.id)
+}

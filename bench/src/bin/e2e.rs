@@ -17,7 +17,8 @@
 //! ceiling in the same run.
 //!
 //! Run: `cargo build --release -p server -p bench && target/release/e2e
-//! [--seconds N] [--clients N] [--no-postgres]`. Bounded: N seconds of ingest per
+//! [--seconds N] [--clients N] [--waiting N] [--no-postgres]`. With `--waiting N`
+//! the paused phase starts with N triggers of another paused plugin already due. Bounded: N seconds of ingest per
 //! phase (default 10), at most 2,000,000 requests, 120 s of draining; 127.0.0.1 only.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -182,10 +183,58 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
 struct Run {
     seconds: u64,
     clients: usize,
+    /// Triggers of a second, paused plugin already waiting in the database when
+    /// the paused phase starts (`--waiting N`): claims must not pay for them.
+    waiting: usize,
+}
+
+/// `n` triggers of a paused plugin, due an hour ago, waiting: what a plugin
+/// paused for a long outage leaves in the due index.
+async fn fill_waiting(url: &str, n: usize) -> anyhow::Result<()> {
+    use app::domain::{EntityRef, Initiator, InitiatorKind, Status};
+    let due = chrono::Utc::now() - chrono::Duration::hours(1);
+    let started = Instant::now();
+    let plugin = json!({
+        "name": "backlog", "base_url": "http://127.0.0.1:9/", "active": false,
+        "default_route": {"method": "POST", "path": "/hook"},
+    });
+    bench::fill_triggers(url, plugin, n, |i, plugin_id| {
+        calltrail::storage::NewTrigger {
+            id: uuid::Uuid::now_v7(),
+            plugin_id,
+            event_type: "invoice.created".into(),
+            action: Some("Send invoice".into()),
+            entity: Some(EntityRef {
+                entity_type: "invoice".into(),
+                id: format!("WAIT-{i}"),
+            }),
+            initiator: Initiator {
+                kind: InitiatorKind::Automation,
+                name: "bench backlog".into(),
+            },
+            payload: format!("{{\"n\":{i}}}"),
+            aggregation_key: None,
+            idempotency: None,
+            status: Status::NotYetStarted,
+            scheduled_at: due,
+            next_attempt_at: Some(due),
+            logs: vec![],
+            created_by: None,
+        }
+    })
+    .await?;
+    println!(
+        "  {n} triggers of a paused plugin waiting (filled in {:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Ingest only, executor off or (with the plugin paused) on.
 async fn ingest_phase(run: &Run, url: &str, executor: bool, receiver: &str) -> anyhow::Result<f64> {
+    if executor && run.waiting > 0 {
+        fill_waiting(url, run.waiting).await?;
+    }
     let key = bench::admin_key(url)?;
     let env = [("CALLTRAIL_EXECUTOR", if executor { "on" } else { "off" })];
     let server = bench::Server::start(url, &env)?;
@@ -317,6 +366,7 @@ async fn main() -> anyhow::Result<()> {
     let run = Run {
         seconds: value("--seconds").unwrap_or(10).clamp(1, 120),
         clients: value("--clients").unwrap_or(32).clamp(1, 256) as usize,
+        waiting: value("--waiting").unwrap_or(0).min(5_000_000) as usize,
     };
     let postgres = !args.iter().any(|a| a == "--no-postgres");
     println!(

@@ -15,14 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::domain::{EntityRef, Initiator, InitiatorKind, LogEntry, LogStep, Status};
-use calltrail::service::{Limits, PluginInput, Principal, SecretBox, Service};
-use calltrail::storage::{self, NewTrigger};
+use calltrail::storage::NewTrigger;
 use hdrhistogram::Histogram;
 use serde_json::json;
 use sqlx::{Connection, Executor as _};
 use uuid::Uuid;
 
-const CHUNK: usize = 5_000;
 const CLIENTS: usize = 16;
 const BASELINE: Duration = Duration::from_secs(10);
 const PRUNE_LIMIT: Duration = Duration::from_secs(300);
@@ -36,63 +34,48 @@ fn calltrail(url: &str) -> anyhow::Result<Command> {
 /// `n` finished triggers created and finished `AGE_DAYS` ago, each with one
 /// attempt and one log line, written through the storage layer and SQL.
 async fn fill(url: &str, n: usize) -> anyhow::Result<()> {
-    let store = storage::connect(url).await?;
-    store.migrate().await?;
-    let service = Service::new(
-        store.clone(),
-        SecretBox::from_hex(bench::SECRET_KEY)?,
-        Limits::default(),
-    );
-    let input: PluginInput = serde_json::from_value(json!({
-        "name": "billing", "base_url": "http://127.0.0.1:9/", "timeout_ms": 5000,
-        "default_route": {"method": "POST", "path": "/invoices"},
-    }))?;
-    let plugin = service
-        .create_plugin(&Principal::system("bench"), input)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     let then = chrono::Utc::now() - chrono::Duration::days(AGE_DAYS);
     let secs = then.timestamp() as u64;
     let started = Instant::now();
-    for first in (0..n).step_by(CHUNK) {
-        let chunk: Vec<NewTrigger> = (first..(first + CHUNK).min(n))
-            .map(|i| NewTrigger {
-                id: Uuid::new_v7(uuid::Timestamp::from_unix(
-                    uuid::NoContext,
-                    secs,
-                    (i % 1_000_000_000) as u32,
-                )),
-                plugin_id: plugin.id,
-                event_type: "invoice.available".into(),
-                action: Some("Send invoice".into()),
-                entity: Some(EntityRef {
-                    entity_type: "invoice".into(),
-                    id: format!("INV-{i}"),
-                }),
-                initiator: Initiator {
-                    kind: InitiatorKind::Automation,
-                    name: "Nightly billing run".into(),
-                },
-                payload: format!(
-                    "{{\"id\":\"INV-{i}\",\"amount_cents\":{},\"note\":\"{}\"}}",
-                    i * 7,
-                    "x".repeat(160)
-                ),
-                aggregation_key: None,
-                idempotency: None,
-                status: Status::Finished,
-                scheduled_at: then,
-                next_attempt_at: None,
-                logs: vec![LogEntry {
-                    at: then,
-                    step: LogStep::Finished,
-                    message: "200 OK".into(),
-                }],
-                created_by: None,
-            })
-            .collect();
-        store.insert_triggers(chunk).await?;
-    }
+    let plugin = json!({
+        "name": "billing", "base_url": "http://127.0.0.1:9/", "timeout_ms": 5000,
+        "default_route": {"method": "POST", "path": "/invoices"},
+    });
+    bench::fill_triggers(url, plugin, n, |i, plugin_id| NewTrigger {
+        id: Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            secs,
+            (i % 1_000_000_000) as u32,
+        )),
+        plugin_id,
+        event_type: "invoice.available".into(),
+        action: Some("Send invoice".into()),
+        entity: Some(EntityRef {
+            entity_type: "invoice".into(),
+            id: format!("INV-{i}"),
+        }),
+        initiator: Initiator {
+            kind: InitiatorKind::Automation,
+            name: "Nightly billing run".into(),
+        },
+        payload: format!(
+            "{{\"id\":\"INV-{i}\",\"amount_cents\":{},\"note\":\"{}\"}}",
+            i * 7,
+            "x".repeat(160)
+        ),
+        aggregation_key: None,
+        idempotency: None,
+        status: Status::Finished,
+        scheduled_at: then,
+        next_attempt_at: None,
+        logs: vec![LogEntry {
+            at: then,
+            step: LogStep::Finished,
+            message: "200 OK".into(),
+        }],
+        created_by: None,
+    })
+    .await?;
     let then_us = then.timestamp_micros();
     let postgres = url.starts_with("postgres");
     let statements = [
