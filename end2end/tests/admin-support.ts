@@ -61,7 +61,12 @@ export async function fakeProvider(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // The executor's pooled keep-alive connections (or a retry in flight) would
+      // otherwise hold the close until they time out.
+      server.closeAllConnections();
+    }),
   };
 }
 

@@ -49,7 +49,12 @@ export async function startProvider(): Promise<Provider> {
     url: `http://127.0.0.1:${port}`,
     answer: (entityId, a) => answers.set(entityId, a),
     received: (entityId) => bodies.get(entityId) ?? [],
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      // The executor's pooled keep-alive connections (or a retry in flight) would
+      // otherwise hold the close until they time out.
+      server.closeAllConnections();
+    }),
   };
 }
 

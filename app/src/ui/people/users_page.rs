@@ -19,16 +19,22 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <AdminOnly>
             <h1>"Users"</h1>
+            // The form stays put while the list below is read again after each
+            // change: its last outcome stays on screen.
+            <Transition fallback=|| view! { <p class="muted">"Loading plugins…"</p> }>
+                {move || Suspend::new(async move {
+                    match plugins.await {
+                        Ok(plugins) => view! { <NewUserForm users plugins/> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
             <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
                 {move || Suspend::new(async move {
                     // "(you)" marks the row of whoever is signed in.
                     let me = caller.await.map(|c| c.name).unwrap_or_default();
                     match (plugins.await, users.await) {
-                        (Ok(plugins), Ok(list)) => view! {
-                            <NewUserForm users plugins=plugins.clone()/>
-                            <UserTable users=list me plugins/>
-                        }
-                        .into_any(),
+                        (Ok(plugins), Ok(list)) => view! { <UserTable users=list me plugins/> }.into_any(),
                         (Err(e), _) | (_, Err(e)) => {
                             view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()
                         }
