@@ -30,9 +30,9 @@ const BATCH: u32 = 500;
 /// waits for it, and one from another process (`calltrail prune` beside `serve`)
 /// also for SQLite's busy handler, which polls at 1, 3, 8, 18, 33 ms: so batches
 /// are short (10 ms) and each is followed by a rest as long as it took, so ingest
-/// and the executor keep at least half of the writer. On PostgreSQL a batch
-/// blocks nobody (it deletes final rows no one else writes); it only shares the
-/// CPU, so batches are larger and back to back.
+/// and the executor keep at least half of the writer. On PostgreSQL a batch locks
+/// only the final triggers it removes (a re-run of one of them waits for it, no
+/// ingest or claim does); it shares the CPU, so batches are larger and back to back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Pace {
     batch: u32,
