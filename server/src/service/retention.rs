@@ -4,9 +4,9 @@
 //! response headers and bodies) and logs; its summary row (plugin, type, entity,
 //! initiator, status, times, attempt count, external id, last error) stays until
 //! the summary TTL. Audit rows are never touched. Work is done in batches, each
-//! one short transaction ([`Pace`]), with a rest after each as long as it took,
-//! so ingest and the executor never wait long behind it and keep at least half
-//! of the writer; one instance at a time runs it in the background (a lease), and
+//! one short transaction paced for its database ([`Pace`]: on SQLite a rest after
+//! each as long as it took), so ingest and the executor never wait long behind
+//! it; one instance at a time runs it in the background (a lease), and
 //! `calltrail prune` runs the same passes by hand.
 
 use std::sync::Arc;
