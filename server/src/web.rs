@@ -24,11 +24,13 @@ use std::net::SocketAddr;
 use app::ui::SignInProblem;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRef, Request, State};
+use axum::handler::Handler;
 use axum::http::header::RETRY_AFTER;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Json, Router};
+use tower_http::services::ServeDir;
 use tower_sessions::Session;
 
 use leptos::prelude::*;
@@ -658,9 +660,22 @@ pub fn router(service: Arc<Service>, options: LeptosOptions, settings: &WebSetti
             service.clone(),
             embed::embed_caller,
         ))
-        .fallback(leptos_axum::file_and_error_handler::<WebState, _>(
-            app::shell,
-        ))
+        // The site's own files (the wasm, its loader, the stylesheet) from the site root,
+        // and the app's "not found" page for any other address. Not
+        // `file_and_error_handler` alone: it copies onto a file it serves the status of
+        // a reactive owner left current on the worker thread, so a wasm asked for just
+        // after a "no such trigger" page could be answered 404 (seen in the browser suite).
+        .fallback_service(
+            ServeDir::new(&*state.options.site_root)
+                .precompressed_br()
+                .precompressed_gzip()
+                // A POST to an address that is no route gets that page too, as before.
+                .call_fallback_on_method_not_allowed(true)
+                .not_found_service(Handler::with_state(
+                    leptos_axum::file_and_error_handler::<WebState, _>(app::shell),
+                    state.clone(),
+                )),
+        )
         // Only /embed/… may be framed, and only by the configured origins.
         .layer(axum::middleware::from_fn_with_state(
             service,

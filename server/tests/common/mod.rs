@@ -104,6 +104,20 @@ impl TestApp {
         limits: Limits,
         configure: impl FnOnce(&mut calltrail::HttpSettings),
     ) -> TestApp {
+        TestApp::spawn_serving(db, limits, "target/site", configure).await
+    }
+
+    /// A server whose site (the wasm, the stylesheet) is in `site_root`.
+    pub async fn spawn_with_site(db: Db, site_root: &str) -> TestApp {
+        TestApp::spawn_serving(db, Limits::default(), site_root, |_| {}).await
+    }
+
+    async fn spawn_serving(
+        db: Db,
+        limits: Limits,
+        site_root: &str,
+        configure: impl FnOnce(&mut calltrail::HttpSettings),
+    ) -> TestApp {
         let (store, fresh) = store(db).await;
         let service = Service::new(store, SecretBox::from_hex(TEST_KEY).unwrap(), limits);
         let admin_key = service
@@ -112,7 +126,7 @@ impl TestApp {
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let options = calltrail::config::leptos_options("target/site", addr);
+        let options = calltrail::config::leptos_options(site_root, addr);
         let mut settings = calltrail::HttpSettings::local(addr);
         configure(&mut settings);
         let router = calltrail::app_with(service.clone(), options, false, &settings);
