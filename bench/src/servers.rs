@@ -377,7 +377,7 @@ pub mod search {
             let mut c = sqlx::PgConnection::connect(url).await?;
             let row = sqlx::query(
                 "SELECT pg_relation_size('trigger_search'), pg_relation_size('trigger_search_pkey'), \
-                 pg_relation_size('trigger_search_trgm'), pg_total_relation_size('triggers'), \
+                 pg_relation_size('trigger_search_key_trgm'), pg_total_relation_size('triggers'), \
                  pg_database_size(current_database())",
             )
             .fetch_one(&mut c)
@@ -402,7 +402,7 @@ pub mod search {
             c.execute("DROP TRIGGER trigger_search_insert").await?;
         } else {
             let mut c = sqlx::PgConnection::connect(url).await?;
-            c.execute("DROP INDEX trigger_search_trgm").await?;
+            c.execute("DROP INDEX trigger_search_key_trgm").await?;
         }
         Ok(())
     }

@@ -433,6 +433,19 @@ async fn a_common_search_walks_the_list_and_agrees_with_the_rare_one(db: Db) {
         .collect();
     assert_eq!(want.len(), 10);
     assert_eq!(all_ids(&store, &q("ROW-0510")).await, want);
+    // The list's first rows hold some matches but not a page (row-051xx: the newest
+    // 100), or none at all (row-01xxx: 1,000 rows far down the list): the page is
+    // still every match in order, up to its size.
+    for (text, fragment, size) in [("row-051", "row-051", 100), ("Row-01", "row-01", 500)] {
+        let want: Vec<Uuid> = newest_first
+            .iter()
+            .filter(|t| t.payload.contains(fragment))
+            .take(500)
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(want.len(), size);
+        assert_eq!(all_ids(&store, &q(text)).await, want, "q={text}");
+    }
     // A page boundary inside the common walk: page 2 follows page 1 exactly.
     let page1 = store
         .reads()

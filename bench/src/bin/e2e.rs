@@ -17,9 +17,12 @@
 //! ceiling in the same run.
 //!
 //! Run: `cargo build --release -p server -p bench && target/release/e2e
-//! [--seconds N] [--clients N] [--waiting N] [--no-postgres]`. With `--waiting N`
-//! the paused phase starts with N triggers of another paused plugin already due. Bounded: N seconds of ingest per
-//! phase (default 10), at most 2,000,000 requests, 120 s of draining; 127.0.0.1 only.
+//! [--seconds N] [--clients N] [--waiting N] [--drain N] [--no-postgres]`. With
+//! `--waiting N` the paused phase starts with N triggers of another paused plugin
+//! already due. Last, **drain**: a queue of N due triggers (`--drain`, default
+//! 50,000; 0 skips it) delivered by one instance on each database, then by two
+//! instances on one PostgreSQL database. Bounded: N seconds of ingest per phase
+//! (default 10), at most 2,000,000 requests, 120 s of draining; 127.0.0.1 only.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -164,12 +167,7 @@ async fn plugin(base: &str, key: &str, receiver: &str, active: bool) -> anyhow::
     let r = reqwest::Client::new()
         .post(format!("{base}/api/v1/plugins"))
         .bearer_auth(key)
-        .json(&json!({
-            "name": "bench", "display_name": "Bench", "base_url": receiver, "active": active,
-            "routes": {"invoice.created": {"method": "POST", "path": "/hook"}},
-            "retry_policy": {"schedule_secs": [1], "max_attempts": 3, "jitter_pct": 0,
-                             "retry_after_cap_secs": 60},
-        }))
+        .json(&plugin_body(receiver, active))
         .send()
         .await?;
     anyhow::ensure!(r.status().is_success(), "plugin: {}", r.text().await?);
@@ -186,12 +184,46 @@ struct Run {
     /// Triggers of a second, paused plugin already waiting in the database when
     /// the paused phase starts (`--waiting N`): claims must not pay for them.
     waiting: usize,
+    /// Due triggers in the queue the drain phases deliver (`--drain N`, 0: none).
+    drain: usize,
+}
+
+/// Trigger `i` of `plugin_id`, due at `due` and not yet started, as a backlog
+/// written straight into the database holds it.
+fn due_trigger(
+    i: usize,
+    plugin_id: uuid::Uuid,
+    due: chrono::DateTime<chrono::Utc>,
+    tag: &str,
+) -> calltrail::storage::NewTrigger {
+    use app::domain::{EntityRef, Initiator, InitiatorKind, Status};
+    calltrail::storage::NewTrigger {
+        id: uuid::Uuid::now_v7(),
+        plugin_id,
+        event_type: "invoice.created".into(),
+        action: Some("Send invoice".into()),
+        entity: Some(EntityRef {
+            entity_type: "invoice".into(),
+            id: format!("{tag}-{i}"),
+        }),
+        initiator: Initiator {
+            kind: InitiatorKind::Automation,
+            name: format!("bench {tag}"),
+        },
+        payload: format!("{{\"n\":{i}}}"),
+        aggregation_key: None,
+        idempotency: None,
+        status: Status::NotYetStarted,
+        scheduled_at: due,
+        next_attempt_at: Some(due),
+        logs: vec![],
+        created_by: None,
+    }
 }
 
 /// `n` triggers of a paused plugin, due an hour ago, waiting: what a plugin
 /// paused for a long outage leaves in the due index.
 async fn fill_waiting(url: &str, n: usize) -> anyhow::Result<()> {
-    use app::domain::{EntityRef, Initiator, InitiatorKind, Status};
     let due = chrono::Utc::now() - chrono::Duration::hours(1);
     let started = Instant::now();
     let plugin = json!({
@@ -199,28 +231,7 @@ async fn fill_waiting(url: &str, n: usize) -> anyhow::Result<()> {
         "default_route": {"method": "POST", "path": "/hook"},
     });
     bench::fill_triggers(url, plugin, n, |i, plugin_id| {
-        calltrail::storage::NewTrigger {
-            id: uuid::Uuid::now_v7(),
-            plugin_id,
-            event_type: "invoice.created".into(),
-            action: Some("Send invoice".into()),
-            entity: Some(EntityRef {
-                entity_type: "invoice".into(),
-                id: format!("WAIT-{i}"),
-            }),
-            initiator: Initiator {
-                kind: InitiatorKind::Automation,
-                name: "bench backlog".into(),
-            },
-            payload: format!("{{\"n\":{i}}}"),
-            aggregation_key: None,
-            idempotency: None,
-            status: Status::NotYetStarted,
-            scheduled_at: due,
-            next_attempt_at: Some(due),
-            logs: vec![],
-            created_by: None,
-        }
+        due_trigger(i, plugin_id, due, "WAIT")
     })
     .await?;
     println!(
@@ -228,6 +239,65 @@ async fn fill_waiting(url: &str, n: usize) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The benchmark plugin's settings: calling `receiver`, paused unless `active`.
+fn plugin_body(receiver: &str, active: bool) -> Value {
+    json!({
+        "name": "bench", "display_name": "Bench", "base_url": receiver, "active": active,
+        "routes": {"invoice.created": {"method": "POST", "path": "/hook"}},
+        "retry_policy": {"schedule_secs": [1], "max_attempts": 3, "jitter_pct": 0,
+                         "retry_after_cap_secs": 60},
+    })
+}
+
+/// A queue of `run.drain` due triggers, delivered by `instances` servers on the one
+/// database: delivered/s from the first server's start to the last delivery. With
+/// two on PostgreSQL, what a second instance adds (issue 15: ≥ 1.7 × one). Each
+/// trigger must arrive once: the receiver's count says if any came twice.
+async fn drain(
+    run: &Run,
+    url: &str,
+    receiver: &Receiver,
+    to: &str,
+    instances: usize,
+) -> anyhow::Result<f64> {
+    let n = run.drain;
+    let due = chrono::Utc::now() - chrono::Duration::seconds(1);
+    bench::fill_triggers(url, plugin_body(to, true), n, |i, plugin_id| {
+        due_trigger(i, plugin_id, due, "DRAIN")
+    })
+    .await?;
+    receiver.reset();
+    let env = [
+        ("CALLTRAIL_EXECUTOR", "on"),
+        ("CALLTRAIL_OUTBOUND_ALLOW", "127.0.0.1/32"),
+    ];
+    let started = Instant::now();
+    let servers = (0..instances)
+        .map(|_| bench::Server::start(url, &env))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    while receiver.received.load(Ordering::Relaxed) < n as u64 && started.elapsed() < DRAIN_LIMIT {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let delivered = receiver.received.load(Ordering::Relaxed);
+    // A second delivery of the same trigger would arrive about now.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let received = receiver.received.load(Ordering::Relaxed);
+    let rate = delivered.min(n as u64) as f64 / elapsed.as_secs_f64();
+    let rss: Vec<String> = servers
+        .iter()
+        .map(|s| format!("{:.0}", s.rss_mb()))
+        .collect();
+    println!(
+        "  drain, {instances} instance(s): {delivered} of {n} due triggers delivered in {:.1} s: \
+         {rate:.0}/s; received {received} ({} more than once); RSS {} MB",
+        elapsed.as_secs_f64(),
+        received.saturating_sub(n as u64),
+        rss.join(" + "),
+    );
+    Ok(rate)
 }
 
 /// Ingest only, executor off or (with the plugin paused) on.
@@ -367,6 +437,7 @@ async fn main() -> anyhow::Result<()> {
         seconds: value("--seconds").unwrap_or(10).clamp(1, 120),
         clients: value("--clients").unwrap_or(32).clamp(1, 256) as usize,
         waiting: value("--waiting").unwrap_or(0).min(5_000_000) as usize,
+        drain: value("--drain").unwrap_or(50_000).min(1_000_000) as usize,
     };
     let postgres = !args.iter().any(|a| a == "--no-postgres");
     println!(
@@ -393,5 +464,45 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
     }
+    if run.drain > 0 {
+        drain_phases(&run, postgres, &receiver, &to).await?;
+    }
     Ok(())
+}
+
+/// One instance draining the queue on each database, then two on one PostgreSQL.
+async fn drain_phases(
+    run: &Run,
+    postgres: bool,
+    receiver: &Receiver,
+    to: &str,
+) -> anyhow::Result<()> {
+    let one = Arc::new(Mutex::new(None));
+    bench::on_fresh_databases("e2e_drain", postgres, |name, url| {
+        let one = one.clone();
+        async move {
+            println!("== {name} (drain)");
+            let rate = drain(run, &url, receiver, to, 1).await?;
+            *one.lock().unwrap() = Some(rate);
+            Ok(())
+        }
+    })
+    .await?;
+    if !postgres {
+        return Ok(());
+    }
+    let one = one.lock().unwrap().unwrap_or(0.0);
+    bench::on_fresh_databases("e2e_drain_two", true, |name, url| async move {
+        if name != "PostgreSQL" {
+            return Ok(());
+        }
+        println!("== {name} (drain, two instances on one database)");
+        let two = drain(run, &url, receiver, to, 2).await?;
+        println!(
+            "  two instances / one: {:.2} (goal ≥ 1.7)",
+            two / one.max(1.0)
+        );
+        Ok(())
+    })
+    .await
 }

@@ -333,10 +333,21 @@ where
         after: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<Trigger>, StoreError> {
-        // A search asks the index how common its text is first (counting no further
-        // than the bound): rare text is listed from the index's matches, common text
-        // by walking the list's own order (see `sql::search`).
+        // A search first tries the first rows of the list's own order: text that
+        // many triggers hold fills the page there. Otherwise it asks the index how
+        // common its text is (counting no further than the bound): rare text is
+        // listed from the index's matches, common text by walking the list's own
+        // order to the end if need be (see `sql::search`).
         let mut plan = sql::QPlan::Index;
+        if let Some(probe) =
+            sql::select_triggers_probe(DB::DIALECT, filter, after, limit, sql::SEARCH_PROBE_ROWS)
+        {
+            let rows: Vec<TriggerRow> =
+                fetch_all(&self.pool, probe, "listing triggers (first rows)").await?;
+            if rows.len() >= limit as usize {
+                return rows.into_iter().map(Trigger::try_from).collect();
+            }
+        }
         if let Some(q) = filter.q.as_deref().map(sql::fold).filter(|q| !q.is_empty()) {
             let row: Option<sql::CountRow> = fetch_optional(
                 &self.pool,

@@ -8,14 +8,19 @@
 //! is the query as a substring of one of the three, case-insensitively.
 //!
 //! - **Indexed** (`QPlan::Index`): the index finds the matching triggers (SQLite FTS5
-//!   trigram phrase, PostgreSQL `pg_trgm` GIN with `LIKE`), then the other filters
+//!   trigrams, PostgreSQL `pg_trgm` GIN with `LIKE`), then the other filters
 //!   and the order apply to those. Its cost grows with the number of matches.
 //! - **Scan** (`QPlan::Scan`): the list walks its own order (an index per filter)
 //!   and tests each trigger's text (`instr` / `strpos`) until the page is full. Its
 //!   cost grows with 1 / the share of rows that match.
 //!
-//! Both answer the same rows. The list picks the indexed plan when the query has
-//! fewer than [`SEARCH_SCAN_FROM`] matches (counted with a bound), the scan otherwise.
+//! Both answer the same rows. A list first tests the first [`SEARCH_PROBE_ROWS`]
+//! triggers of its own order (`select_triggers_probe`): a full page there is the
+//! answer. Otherwise it picks the indexed plan when the query has fewer than
+//! [`SEARCH_SCAN_FROM`] matches (counted with a bound), the scan otherwise.
+//!
+//! On PostgreSQL the index is over a key of the text in which punctuation and
+//! spaces are letters (`pg_search_key`), so a fragment's trigrams span them.
 
 use super::*;
 
@@ -23,6 +28,11 @@ use super::*;
 /// index's matches: 50 rows out of ≥ 0.5 % of a million are found within the first
 /// ~10,000 rows, while the index would hand back every one of them to be sorted.
 pub(crate) const SEARCH_SCAN_FROM: u32 = 5_000;
+
+/// How many of the list's first triggers a search tests before asking the index
+/// (see `select_triggers_probe`): text in at least one trigger in 20 fills a page of
+/// 50 there, for the cost of testing 1,000 texts when it does not.
+pub(crate) const SEARCH_PROBE_ROWS: u32 = 1_000;
 
 /// How `q` is asked for (see the module's note).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,8 +157,42 @@ pub(crate) fn search_index_forgets(d: Dialect, at_once: bool) -> Option<Sql> {
     })
 }
 
-/// The three columns as one text, for PostgreSQL's trigram index (the very
-/// expression migration 0018 indexes) and for the scan's test on both.
+/// The characters PostgreSQL's trigram key turns into `q` (see [`pg_search_key`]).
+/// `pg_trgm` reads only letters and digits as parts of words: each of these would
+/// end one, so the fragment `inv-12` would give the index nothing but `inv`, which
+/// nearly every invoice row holds.
+const PG_JOINERS: &str = " \n\t-_.@/:,;+#()[]{}<>|&=?!*~^$%\\'\"`";
+
+/// PostgreSQL's trigram index key (migration 0021 indexes exactly this): the
+/// document with every joiner turned into `q`, so a fragment's trigrams span its
+/// punctuation (`inv-12` → `invq12` → `inv`, `nvq`, `vq1`, `q12`). The key only
+/// finds candidates; the document itself is checked after, so a real `q` meeting
+/// the same letters costs a recheck, never a wrong row.
+fn pg_search_key() -> String {
+    format!(
+        "translate({}, E'{}', '{}')",
+        document(Dialect::Postgres),
+        PG_JOINERS
+            .replace('\\', "\\\\")
+            .replace('\n', "\\n")
+            .replace('\t', "\\t")
+            .replace('\'', "''"),
+        "q".repeat(PG_JOINERS.chars().count())
+    )
+}
+
+/// `%key%` for `LIKE` against [`pg_search_key`]: the folded text with the same
+/// joiners turned into `q` (which also leaves none of `LIKE`'s `%`, `_` or `\`).
+fn pg_key_pattern(folded: &str) -> String {
+    let key: String = folded
+        .chars()
+        .map(|c| if PG_JOINERS.contains(c) { 'q' } else { c })
+        .collect();
+    format!("%{key}%")
+}
+
+/// The three columns as one text, for PostgreSQL's trigram key and for the
+/// exact test on both.
 fn document(d: Dialect) -> &'static str {
     match d {
         Dialect::Sqlite => {
@@ -181,20 +225,6 @@ fn fts_trigrams(folded: &str) -> Option<String> {
     Some(terms.join(" AND "))
 }
 
-/// `%text%` for `LIKE`, its own `%`, `_` and `\` escaped.
-fn like_pattern(folded: &str) -> String {
-    let mut out = String::with_capacity(folded.len() + 2);
-    out.push('%');
-    for c in folded.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// ` AND …` the trigger `t` matches the folded query, asked for as `plan` says.
 pub(crate) fn push_search(sql: &mut Sql, folded: &str, plan: QPlan) {
     let d = sql.dialect;
@@ -220,11 +250,9 @@ pub(crate) fn push_search(sql: &mut Sql, folded: &str, plan: QPlan) {
             .push(") > 0)");
         }
         (QPlan::Index, Dialect::Postgres) => {
-            sql.push(" AND t.id IN (SELECT s.trigger_id FROM trigger_search s WHERE ")
-                .push(document(d))
-                .push(" LIKE ")
-                .bind(like_pattern(folded))
-                .push(")");
+            sql.push(" AND t.id IN (SELECT s.trigger_id FROM trigger_search s WHERE ");
+            push_pg_matches(sql, folded);
+            sql.push(")");
         }
         // A scalar subquery per row: neither database turns it into a join, so the
         // walk stays in the list's order and stops when the page is full.
@@ -238,6 +266,17 @@ pub(crate) fn push_search(sql: &mut Sql, folded: &str, plan: QPlan) {
                 .push(") FROM trigger_search s WHERE s.trigger_id = t.id) > 0");
         }
     }
+}
+
+/// `s` holds the folded text, on PostgreSQL: the trigram key through its index for
+/// candidates, then the text itself.
+fn push_pg_matches(sql: &mut Sql, folded: &str) {
+    sql.push(&pg_search_key())
+        .push(" LIKE ")
+        .bind(pg_key_pattern(folded))
+        .push(&format!(" AND strpos({}, ", document(Dialect::Postgres)))
+        .bind(folded.to_string())
+        .push(") > 0");
 }
 
 /// ` FROM …` starting from the SQLite index's matches, then `triggers t` (and
@@ -286,9 +325,7 @@ pub(crate) fn count_search_matches(d: Dialect, folded: &str, cap: u32) -> Sql {
                 d,
                 "SELECT COUNT(*) AS n FROM (SELECT 1 FROM trigger_search s WHERE ",
             );
-            sql.push(document(d))
-                .push(" LIKE ")
-                .bind(like_pattern(folded));
+            push_pg_matches(&mut sql, folded);
             sql
         }
     };
@@ -318,8 +355,22 @@ mod tests {
     }
 
     #[test]
-    fn like_and_fts_quote_what_would_be_syntax() {
-        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    fn postgres_keys_span_punctuation_and_match_the_migrations_index() {
+        assert_eq!(pg_key_pattern("inv-12"), "%invq12%");
+        assert_eq!(pg_key_pattern("50%_a\\b o'k\n"), "%50qqaqbqoqkq%");
+        assert_eq!(pg_key_pattern("äbc"), "%äbc%");
+        // The list asks for the very expression migration 0021 indexes (without
+        // the table's alias), or PostgreSQL would not use the index.
+        let migration = include_str!("../../../migrations/postgres/0021_search_key.sql");
+        let indexed = pg_search_key().replace("s.", "");
+        assert!(
+            migration.contains(&format!("gin (({indexed}) gin_trgm_ops)")),
+            "migration 0021 indexes {indexed}"
+        );
+    }
+
+    #[test]
+    fn fts_quotes_what_would_be_syntax() {
         assert_eq!(
             fts_trigrams("say \"hi\"").as_deref(),
             Some("\"say\" AND \"ay \" AND \"y \"\"\" AND \" \"\"h\" AND \"\"\"hi\" AND \"hi\"\"\"")

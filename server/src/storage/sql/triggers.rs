@@ -153,6 +153,16 @@ pub(crate) fn select_triggers(
 ) -> Sql {
     let mut sql = Sql::new(d, format!("SELECT {TRIGGER_COLUMNS}"));
     push_filtered_from(&mut sql, f, plan, true);
+    push_after(&mut sql, after);
+    sql.push(LIST_ORDER).push(" LIMIT ").bind(limit as i64);
+    sql
+}
+
+/// The list's order, newest first.
+const LIST_ORDER: &str = " ORDER BY t.scheduled_at DESC, t.id DESC";
+
+/// ` AND …` the trigger comes after the cursor in the list's order.
+fn push_after(sql: &mut Sql, after: Option<Cursor>) {
     if let Some(c) = after {
         // Row-value comparison: both databases walk the (scheduled_at, id) index from here.
         sql.push(" AND (t.scheduled_at, t.id) < (")
@@ -161,9 +171,37 @@ pub(crate) fn select_triggers(
             .bind(c.id)
             .push(")");
     }
-    sql.push(" ORDER BY t.scheduled_at DESC, t.id DESC LIMIT ")
-        .bind(limit as i64);
-    sql
+}
+
+/// A search's page taken from the first `rows` triggers of the list's own order
+/// (every filter but `q`), each tested for `q`. When that yields `limit` triggers,
+/// they are the page exactly (the walk is a prefix of the order); fewer say nothing
+/// about the rest, and the caller asks otherwise. Text that many triggers hold is
+/// found here without asking the index how many hold it (on PostgreSQL that count
+/// reads the index's whole bitmap).
+pub(crate) fn select_triggers_probe(
+    d: Dialect,
+    f: &StoreFilter,
+    after: Option<Cursor>,
+    limit: u32,
+    rows: u32,
+) -> Option<Sql> {
+    let folded = f.q.as_deref().map(fold).filter(|q| !q.is_empty())?;
+    let rest = StoreFilter {
+        q: None,
+        ..f.clone()
+    };
+    let mut sql = Sql::new(d, format!("SELECT {TRIGGER_COLUMNS} FROM (SELECT t.*"));
+    sql.push(TRIGGERS_COUNT_FROM);
+    push_trigger_filter_with(&mut sql, &rest, QPlan::Scan);
+    push_after(&mut sql, after);
+    sql.push(LIST_ORDER)
+        .push(" LIMIT ")
+        .bind(i64::from(rows))
+        .push(") t JOIN plugins p ON p.id = t.plugin_id WHERE 1=1");
+    push_search(&mut sql, &folded, QPlan::Scan);
+    sql.push(LIST_ORDER).push(" LIMIT ").bind(i64::from(limit));
+    Some(sql)
 }
 
 /// What the list, its count and a rerun's set all select from; a filter's
