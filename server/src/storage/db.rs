@@ -333,34 +333,10 @@ where
         after: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<Trigger>, StoreError> {
-        // A search first tries the first rows of the list's own order: text that
-        // many triggers hold fills the page there. Otherwise it asks the index how
-        // common its text is (counting no further than the bound): rare text is
-        // listed from the index's matches, common text by walking the list's own
-        // order to the end if need be (see `sql::search`).
-        let mut plan = sql::QPlan::Index;
-        if let Some(probe) =
-            sql::select_triggers_probe(DB::DIALECT, filter, after, limit, sql::SEARCH_PROBE_ROWS)
-        {
-            let rows: Vec<TriggerRow> =
-                fetch_all(&self.pool, probe, "listing triggers (first rows)").await?;
-            if rows.len() >= limit as usize {
-                return rows.into_iter().map(Trigger::try_from).collect();
-            }
-        }
-        if let Some(q) = filter.q.as_deref().map(sql::fold).filter(|q| !q.is_empty()) {
-            let row: Option<sql::CountRow> = fetch_optional(
-                &self.pool,
-                sql::count_search_matches(DB::DIALECT, &q, sql::SEARCH_SCAN_FROM),
-                "counting search matches",
-            )
-            .await?;
-            if row.is_some_and(|r| r.n >= i64::from(sql::SEARCH_SCAN_FROM)) {
-                plan = sql::QPlan::Scan;
-            }
-        }
-        let sql = sql::select_triggers(DB::DIALECT, filter, after, limit, plan);
-        let rows: Vec<TriggerRow> = fetch_all(&self.pool, sql, "listing triggers").await?;
+        let rows = match search_listing(&self.pool, filter, after, limit).await? {
+            Listing::Rows(rows) => rows,
+            Listing::Run(sql) => fetch_all(&self.pool, sql, "listing triggers").await?,
+        };
         rows.into_iter().map(Trigger::try_from).collect()
     }
 
@@ -627,6 +603,77 @@ where
         .await?;
         rows.into_iter().map(super::AuditEntry::try_from).collect()
     }
+}
+
+/// A list page: rows already read, or the statement that reads them.
+enum Listing {
+    Rows(Vec<TriggerRow>),
+    Run(Sql),
+}
+
+/// How a list page is read, `q` asked for as its text's commonness says (see
+/// `sql::search`). Text that many triggers hold fills the page from the first rows
+/// of the list's own order. Otherwise the index is asked for the matches, up to a
+/// bound: on PostgreSQL their ids, a page of fewer being read from those; on
+/// SQLite their number, a page of fewer starting from the index's matches. Past
+/// the bound the list walks its own order to the end if need be.
+async fn search_listing<DB>(
+    pool: &Pool<DB>,
+    filter: &StoreFilter,
+    after: Option<Cursor>,
+    limit: u32,
+) -> Result<Listing, StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    TriggerRow: for<'r> FromRow<'r, DB::Row>,
+    sql::CountRow: for<'r> FromRow<'r, DB::Row>,
+    sql::IdRow: for<'r> FromRow<'r, DB::Row>,
+{
+    let d = DB::DIALECT;
+    let Some(q) = filter.q.as_deref().map(sql::fold).filter(|q| !q.is_empty()) else {
+        let plan = sql::QPlan::Index;
+        return Ok(Listing::Run(sql::select_triggers(
+            d, filter, after, limit, plan,
+        )));
+    };
+    let probe = sql::select_triggers_probe(d, filter, after, limit, sql::SEARCH_PROBE_ROWS);
+    if let Some(probe) = probe {
+        let rows: Vec<TriggerRow> = fetch_all(pool, probe, "listing triggers (first rows)").await?;
+        if rows.len() >= limit as usize {
+            return Ok(Listing::Rows(rows));
+        }
+    }
+    let cap = sql::SEARCH_SCAN_FROM;
+    let common = match d {
+        Dialect::Postgres => {
+            let matches = sql::select_pg_matches(&q, cap);
+            let found: Vec<sql::IdRow> = fetch_all(pool, matches, "finding search matches").await?;
+            if found.is_empty() {
+                return Ok(Listing::Rows(Vec::new()));
+            }
+            if found.len() < cap as usize {
+                let ids: Vec<Uuid> = found.into_iter().map(|r| r.id).collect();
+                let among = sql::select_triggers_among(d, filter, after, limit, &ids);
+                return Ok(Listing::Run(among));
+            }
+            true
+        }
+        Dialect::Sqlite => {
+            let count = sql::count_search_matches(d, &q, cap);
+            let counted: Option<sql::CountRow> =
+                fetch_optional(pool, count, "counting search matches").await?;
+            counted.is_some_and(|r| r.n >= i64::from(cap))
+        }
+    };
+    let plan = if common {
+        sql::QPlan::Scan
+    } else {
+        sql::QPlan::Index
+    };
+    Ok(Listing::Run(sql::select_triggers(
+        d, filter, after, limit, plan,
+    )))
 }
 
 /// Store one attempt and move its trigger, on a connection inside a transaction.

@@ -158,6 +158,31 @@ pub(crate) fn select_triggers(
     sql
 }
 
+/// A search's page taken from `ids`, the triggers its text matches (as
+/// `select_pg_matches` found them): every other filter, the cursor and the order
+/// apply to those. PostgreSQL reads them by primary key.
+pub(crate) fn select_triggers_among(
+    d: Dialect,
+    f: &StoreFilter,
+    after: Option<Cursor>,
+    limit: u32,
+    ids: &[Uuid],
+) -> Sql {
+    let rest = StoreFilter {
+        q: None,
+        ..f.clone()
+    };
+    let mut sql = Sql::new(d, format!("SELECT {TRIGGER_COLUMNS}"));
+    push_filtered_from(&mut sql, &rest, QPlan::Index, true);
+    let list: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    sql.push(" AND t.id = ANY(CAST(")
+        .bind(format!("{{{}}}", list.join(",")))
+        .push(" AS uuid[]))");
+    push_after(&mut sql, after);
+    sql.push(LIST_ORDER).push(" LIMIT ").bind(limit as i64);
+    sql
+}
+
 /// The list's order, newest first.
 const LIST_ORDER: &str = " ORDER BY t.scheduled_at DESC, t.id DESC";
 
