@@ -14,10 +14,13 @@
 //!   and tests each trigger's text (`instr` / `strpos`) until the page is full. Its
 //!   cost grows with 1 / the share of rows that match.
 //!
-//! Both answer the same rows. A list first tests the first [`SEARCH_PROBE_ROWS`]
-//! triggers of its own order (`select_triggers_probe`): a full page there is the
-//! answer. Otherwise it picks the indexed plan when the query has fewer than
-//! [`SEARCH_SCAN_FROM`] matches (counted with a bound), the scan otherwise.
+//! Both answer the same rows. On PostgreSQL a list first tests the first
+//! [`SEARCH_PROBE_ROWS`] triggers of its own order (`select_triggers_probe`): a full
+//! page there is the answer (counting a common text's matches there reads the
+//! index's whole bitmap; SQLite's FTS5 counts the first ones as it finds them).
+//! Otherwise it picks the indexed plan when the query has fewer than
+//! [`SEARCH_SCAN_FROM`] matches (fetched, or counted, with a bound), the scan
+//! otherwise.
 //!
 //! On PostgreSQL the index is over a key of the text in which punctuation and
 //! spaces are letters (`pg_search_key`), so a fragment's trigrams span them.
