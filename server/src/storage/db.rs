@@ -612,11 +612,12 @@ enum Listing {
 }
 
 /// How a list page is read, `q` asked for as its text's commonness says (see
-/// `sql::search`). On PostgreSQL, text that many triggers hold fills the page from
-/// the first rows of the list's own order. Otherwise the index is asked for the matches, up to a
-/// bound: on PostgreSQL their ids, a page of fewer being read from those; on
-/// SQLite their number, a page of fewer starting from the index's matches. Past
-/// the bound the list walks its own order to the end if need be.
+/// `sql::search`). On PostgreSQL, text that many triggers hold fills the page
+/// from the first rows of the list's own order. Otherwise the index is asked for
+/// the matches, up to a bound: on PostgreSQL their ids, a page of fewer being
+/// read from those; on SQLite their number, a page of fewer starting from the
+/// index's matches. Past the bound the list walks its own order to the end if
+/// need be.
 async fn search_listing<DB>(
     pool: &Pool<DB>,
     filter: &StoreFilter,
@@ -639,8 +640,9 @@ where
     };
     // SQLite's index counts a common text's first matches as it finds them; the
     // probe would cost it more (it reads every probed row before the page).
-    let probe = sql::select_triggers_probe(d, filter, after, limit, sql::SEARCH_PROBE_ROWS)
-        .filter(|_| d == Dialect::Postgres);
+    let probe = (d == Dialect::Postgres)
+        .then(|| sql::select_triggers_probe(d, filter, after, limit, sql::SEARCH_PROBE_ROWS))
+        .flatten();
     if let Some(probe) = probe {
         let rows: Vec<TriggerRow> = fetch_all(pool, probe, "listing triggers (first rows)").await?;
         if rows.len() >= limit as usize {
