@@ -2,6 +2,8 @@
 //! kind for a phase, removed afterwards, and the real `calltrail` binary run from
 //! outside.
 
+pub mod cpu;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

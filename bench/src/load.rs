@@ -282,13 +282,13 @@ pub async fn ingest(
     // CPU use over the measured window (sampled at its start and when the last task ends).
     let cpu_at_start = {
         tokio::time::sleep_until(measure_start.into()).await;
-        crate::cpu::sample()
+        bench::cpu::sample()
     };
     let mut last_end = measure_start;
     let mut cpu_at_end = None;
     for task in tasks {
         let r = task.await?;
-        cpu_at_end = crate::cpu::sample();
+        cpu_at_end = bench::cpu::sample();
         result.hist.add(&r.hist).expect("same histogram bounds");
         result.ok += r.ok;
         result.errors += r.errors;
@@ -306,8 +306,8 @@ pub async fn ingest(
     }
     result.elapsed = last_end.saturating_duration_since(measure_start);
     result.stopped_by_count = result.ok + result.errors >= max;
-    result.cpu = crate::cpu::used(&cpu_at_start, &cpu_at_end);
-    result.cpu_others = crate::cpu::top_others(&cpu_at_start, &cpu_at_end, 4);
+    result.cpu = bench::cpu::used(&cpu_at_start, &cpu_at_end);
+    result.cpu_others = bench::cpu::top_others(&cpu_at_start, &cpu_at_end, 4);
     println!(
         "   {} ok, {} errors in {:.2} s = {:.0} req/s; p50 {} p95 {} p99 {} max {}; \
          warm-up {} requests ({} errors); statuses {:?}",

@@ -9,7 +9,6 @@
 //! executor — but they do share the machine's cores.
 
 mod args;
-mod cpu;
 mod fill;
 mod list;
 mod load;

@@ -277,10 +277,12 @@ async fn drain(
     let servers = (0..instances)
         .map(|_| bench::Server::start(url, &env))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let cpu_from = bench::cpu::sample();
     while receiver.received.load(Ordering::Relaxed) < n as u64 && started.elapsed() < DRAIN_LIMIT {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
+    let cpu_to = bench::cpu::sample();
     let delivered = receiver.received.load(Ordering::Relaxed);
     // A second delivery of the same trigger would arrive about now.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -296,6 +298,16 @@ async fn drain(
         elapsed.as_secs_f64(),
         received.saturating_sub(n as u64),
         rss.join(" + "),
+    );
+    // Who used the 2 cores while it drained: what bounds a second instance.
+    let (own, _) = bench::cpu::used(&cpu_from, &cpu_to).unwrap_or_default();
+    let others: Vec<String> = bench::cpu::top_others(&cpu_from, &cpu_to, 3)
+        .iter()
+        .map(|(name, cores)| format!("{name} {cores:.2}"))
+        .collect();
+    println!(
+        "  drain, CPU in cores: {}, benchmark and receiver {own:.2}",
+        others.join(", ")
     );
     Ok(rate)
 }
