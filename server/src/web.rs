@@ -662,9 +662,10 @@ pub fn router(service: Arc<Service>, options: LeptosOptions, settings: &WebSetti
         ))
         // The site's own files (the wasm, its loader, the stylesheet) from the site root,
         // and the app's "not found" page for any other address. Not
-        // `file_and_error_handler` alone: it copies onto a file it serves the status of
-        // a reactive owner left current on the worker thread, so a wasm asked for just
-        // after a "no such trigger" page could be answered 404 (seen in the browser suite).
+        // `file_and_error_handler` alone: for a file it finds, it copies onto the answer
+        // the response options of whatever reactive owner is current on the worker
+        // thread. The browser suite once got 404 for the wasm right after a "no such
+        // trigger" page, which that would explain (not reproduced outside Chromium).
         .fallback_service(
             ServeDir::new(&*state.options.site_root)
                 .precompressed_br()

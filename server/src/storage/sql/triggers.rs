@@ -168,10 +168,7 @@ pub(crate) fn select_triggers_among(
     limit: u32,
     ids: &[Uuid],
 ) -> Sql {
-    let rest = StoreFilter {
-        q: None,
-        ..f.clone()
-    };
+    let rest = without_text(f);
     let mut sql = Sql::new(d, format!("SELECT {TRIGGER_COLUMNS}"));
     push_filtered_from(&mut sql, &rest, QPlan::Index, true);
     let list: Vec<String> = ids.iter().map(Uuid::to_string).collect();
@@ -181,6 +178,14 @@ pub(crate) fn select_triggers_among(
     push_after(&mut sql, after);
     sql.push(LIST_ORDER).push(" LIMIT ").bind(limit as i64);
     sql
+}
+
+/// `f` without its text (`q`): what is left when the text is asked for apart.
+fn without_text(f: &StoreFilter) -> StoreFilter {
+    StoreFilter {
+        q: None,
+        ..f.clone()
+    }
 }
 
 /// The list's order, newest first.
@@ -212,10 +217,7 @@ pub(crate) fn select_triggers_probe(
     rows: u32,
 ) -> Option<Sql> {
     let folded = f.q.as_deref().map(fold).filter(|q| !q.is_empty())?;
-    let rest = StoreFilter {
-        q: None,
-        ..f.clone()
-    };
+    let rest = without_text(f);
     let mut sql = Sql::new(d, format!("SELECT {TRIGGER_COLUMNS} FROM (SELECT t.*"));
     sql.push(TRIGGERS_COUNT_FROM);
     push_trigger_filter_with(&mut sql, &rest, QPlan::Scan);
@@ -245,10 +247,7 @@ pub(crate) fn push_filtered_from(sql: &mut Sql, f: &StoreFilter, plan: QPlan, wi
     let folded = f.q.as_deref().map(fold).filter(|q| !q.is_empty());
     if let (Dialect::Sqlite, QPlan::Index, Some(q)) = (sql.dialect, plan, &folded) {
         if push_sqlite_matches_from(sql, q, with_plugins) {
-            let rest = StoreFilter {
-                q: None,
-                ..f.clone()
-            };
+            let rest = without_text(f);
             push_trigger_filter_with(sql, &rest, plan);
             return;
         }
