@@ -215,7 +215,8 @@ async fn an_expired_key_is_refused_even_while_it_is_cached(db: Db) {
     let changed = common::exec_sql(
         &app.db_url,
         &format!(
-            "UPDATE api_keys SET expires_at = 1000000 WHERE id = {}",
+            "UPDATE api_keys SET expires_at = {} WHERE id = {}",
+            common::time_literal(&app.db_url, chrono::DateTime::from_timestamp(1, 0).unwrap()),
             id_literal(&app, other["id"].as_str().unwrap())
         ),
     )

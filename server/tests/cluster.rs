@@ -206,7 +206,7 @@ async fn four_instances_ingest_deliver_and_prune_at_once_and_lose_nothing() {
     let delivered_without_details = common::query_i64(
         &fresh.url,
         "SELECT COUNT(*) FROM triggers WHERE details_removed_at IS NOT NULL \
-         AND finished_at > (EXTRACT(EPOCH FROM now()) * 1000000 - 86400000000)",
+         AND finished_at > now() - INTERVAL '1 day'",
     )
     .await;
     assert_eq!(
@@ -269,11 +269,11 @@ async fn plant_finished_long_ago(
     }
     store.insert_triggers(planted).await.unwrap();
     for (list, days) in [(&ids.0, 90), (&ids.1, 450)] {
-        let micros = (chrono::Utc::now().timestamp() - days * common::DAY) * 1_000_000;
+        let then = common::days_ago_literal(db_url, days);
         let n = common::exec_sql(
             db_url,
             &format!(
-                "UPDATE triggers SET finished_at = {micros} WHERE id IN ({})",
+                "UPDATE triggers SET finished_at = {then} WHERE id IN ({})",
                 in_list(list)
             ),
         )

@@ -306,8 +306,11 @@ async fn a_restarted_migration_creates_each_item_once_even_when_its_progress_was
     .await;
     common::exec_sql(
         &app.db_url,
-        "UPDATE trigger_migrations SET status = 'running', done = 2, finished_at = NULL, \
-         owner = 'a-dead-instance', lease_expires_at = 0",
+        &format!(
+            "UPDATE trigger_migrations SET status = 'running', done = 2, finished_at = NULL, \
+             owner = 'a-dead-instance', lease_expires_at = {}",
+            common::time_literal(&app.db_url, chrono::DateTime::UNIX_EPOCH)
+        ),
     )
     .await;
 

@@ -9,7 +9,7 @@ use calltrail::executor::outbound::AllowList;
 use calltrail::executor::{Executor, ExecutorConfig};
 use calltrail::service::{RetentionPolicy, Role};
 use calltrail::storage::NewTrigger;
-use common::{error_of, old_trigger, Db, TestApp, DAY};
+use common::{error_of, old_trigger, Db, TestApp};
 use serde_json::{json, Value};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -49,7 +49,7 @@ async fn setup(db: Db) -> (TestApp, MockServer, Executor, uuid::Uuid) {
 }
 
 async fn finished_days_ago(app: &TestApp, id: uuid::Uuid, days: i64) {
-    let micros = (chrono::Utc::now().timestamp() - days * DAY) * 1_000_000;
+    let then = common::days_ago_literal(&app.db_url, days);
     let id = if app.db_url.starts_with("sqlite") {
         format!("X'{}'", id.simple())
     } else {
@@ -57,7 +57,7 @@ async fn finished_days_ago(app: &TestApp, id: uuid::Uuid, days: i64) {
     };
     let n = common::exec_sql(
         &app.db_url,
-        &format!("UPDATE triggers SET finished_at = {micros} WHERE id = {id}"),
+        &format!("UPDATE triggers SET finished_at = {then} WHERE id = {id}"),
     )
     .await;
     assert_eq!(n, 1);

@@ -76,8 +76,13 @@ async fn fill(url: &str, n: usize) -> anyhow::Result<()> {
         created_by: None,
     })
     .await?;
-    let then_us = then.timestamp_micros();
     let postgres = url.starts_with("postgres");
+    // Times are microseconds on SQLite and `timestamptz` on PostgreSQL.
+    let then_us = if postgres {
+        format!("'{}'::timestamptz", then.to_rfc3339())
+    } else {
+        then.timestamp_micros().to_string()
+    };
     let statements = [
         format!("UPDATE triggers SET finished_at = {then_us}, triggered_at = {then_us}, attempts = 1"),
         // An attempt's id is a UUIDv7 made when it starts, just after its trigger's:

@@ -6,7 +6,7 @@ use sqlx::{Database, Executor, FromRow, Pool};
 use uuid::Uuid;
 
 use super::db::{execute, fetch_all, fetch_optional, HasRowsAffected, SqlDatabase, Writer, Writes};
-use super::sql::{self, from_micros, micros, Sql};
+use super::sql::{self, from_micros, micros, Micros, Sql};
 use super::{detached, AuditEntry, StoreError};
 
 /// A person who signs in to the pages. Only the argon2id hash of the password is kept.
@@ -93,11 +93,11 @@ pub(crate) struct UserRow {
     password_hash: String,
     role: String,
     plugins: Option<String>,
-    disabled_at: Option<i64>,
-    password_changed_at: i64,
-    created_at: i64,
-    updated_at: i64,
-    last_sign_in_at: Option<i64>,
+    disabled_at: Option<Micros>,
+    password_changed_at: Micros,
+    created_at: Micros,
+    updated_at: Micros,
+    last_sign_in_at: Option<Micros>,
 }
 
 /// What a user is written with; `last_sign_in_at` is read too but only ever
@@ -132,7 +132,7 @@ pub(crate) struct SessionRow {
     id: String,
     user_id: Option<Uuid>,
     data: String,
-    expires_at: i64,
+    expires_at: Micros,
 }
 
 impl From<SessionRow> for SessionRecord {

@@ -3,7 +3,7 @@
 //!
 //! Both schemas are the same tables with the same columns; only the column types
 //! differ (ids are 16-byte blobs in SQLite and `uuid` in PostgreSQL, flags are
-//! integers and booleans). So the copy is generic: for each table, in the order
+//! integers and booleans, times are microseconds and `timestamptz`). So the copy is generic: for each table, in the order
 //! its foreign keys need, read the rows from one snapshot of the SQLite file and
 //! write them in batches, converting each value by the PostgreSQL column's type.
 //! Nothing is decrypted or re-sealed: the same secret key opens the copy.
@@ -48,6 +48,7 @@ enum Kind {
     Uuid,
     Bool,
     Int,
+    Time,
     Text,
     Bytes,
 }
@@ -155,6 +156,7 @@ async fn target_columns(pg: &PgPool, table: &str) -> anyhow::Result<Vec<Target>>
                 "uuid" => Kind::Uuid,
                 "boolean" => Kind::Bool,
                 "bigint" | "integer" | "smallint" => Kind::Int,
+                "timestamp with time zone" => Kind::Time,
                 "text" | "character varying" => Kind::Text,
                 "bytea" => Kind::Bytes,
                 other => anyhow::bail!("{table}.{name}: no copy for the column type {other}"),
@@ -242,6 +244,10 @@ fn bind(
         }
         Kind::Int => {
             let v: Option<i64> = row.try_get(name)?;
+            args.add(v).map_err(anyhow::Error::msg)?;
+        }
+        Kind::Time => {
+            let v: Option<super::sql::Micros> = row.try_get(name)?;
             args.add(v).map_err(anyhow::Error::msg)?;
         }
         Kind::Text => {

@@ -30,6 +30,7 @@ macro_rules! bind_all {
                 Arg::Text(v) => out.add(v),
                 Arg::Bytes(v) => out.add(v),
                 Arg::Bool(v) => out.add(v),
+                Arg::Time(v) => out.add(v),
             };
             added.expect("encoding a plain value cannot fail");
         }

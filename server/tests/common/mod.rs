@@ -463,6 +463,21 @@ pub async fn wait_for_exit(
     .await
 }
 
+/// A time as a literal of the test database's time columns: microseconds on
+/// SQLite, a `timestamptz` on PostgreSQL.
+pub fn time_literal(db_url: &str, t: chrono::DateTime<chrono::Utc>) -> String {
+    if db_url.starts_with("sqlite:") {
+        t.timestamp_micros().to_string()
+    } else {
+        format!("'{}'::timestamptz", t.to_rfc3339())
+    }
+}
+
+/// `days` days before now, as [`time_literal`].
+pub fn days_ago_literal(db_url: &str, days: i64) -> String {
+    time_literal(db_url, chrono::Utc::now() - chrono::Duration::days(days))
+}
+
 /// Run one SQL statement on a test database (to plant a state a crash would leave).
 pub async fn exec_sql(db_url: &str, statement: &str) -> u64 {
     use sqlx::Connection;

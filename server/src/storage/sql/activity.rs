@@ -15,14 +15,14 @@ use super::*;
 pub(crate) struct WindowActivityRow {
     pub plugin_id: Uuid,
     pub failures: i64,
-    pub last_success: Option<i64>,
+    pub last_success: Option<Micros>,
 }
 
 /// When a plugin's newest finished trigger finished.
 #[derive(sqlx::FromRow)]
 pub(crate) struct LastFinishedRow {
     pub plugin_id: Uuid,
-    pub last_success: Option<i64>,
+    pub last_success: Option<Micros>,
 }
 
 /// Per plugin with attempts started at or after `since`: the failed ones counted,
@@ -34,13 +34,18 @@ pub(crate) fn select_window_activity(
     since: DateTime<Utc>,
     created_by: Option<&str>,
 ) -> Sql {
+    let ended = match d {
+        Dialect::Sqlite => "a.started_at + a.duration_ms * 1000",
+        Dialect::Postgres => "a.started_at + a.duration_ms * INTERVAL '1 millisecond'",
+    };
     let mut sql = Sql::new(
         d,
-        "SELECT t.plugin_id AS plugin_id, \
-         SUM(CASE WHEN a.class <> 'success' THEN 1 ELSE 0 END) AS failures, \
-         MAX(CASE WHEN a.class = 'success' THEN a.started_at + a.duration_ms * 1000 END) \
-         AS last_success \
-         FROM attempts a JOIN triggers t ON t.id = a.trigger_id WHERE a.id >= ",
+        format!(
+            "SELECT t.plugin_id AS plugin_id, \
+             SUM(CASE WHEN a.class <> 'success' THEN 1 ELSE 0 END) AS failures, \
+             MAX(CASE WHEN a.class = 'success' THEN {ended} END) AS last_success \
+             FROM attempts a JOIN triggers t ON t.id = a.trigger_id WHERE a.id >= "
+        ),
     );
     sql.bind(id_bound(since))
         .push(" AND a.started_at >= ")
@@ -82,10 +87,25 @@ pub(crate) fn count_attempt_activity(
     buckets: u32,
 ) -> Sql {
     let bucket_us = bucket.num_microseconds().unwrap_or(i64::MAX).max(1);
-    let to = micros(from) + bucket_us.saturating_mul(buckets as i64);
-    let mut sql = Sql::new(d, "SELECT (a.started_at - ");
+    let to = Micros(
+        micros(from)
+            .0
+            .saturating_add(bucket_us.saturating_mul(buckets as i64)),
+    );
+    // Microseconds since `from`: a subtraction of integers on SQLite, of
+    // timestamps (an interval, read back in microseconds) on PostgreSQL.
+    let mut sql = Sql::new(
+        d,
+        match d {
+            Dialect::Sqlite => "SELECT (a.started_at - ",
+            Dialect::Postgres => "SELECT CAST(EXTRACT(EPOCH FROM a.started_at - ",
+        },
+    );
     sql.bind(micros(from))
-        .push(") / ")
+        .push(match d {
+            Dialect::Sqlite => ") / ",
+            Dialect::Postgres => ") * 1000000 AS BIGINT) / ",
+        })
         .bind(bucket_us)
         .push(
             " AS bucket, a.class AS class, COUNT(*) AS n FROM attempts a \

@@ -12,11 +12,11 @@ pub(crate) struct ApiKeyRow {
     role: String,
     key_hash: String,
     prefix: String,
-    created_at: i64,
+    created_at: Micros,
     plugins: Option<String>,
-    expires_at: Option<i64>,
-    last_used_at: Option<i64>,
-    revoked_at: Option<i64>,
+    expires_at: Option<Micros>,
+    last_used_at: Option<Micros>,
+    revoked_at: Option<Micros>,
     created_by: Option<String>,
 }
 

@@ -6,7 +6,7 @@ use super::*;
 pub(crate) struct AttemptRow {
     id: Uuid,
     number: i64,
-    started_at: i64,
+    started_at: Micros,
     duration_ms: i64,
     started_by_kind: String,
     started_by_actor: Option<String>,
@@ -22,7 +22,7 @@ pub(crate) struct AttemptRow {
     response_truncated: bool,
     class: String,
     decision_action: String,
-    decision_at: Option<i64>,
+    decision_at: Option<Micros>,
     decision_reason: String,
 }
 
@@ -271,7 +271,7 @@ pub(crate) fn apply_outcome(d: Dialect, o: &AttemptOutcome) -> Sql {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct LogRow {
-    at: i64,
+    at: Micros,
     step: String,
     message: String,
 }

@@ -66,7 +66,7 @@ pub(crate) fn select_audit_page(
 #[derive(sqlx::FromRow)]
 pub(crate) struct AuditRow {
     id: Uuid,
-    at: i64,
+    at: Micros,
     actor: String,
     action: String,
     target: String,

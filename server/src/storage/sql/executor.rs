@@ -160,7 +160,7 @@ pub(crate) struct ClaimedRow {
     resume_retries: bool,
     lease_owner: Option<String>,
     reruns: i64,
-    next_attempt_at: Option<i64>,
+    next_attempt_at: Option<Micros>,
 }
 
 impl ClaimedRow {
@@ -236,7 +236,7 @@ pub(crate) fn next_due(d: Dialect) -> Sql {
 /// When the next trigger is due (none when nothing is).
 #[derive(sqlx::FromRow)]
 pub(crate) struct NextDueRow {
-    pub at: Option<i64>,
+    pub at: Option<Micros>,
 }
 
 /// The highest attempt number recorded for a trigger (none when it has no attempts).
@@ -295,5 +295,5 @@ pub(crate) struct QueueRow {
     pub due: i64,
     pub scheduled: i64,
     pub running: i64,
-    pub oldest_due: Option<i64>,
+    pub oldest_due: Option<Micros>,
 }

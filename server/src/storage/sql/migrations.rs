@@ -160,7 +160,7 @@ pub(crate) fn select_migration_item(d: Dialect, migration_id: Uuid, position: u6
 #[derive(sqlx::FromRow)]
 pub(crate) struct MigrationRow {
     id: Uuid,
-    created_at: i64,
+    created_at: Micros,
     actor: String,
     reason: String,
     kind: String,
@@ -168,7 +168,7 @@ pub(crate) struct MigrationRow {
     status: String,
     total: i64,
     done: i64,
-    finished_at: Option<i64>,
+    finished_at: Option<Micros>,
 }
 
 pub(crate) fn select_migration(d: Dialect, id: Uuid) -> Sql {

@@ -1,8 +1,9 @@
 //! SQL shared by both databases, one file per concept below: row structs, their mapping to domain types,
-//! and query builders. Both schemas store times as microseconds and ids as
-//! UUIDs, so one builder (with the database's own placeholders) serves both.
+//! and query builders. Both schemas store times as microseconds (`Micros`: an
+//! integer on SQLite, a `timestamptz` on PostgreSQL) and ids as UUIDs, so one
+//! builder (with the database's own placeholders) serves both.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use app::domain::{
@@ -15,12 +16,14 @@ use super::{
     ApiKeyRecord, AttemptOutcome, Cursor, NewTrigger, PluginRecord, StoreError, StoreFilter,
 };
 
-pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
+pub(crate) use micros::Micros;
+
+pub(crate) fn micros(t: DateTime<Utc>) -> Micros {
+    Micros::from(t)
 }
 
-pub(crate) fn from_micros(us: i64) -> DateTime<Utc> {
-    Utc.timestamp_micros(us).single().unwrap_or_default()
+pub(crate) fn from_micros(us: Micros) -> DateTime<Utc> {
+    us.time()
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -42,6 +45,7 @@ pub(crate) enum Arg {
     Text(Option<String>),
     Bytes(Option<Vec<u8>>),
     Bool(bool),
+    Time(Option<Micros>),
 }
 
 impl From<Uuid> for Arg {
@@ -57,6 +61,16 @@ impl From<i64> for Arg {
 impl From<Option<i64>> for Arg {
     fn from(v: Option<i64>) -> Self {
         Arg::Int(v)
+    }
+}
+impl From<Micros> for Arg {
+    fn from(v: Micros) -> Self {
+        Arg::Time(Some(v))
+    }
+}
+impl From<Option<Micros>> for Arg {
+    fn from(v: Option<Micros>) -> Self {
+        Arg::Time(v)
     }
 }
 impl From<String> for Arg {
@@ -136,6 +150,7 @@ mod api_keys;
 mod attempts;
 mod audit;
 mod executor;
+mod micros;
 mod migrations;
 pub(super) fn json<T: serde::de::DeserializeOwned>(
     what: &str,

@@ -21,8 +21,8 @@ pub(crate) struct PluginRow {
     auth_sealed: Option<Vec<u8>>,
     signing_secret_sealed: Option<Vec<u8>>,
     headers_sealed: Option<Vec<u8>>,
-    created_at: i64,
-    updated_at: i64,
+    created_at: Micros,
+    updated_at: Micros,
 }
 
 pub(crate) const PLUGIN_COLUMNS: &str = "id, name, display_name, kind, base_url, active, \

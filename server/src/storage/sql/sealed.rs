@@ -62,7 +62,7 @@ fn replace_text(d: Dialect, table: &str, column: &str, id: Uuid, old: &str, new:
 
 /// A plugin's sealed columns and its headers, unless it changed since `read_at`
 /// (`updated_at`, which every plugin update moves and rotation leaves).
-pub(crate) fn replace_plugin_secrets(d: Dialect, p: &PluginRecord, read_at: i64) -> Sql {
+pub(crate) fn replace_plugin_secrets(d: Dialect, p: &PluginRecord, read_at: Micros) -> Sql {
     let mut sql = Sql::new(d, "UPDATE plugins SET ");
     push_sets(
         &mut sql,

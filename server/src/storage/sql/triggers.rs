@@ -16,10 +16,10 @@ pub(crate) struct TriggerRow {
     aggregation_key: Option<String>,
     status: String,
     attempts: i64,
-    scheduled_at: i64,
-    triggered_at: Option<i64>,
-    finished_at: Option<i64>,
-    next_attempt_at: Option<i64>,
+    scheduled_at: Micros,
+    triggered_at: Option<Micros>,
+    finished_at: Option<Micros>,
+    next_attempt_at: Option<Micros>,
     duration_ms: Option<i64>,
     external_id: Option<String>,
     last_error_class: Option<String>,
@@ -28,7 +28,7 @@ pub(crate) struct TriggerRow {
     #[sqlx(default)]
     pub(crate) payload: Option<String>,
     #[sqlx(default)]
-    pub(crate) details_removed_at: Option<i64>,
+    pub(crate) details_removed_at: Option<Micros>,
 }
 
 pub(crate) const TRIGGER_COLUMNS: &str = "t.id, t.plugin_id, p.name AS plugin_name, \
