@@ -41,6 +41,7 @@ on_both_databases!(
     an_expired_lease_of_an_inactive_plugin_waits_until_the_plugin_is_active,
     a_released_claim_is_due_again_uncounted_unless_its_lease_was_lost,
     a_batch_of_outcomes_moves_each_trigger_whose_lease_holds_and_no_other,
+    the_kept_counts_agree_with_the_triggers_through_every_kind_of_write,
 );
 
 fn new_trigger(plugin_id: Uuid, at: chrono::DateTime<Utc>) -> NewTrigger {
@@ -1495,4 +1496,150 @@ async fn a_batch_of_outcomes_moves_each_trigger_whose_lease_holds_and_no_other(d
 /// How many items of a migration are done, as stored.
 async fn migration_done(store: &SharedStore, id: Uuid) -> u64 {
     store.reads().get_migration(id).await.unwrap().unwrap().done
+}
+
+/// The counts per status for `f`, from the kept totals (a filter of plugins and
+/// statuses only), and the same counted trigger by trigger (a time window that
+/// holds every trigger takes the other path). Both are sorted by status.
+async fn counts_both_ways(
+    store: &SharedStore,
+    f: StoreFilter,
+) -> (Vec<(Status, u64)>, Vec<(Status, u64)>) {
+    let walked = StoreFilter {
+        scheduled_from: Some(Utc::now() - Duration::days(365)),
+        ..f.clone()
+    };
+    let mut kept = store.reads().count_by_status(&f).await.unwrap();
+    let mut counted = store.reads().count_by_status(&walked).await.unwrap();
+    kept.sort_by_key(|(s, _)| s.as_str());
+    counted.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(
+        store.reads().count_triggers(&f).await.unwrap(),
+        store.reads().count_triggers(&walked).await.unwrap(),
+        "the total for {f:?}"
+    );
+    (kept, counted)
+}
+
+/// After `phase`: the kept counts equal the triggers, for everything, each plugin
+/// and a status, before and after PostgreSQL folds its rows of differences.
+async fn assert_counts_agree(store: &SharedStore, phase: &str, plugins: [Uuid; 2]) {
+    for fold in [false, true] {
+        if fold {
+            store.fold_counts().await.unwrap();
+        }
+        let filters = [
+            StoreFilter::default(),
+            StoreFilter {
+                plugin_ids: vec![plugins[0]],
+                ..Default::default()
+            },
+            StoreFilter {
+                visible_plugin_ids: Some(vec![plugins[1]]),
+                ..Default::default()
+            },
+            StoreFilter {
+                statuses: vec![Status::Running, Status::Finished],
+                ..Default::default()
+            },
+        ];
+        for f in filters {
+            let (kept, counted) = counts_both_ways(store, f.clone()).await;
+            assert_eq!(kept, counted, "{phase} (folded: {fold}): {f:?}");
+        }
+    }
+}
+
+async fn the_kept_counts_agree_with_the_triggers_through_every_kind_of_write(db: Db) {
+    let (store, _svc, stripe, xero, _f) = setup(db).await;
+    let plugins = [stripe, xero];
+    let now = Utc::now();
+    let batch: Vec<NewTrigger> = (0..8)
+        .map(|i| {
+            new_trigger(
+                if i < 5 { stripe } else { xero },
+                now - Duration::minutes(20 - i),
+            )
+        })
+        .collect();
+    store.insert_triggers(batch.clone()).await.unwrap();
+    let keyed = |body: &str| NewTrigger {
+        idempotency: Some(Idempotency {
+            key: "order-7".into(),
+            request_hash: body.into(),
+        }),
+        ..new_trigger(xero, now - Duration::minutes(30))
+    };
+    store.insert_trigger(keyed("h")).await.unwrap();
+    // The same key again is the first trigger, not a second one to count.
+    store.insert_trigger(keyed("h")).await.unwrap();
+    let reported = new_trigger(stripe, now - Duration::minutes(2));
+    store
+        .insert_reported_call(
+            NewTrigger {
+                status: Status::Finished,
+                next_attempt_at: None,
+                ..reported.clone()
+            },
+            outcome(reported.id, 1, Status::Finished, now - Duration::minutes(2)),
+        )
+        .await
+        .unwrap();
+    let counts = store
+        .reads()
+        .count_by_status(&StoreFilter::default())
+        .await
+        .unwrap();
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 10, "eight, one keyed, one reported: {counts:?}");
+    assert_counts_agree(&store, "inserted", plugins).await;
+
+    let claimed = store.claim_due_triggers(&claim_at(now, 4)).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    assert_counts_agree(&store, "claimed", plugins).await;
+
+    let at = now + Duration::seconds(1);
+    let lease = claimed[0].lease.clone();
+    let statuses = [
+        Status::Finished,
+        Status::Retrying,
+        Status::Erroneous,
+        Status::Finished,
+    ];
+    let outcomes = claimed
+        .iter()
+        .zip(statuses)
+        .map(|(c, status)| AttemptOutcome {
+            lease: Some(lease.clone()),
+            ..outcome(c.id, 1, status, at)
+        })
+        .collect();
+    store.record_attempts(outcomes).await.unwrap();
+    assert_counts_agree(&store, "delivered", plugins).await;
+
+    let run = PendingRun {
+        kind: app::domain::StartedByKind::Manual,
+        actor: "ops".into(),
+        reason: "fixed the token".into(),
+        resume_retries: false,
+    };
+    let erroneous = claimed[2].id;
+    assert_eq!(
+        store.request_run(erroneous, run, None).await.unwrap(),
+        RunRequest::Queued
+    );
+    assert_counts_agree(&store, "re-run", plugins).await;
+
+    let finished: Vec<Uuid> = [claimed[0].id, claimed[3].id, reported.id].into();
+    assert_eq!(store.delete_triggers(&finished).await.unwrap(), 3);
+    assert_counts_agree(&store, "deleted", plugins).await;
+    let total: u64 = store
+        .reads()
+        .count_by_status(&StoreFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(total, 7);
 }

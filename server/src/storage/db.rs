@@ -411,6 +411,10 @@ where
     }
 
     async fn count_triggers(&self, filter: &StoreFilter) -> Result<u64, StoreError> {
+        if sql::counted_in_totals(filter) {
+            let by_status = self.count_by_status(filter).await?;
+            return Ok(by_status.iter().map(|(_, n)| n).sum());
+        }
         let row: Option<sql::CountRow> = fetch_optional(
             &self.pool,
             sql::count_triggers(DB::DIALECT, filter),
@@ -507,12 +511,13 @@ where
         &self,
         filter: &StoreFilter,
     ) -> Result<Vec<(app::domain::Status, u64)>, StoreError> {
-        let rows: Vec<sql::StatusCountRow> = fetch_all(
-            &self.pool,
-            sql::count_triggers_by_status(DB::DIALECT, filter),
-            "counting triggers by status",
-        )
-        .await?;
+        let statement = if sql::counted_in_totals(filter) {
+            sql::count_totals_by_status(DB::DIALECT, filter)
+        } else {
+            sql::count_triggers_by_status(DB::DIALECT, filter)
+        };
+        let rows: Vec<sql::StatusCountRow> =
+            fetch_all(&self.pool, statement, "counting triggers by status").await?;
         rows.into_iter()
             .map(|r| {
                 let status = app::domain::Status::parse(&r.status)

@@ -29,6 +29,9 @@ const DUE_CHANNEL: &str = "calltrail_due";
 const KEYS_CHANNEL: &str = "calltrail_keys";
 /// Rows per multi-row INSERT, well under PostgreSQL's 65535 bind parameters.
 const ROWS_PER_STATEMENT: usize = 1000;
+/// How often the kept trigger counts are folded (see `sql::fold_trigger_counts`):
+/// a few hundred rows of differences at most, summed in well under a millisecond.
+const FOLD_COUNTS_EVERY: Duration = Duration::from_secs(5);
 
 pub struct PgStore {
     reader: Reader<sqlx::Postgres>,
@@ -88,6 +91,7 @@ impl PgStore {
         for _ in 0..WRITERS {
             tokio::spawn(group_commit(pool.clone(), queue.clone()));
         }
+        tokio::spawn(fold_counts_while_open(pool.clone(), tx.downgrade()));
         Ok(PgStore {
             writer: Writer { pool: pool.clone() },
             accounts: super::accounts::AccountsDb {
@@ -144,6 +148,31 @@ impl PgStore {
         })
         .await
     }
+}
+
+/// Fold the kept counts every few seconds for as long as the store is open
+/// (its ingest queue's sender is alive). Every instance does it; folds at once
+/// are safe, and a failed one leaves the rows for the next.
+async fn fold_counts_while_open(pool: PgPool, open: mpsc::WeakSender<IngestOp>) {
+    loop {
+        tokio::time::sleep(FOLD_COUNTS_EVERY).await;
+        if open.upgrade().is_none() {
+            return;
+        }
+        if let Err(e) = fold_counts(&pool).await {
+            tracing::warn!(error = %e, "folding the trigger counts");
+        }
+    }
+}
+
+async fn fold_counts(pool: &PgPool) -> Result<(), StoreError> {
+    execute(
+        pool,
+        sql::fold_trigger_counts(),
+        "folding the trigger counts",
+    )
+    .await?;
+    Ok(())
 }
 
 /// Hand every notification to its subscribers until the listening connection
@@ -376,6 +405,10 @@ impl Store for PgStore {
             Box::pin(async move { migration_step::<sqlx::Postgres>(c, &step).await })
         })
         .await
+    }
+
+    async fn fold_counts(&self) -> Result<(), StoreError> {
+        fold_counts(self.pool()).await
     }
 
     async fn announce_due(&self) -> Result<(), StoreError> {

@@ -218,27 +218,6 @@ pub(crate) fn count_migration_outcomes(d: Dialect, id: Uuid) -> Sql {
     sql
 }
 
-/// How many triggers a filter matches (the count page's number, a dry run's count).
-pub(crate) fn count_triggers(d: Dialect, f: &StoreFilter) -> Sql {
-    let mut sql = Sql::new(d, "SELECT COUNT(*) AS n");
-    push_filtered_from(&mut sql, f, QPlan::Index, false);
-    sql
-}
-
-/// How many triggers a filter matches per status (the list's count).
-pub(crate) fn count_triggers_by_status(d: Dialect, f: &StoreFilter) -> Sql {
-    let mut sql = Sql::new(d, "SELECT t.status AS status, COUNT(*) AS n");
-    push_filtered_from(&mut sql, f, QPlan::Index, false);
-    sql.push(" GROUP BY t.status");
-    sql
-}
-
-/// How many rows a statement counted.
-#[derive(sqlx::FromRow)]
-pub(crate) struct CountRow {
-    pub n: i64,
-}
-
 /// The newest migrations first, whatever their status.
 pub(crate) fn select_recent_migrations(d: Dialect, limit: u32) -> Sql {
     let mut sql = Sql::new(
