@@ -38,7 +38,7 @@ fn run(mut cmd: Command, args: &[&str]) -> String {
 async fn what_the_api_shows(
     base: &str,
     key: &str,
-) -> (Vec<(String, String, u64)>, serde_json::Value) {
+) -> (Vec<(String, String, u64)>, serde_json::Value, serde_json::Value) {
     let http = reqwest::Client::new();
     let page = common::get_json(&http, format!("{base}/api/v1/triggers?limit=500"), key).await;
     let mut rows: Vec<(String, String, u64)> = page["items"]
@@ -64,7 +64,9 @@ async fn what_the_api_shows(
         key,
     )
     .await;
-    (rows, detail)
+    // The counts per status, which PostgreSQL keeps from the copied rows' inserts.
+    let counts = common::get_json(&http, format!("{base}/api/v1/triggers/count"), key).await;
+    (rows, detail, counts)
 }
 
 #[tokio::test]
@@ -138,6 +140,7 @@ async fn copy_moves_everything_from_sqlite_to_postgres() {
         "every trigger with its status and attempts"
     );
     assert_eq!(before.1, after.1, "a trigger's payload, attempts and logs");
+    assert_eq!(before.2, after.2, "the counts per status");
     let sign_in = common::no_redirects()
         .post(format!("{base}/login"))
         .header("origin", &base)

@@ -41,6 +41,9 @@ pub struct PgStore {
     /// Who hears the notifications; one listening connection serves them all.
     subscribers: Arc<std::sync::Mutex<Subscribers>>,
     listening: std::sync::Once,
+    /// The kept counts are folded from the first migration on (before it, the
+    /// table may not exist yet).
+    folding: std::sync::Once,
 }
 
 #[derive(Default)]
@@ -91,7 +94,6 @@ impl PgStore {
         for _ in 0..WRITERS {
             tokio::spawn(group_commit(pool.clone(), queue.clone()));
         }
-        tokio::spawn(fold_counts_while_open(pool.clone(), tx.downgrade()));
         Ok(PgStore {
             writer: Writer { pool: pool.clone() },
             accounts: super::accounts::AccountsDb {
@@ -102,6 +104,7 @@ impl PgStore {
             ingest: tx,
             subscribers: Default::default(),
             listening: std::sync::Once::new(),
+            folding: std::sync::Once::new(),
         })
     }
 
@@ -314,6 +317,12 @@ impl Store for PgStore {
         sqlx::migrate!("./migrations/postgres")
             .run(self.pool())
             .await?;
+        self.folding.call_once(|| {
+            tokio::spawn(fold_counts_while_open(
+                self.pool().clone(),
+                self.ingest.downgrade(),
+            ));
+        });
         Ok(())
     }
 
