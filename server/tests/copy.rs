@@ -38,7 +38,11 @@ fn run(mut cmd: Command, args: &[&str]) -> String {
 async fn what_the_api_shows(
     base: &str,
     key: &str,
-) -> (Vec<(String, String, u64)>, serde_json::Value, serde_json::Value) {
+) -> (
+    Vec<(String, String, u64)>,
+    serde_json::Value,
+    serde_json::Value,
+) {
     let http = reqwest::Client::new();
     let page = common::get_json(&http, format!("{base}/api/v1/triggers?limit=500"), key).await;
     let mut rows: Vec<(String, String, u64)> = page["items"]
