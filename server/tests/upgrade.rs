@@ -79,12 +79,13 @@ async fn postgres_times_keep_every_microsecond_when_they_become_timestamptz() {
     let store = calltrail::storage::connect(&fresh.url).await.unwrap();
     store.migrate().await.unwrap();
 
-    let (s, t, f, n): (
+    type Times = (
         DateTime<Utc>,
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
-    ) = sqlx::query_as(
+    );
+    let (s, t, f, n): Times = sqlx::query_as(
         "SELECT scheduled_at, triggered_at, finished_at, next_attempt_at FROM triggers",
     )
     .fetch_one(&mut c)
