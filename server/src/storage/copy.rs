@@ -3,9 +3,11 @@
 //!
 //! Both schemas are the same tables with the same columns; only the column types
 //! differ (ids are 16-byte blobs in SQLite and `uuid` in PostgreSQL, flags are
-//! integers and booleans, times are microseconds and `timestamptz`). So the copy is generic: for each table, in the order
-//! its foreign keys need, read the rows from one snapshot of the SQLite file and
-//! write them in batches, converting each value by the PostgreSQL column's type.
+//! integers and booleans, times are microseconds and `timestamptz`). So the copy
+//! is generic: for each table, in the order its foreign keys need, read the rows
+//! from one snapshot of the SQLite file and write them in batches, converting
+//! each value by the PostgreSQL column's type. The kept counts are not copied:
+//! PostgreSQL's triggers count the copied triggers as they arrive.
 //! Nothing is decrypted or re-sealed: the same secret key opens the copy.
 
 use std::time::Duration;
