@@ -29,6 +29,7 @@ on_both_databases!(
     an_attempt_moves_the_trigger_and_the_detail_shows_attempts_and_logs_in_order,
     a_reported_call_is_written_with_its_attempt_in_one_go,
     two_hundred_concurrent_inserts_all_succeed,
+    a_write_that_fails_among_concurrent_ones_fails_alone_and_leaves_nothing,
     an_api_key_is_found_by_its_hash_only,
     due_triggers_are_claimed_once_oldest_first_and_inactive_plugins_wait,
     an_expired_lease_is_claimed_again_and_the_stale_result_is_refused,
@@ -687,6 +688,71 @@ async fn two_hundred_concurrent_inserts_all_succeed(db: Db) {
         assert!(matches!(r, Ok(Inserted::Created(_))), "{r:?}");
     }
     assert_eq!(all_ids(&store, &StoreFilter::default()).await.len(), 200);
+}
+
+/// SQLite commits the writes that wait together in one transaction: a write
+/// that fails half-way must take back only what it wrote itself.
+async fn a_write_that_fails_among_concurrent_ones_fails_alone_and_leaves_nothing(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let mut tasks = Vec::new();
+    for i in 0..120 {
+        let store = store.clone();
+        let t = new_trigger(stripe, Utc::now());
+        tasks.push(tokio::spawn(async move {
+            let id = t.id;
+            let result = match i % 4 {
+                // A reported call whose attempt is refused after its trigger was
+                // written (a lease it never had): neither may stay.
+                0 => {
+                    let refused = AttemptOutcome {
+                        lease: Some("a lease this trigger never had".into()),
+                        ..outcome(id, 1, Status::Finished, Utc::now())
+                    };
+                    store.insert_reported_call(t, refused).await
+                }
+                1 => {
+                    let call = outcome(id, 1, Status::Finished, Utc::now());
+                    store.insert_reported_call(t, call).await
+                }
+                _ => store.insert_trigger(t).await.map(drop),
+            };
+            (i % 4 == 0, id, result)
+        }));
+    }
+    let (mut refused, mut kept) = (Vec::new(), Vec::new());
+    for task in tasks {
+        let (bad, id, result) = task.await.unwrap();
+        if bad {
+            assert!(
+                matches!(result, Err(StoreError::LeaseLost)),
+                "the refused call says why: {result:?}"
+            );
+            refused.push(id);
+        } else {
+            result.unwrap();
+            kept.push(id);
+        }
+    }
+    for id in &refused {
+        let detail = store.reads().get_trigger_detail(*id).await.unwrap();
+        assert!(detail.is_none(), "a refused call left its trigger behind");
+    }
+    let listed: HashSet<Uuid> = all_ids(&store, &StoreFilter::default())
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(listed, kept.iter().copied().collect::<HashSet<_>>());
+    let finished = StoreFilter {
+        statuses: vec![Status::Finished],
+        ..Default::default()
+    };
+    let (kept_totals, counted) = counts_both_ways(&store, finished).await;
+    assert_eq!(kept_totals, counted, "the kept counts saw only what stayed");
+    assert_eq!(
+        kept_totals,
+        vec![(Status::Finished, 30)],
+        "the 30 reported calls that went well, each finished"
+    );
 }
 
 async fn an_api_key_is_found_by_its_hash_only(db: Db) {

@@ -43,6 +43,10 @@ pub enum StoreError {
     /// The lease expired and another worker took the trigger: this result is stale.
     #[error("the lease on this trigger was lost")]
     LeaseLost,
+    /// A write that went well on its own but shared a transaction that failed
+    /// (SQLite commits what waits together): why that transaction failed.
+    #[error("{0}")]
+    Shared(Arc<StoreError>),
 }
 
 impl StoreError {
@@ -51,6 +55,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::WriterGone => true,
+            StoreError::Shared(why) => why.is_transient(),
             StoreError::Database { source, .. } => match source {
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
                 sqlx::Error::Database(db) => db.code().is_some_and(|code| {

@@ -132,6 +132,16 @@ impl Sql {
         self
     }
 
+    /// Another statement after this one, sent with it in one round trip. SQLite
+    /// only: its `?` placeholders number themselves across the statements.
+    pub fn then(&mut self, next: Sql) -> &mut Self {
+        debug_assert_eq!(self.dialect, Dialect::Sqlite, "PostgreSQL numbers its $n");
+        self.text.push_str(";\n");
+        self.text.push_str(&next.text);
+        self.args.extend(next.args);
+        self
+    }
+
     /// `(?, ?, …)` for a row of values.
     pub fn bind_row(&mut self, row: Vec<Arg>) -> &mut Self {
         self.push("(");

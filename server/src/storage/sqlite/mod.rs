@@ -2,9 +2,11 @@
 //!
 //! SQLite has one write lock. Rather than let a pool of writers fight over it
 //! ("database is locked"), every write runs on a single write connection, and
-//! trigger inserts — the hot path — go through one writer task that commits
-//! many of them per transaction (group commit) and answers each request once its
-//! batch is durable. Reads use their own pool of connections (WAL).
+//! the transactional ones (trigger inserts, claims, outcomes, reruns…) go through
+//! one writer task that commits whatever is waiting in one transaction (`writer`).
+//! Reads use their own pool of connections (WAL).
+
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,7 +16,6 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -23,15 +24,18 @@ use super::db::{
     write_outcome, write_outcomes, IdempotentRow, Reader, Writer,
 };
 use super::sql::{self, Dialect};
+use writer::Write;
+
 use super::{
-    detached, AttemptOutcome, AuditEntry, AuditedChange, Claim, ClaimedTrigger, Context, Inserted,
-    KeyRevoked, MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome,
-    Store, StoreError, StoreFilter,
+    AttemptOutcome, AuditEntry, AuditedChange, Claim, ClaimedTrigger, Inserted, KeyRevoked,
+    MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome, Store,
+    StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Sqlite;
-/// Most inserts one transaction commits. Bigger batches amortise the fsync further
-/// but make each request wait longer for its batch.
+/// Most writes (a trigger insert, a claim, a batch of outcomes…) one transaction
+/// commits. Bigger batches amortise the commit further but make each request wait
+/// longer for its batch.
 const MAX_BATCH: usize = 512;
 /// SQLite's page caches together, in KiB: the process's memory must not grow
 /// with the database (each connection has its own cache).
@@ -47,13 +51,8 @@ pub struct SqliteStore {
     /// Every write goes through the one write connection.
     writer: Writer<sqlx::Sqlite>,
     write: SqlitePool,
-    ingest: mpsc::Sender<IngestOp>,
+    writes: mpsc::Sender<Write>,
     accounts: super::accounts::AccountsDb<sqlx::Sqlite>,
-}
-
-struct IngestOp {
-    trigger: NewTrigger,
-    reply: oneshot::Sender<Result<Inserted, StoreError>>,
 }
 
 impl SqliteStore {
@@ -71,8 +70,11 @@ impl SqliteStore {
         // One page-cache budget for the whole pool (SQLite's cache is per
         // connection): half for the writer, the rest shared by the readers.
         let per_reader = CACHE_BUDGET_KIB / 2 / READERS;
+        // No ping before each use: a local file's connection does not go stale,
+        // and one that fails mid-write is closed (see `writer::settle`).
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(
                 options
@@ -82,10 +84,11 @@ impl SqliteStore {
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .test_before_acquire(false)
             .connect_with(options.pragma("cache_size", format!("-{per_reader}")))
             .await?;
         let (tx, rx) = mpsc::channel(8 * MAX_BATCH);
-        tokio::spawn(group_commit(write.clone(), rx));
+        writer::start(write.clone(), rx)?;
         Ok(SqliteStore {
             reader: Reader { pool: read.clone() },
             writer: Writer {
@@ -96,14 +99,14 @@ impl SqliteStore {
                 write: write.clone(),
             },
             write,
-            ingest: tx,
+            writes: tx,
         })
     }
 
-    /// Run `f` in an immediate transaction on the write connection, on a task of
-    /// its own: a request dropped half-way (its client hung up) neither stops the
-    /// write nor leaves the one write connection inside an open transaction.
-    async fn write_tx<T, F>(&self, context: &'static str, f: F) -> Result<T, StoreError>
+    /// Run `f` in the writer's next transaction (see `writer`): a request dropped
+    /// half-way (its client hung up) neither stops the write nor leaves the one
+    /// write connection inside an open transaction.
+    async fn write_tx<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: for<'c> FnOnce(
                 &'c mut SqliteConnection,
@@ -112,92 +115,16 @@ impl SqliteStore {
             + 'static,
         T: Send + 'static,
     {
-        let pool = self.write.clone();
-        detached(async move { write_once(&pool, context, f).await }).await
-    }
-}
-
-/// One immediate transaction on the write connection. sqlx counts transactions
-/// itself; when SQLite has already ended one on its own (a `RAISE(ROLLBACK)` in a
-/// database trigger, a failed COMMIT), sqlx's ROLLBACK fails and its count stays
-/// up, so the next BEGIN would silently become a SAVEPOINT inside nothing. Such a
-/// connection is closed instead of going back to the pool; the pool opens a fresh one.
-async fn write_once<T, F>(pool: &SqlitePool, context: &'static str, f: F) -> Result<T, StoreError>
-where
-    F: for<'c> FnOnce(
-        &'c mut SqliteConnection,
-    ) -> futures::future::BoxFuture<'c, Result<T, StoreError>>,
-{
-    let mut conn = pool.acquire().await.context(context)?;
-    let result = immediate(&mut conn, f).await;
-    if result.is_err() {
-        // A statement runs after any rollback sqlx queued, so the count is settled.
-        let settled = sqlx::Executor::execute(&mut *conn, "SELECT 1")
+        let (reply, answer) = oneshot::channel();
+        let job = writer::Closure { f, reply };
+        self.writes
+            .send(Write::Job(Box::new(job)))
             .await
-            .is_ok();
-        if !settled || sqlx::Connection::is_in_transaction(&*conn) {
-            tracing::warn!("closing the write connection: its transaction state is unknown");
-            conn.close_on_drop();
-        }
-    }
-    result
-}
-
-/// BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads
-/// before it writes can never fail half-way with SQLITE_BUSY. The transaction is
-/// sqlx's: if anything drops it before `commit` (an error, a failed COMMIT, a
-/// cancelled future), it rolls back before the connection is used again.
-async fn immediate<T, F>(conn: &mut SqliteConnection, f: F) -> Result<T, StoreError>
-where
-    F: for<'c> FnOnce(
-        &'c mut SqliteConnection,
-    ) -> futures::future::BoxFuture<'c, Result<T, StoreError>>,
-{
-    let mut tx = conn
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .context("starting a write")?;
-    match f(&mut tx).await {
-        Ok(value) => {
-            tx.commit().await.context("committing")?;
-            Ok(value)
-        }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
-}
-
-/// The writer task: take what is waiting, commit it in one transaction, answer.
-async fn group_commit(pool: SqlitePool, mut rx: mpsc::Receiver<IngestOp>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let ops = std::mem::take(&mut batch);
-        let triggers: Vec<NewTrigger> = ops.iter().map(|op| op.trigger.clone()).collect();
-        match write_once(&pool, "inserting triggers", |c| {
-            Box::pin(insert_batch(c, triggers))
-        })
-        .await
-        {
-            Ok(results) => {
-                for (op, result) in ops.into_iter().zip(results) {
-                    let _ = op.reply.send(Ok(result));
-                }
-            }
-            // One bad row must not fail its neighbours: retry each on its own.
-            Err(_) => {
-                for op in ops {
-                    let result = write_once(&pool, "inserting a trigger", |c| {
-                        Box::pin(async move {
-                            let mut r = insert_batch(c, vec![op.trigger]).await?;
-                            Ok(r.remove(0))
-                        })
-                    })
-                    .await;
-                    let _ = op.reply.send(result);
-                }
-            }
+            .map_err(|_| StoreError::WriterGone)?;
+        match answer.await {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => Err(StoreError::WriterGone),
         }
     }
 }
@@ -263,21 +190,24 @@ async fn insert_rows(
 ) -> Result<(), StoreError> {
     for chunk in pow2_chunks(&rows) {
         let owned: Vec<NewTrigger> = chunk.iter().map(|t| (*t).clone()).collect();
-        execute(
-            &mut *conn,
-            sql::insert_triggers(D, &owned),
-            "inserting triggers",
-        )
-        .await?;
-        if let Some(sql) = sql::insert_search(D, &owned) {
-            execute(&mut *conn, sql, "indexing triggers for search").await?;
+        // The triggers, their search text and their logs in one round trip to
+        // SQLite's thread: the writer's transaction waits on each round trip.
+        let mut sql = sql::insert_triggers(D, &owned);
+        if let Some(search) = sql::insert_search(D, &owned) {
+            sql.then(search);
         }
         let logs = owned
             .iter()
             .flat_map(|t| t.logs.iter().map(move |l| (t.id, l)));
-        if let Some(sql) = sql::insert_logs(D, logs) {
-            execute(&mut *conn, sql, "inserting logs").await?;
+        if let Some(logs) = sql::insert_logs(D, logs) {
+            sql.then(logs);
         }
+        execute(
+            &mut *conn,
+            sql,
+            "inserting triggers with their search text and logs",
+        )
+        .await?;
     }
     Ok(())
 }
@@ -320,18 +250,16 @@ impl Store for SqliteStore {
 
     async fn insert_trigger(&self, trigger: NewTrigger) -> Result<Inserted, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.ingest
-            .send(IngestOp { trigger, reply })
+        self.writes
+            .send(Write::Insert(trigger, reply))
             .await
             .map_err(|_| StoreError::WriterGone)?;
         answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
     async fn insert_triggers(&self, triggers: Vec<NewTrigger>) -> Result<(), StoreError> {
-        self.write_tx("inserting triggers", |c| {
-            Box::pin(async move { insert_rows(c, triggers.iter().collect()).await })
-        })
-        .await
+        self.write_tx(|c| Box::pin(async move { insert_rows(c, triggers.iter().collect()).await }))
+            .await
     }
 
     async fn insert_reported_call(
@@ -339,7 +267,7 @@ impl Store for SqliteStore {
         trigger: NewTrigger,
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
-        self.write_tx("recording a reported call", |c| {
+        self.write_tx(|c| {
             Box::pin(async move {
                 insert_rows(c, vec![&trigger]).await?;
                 write_outcome::<sqlx::Sqlite>(c, &outcome).await
@@ -349,17 +277,15 @@ impl Store for SqliteStore {
     }
 
     async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError> {
-        self.write_tx("recording an attempt", |c| {
-            Box::pin(async move { write_outcome::<sqlx::Sqlite>(c, &outcome).await })
-        })
-        .await
+        self.write_tx(|c| Box::pin(async move { write_outcome::<sqlx::Sqlite>(c, &outcome).await }))
+            .await
     }
 
     async fn record_attempts(
         &self,
         outcomes: Vec<AttemptOutcome>,
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-        self.write_tx("recording attempts", |c| {
+        self.write_tx(|c| {
             Box::pin(async move { write_outcomes::<sqlx::Sqlite>(c, &outcomes).await })
         })
         .await
@@ -367,10 +293,8 @@ impl Store for SqliteStore {
 
     async fn claim_due_triggers(&self, c: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
         let c = c.clone();
-        self.write_tx("claiming due triggers", |conn| {
-            Box::pin(async move { claim::<sqlx::Sqlite>(conn, &c).await })
-        })
-        .await
+        self.write_tx(|conn| Box::pin(async move { claim::<sqlx::Sqlite>(conn, &c).await }))
+            .await
     }
 
     async fn request_run(
@@ -379,7 +303,7 @@ impl Store for SqliteStore {
         run: PendingRun,
         audit: Option<AuditEntry>,
     ) -> Result<RunRequest, StoreError> {
-        self.write_tx("queueing a run", move |c| {
+        self.write_tx(move |c| {
             Box::pin(
                 async move { queue_run::<sqlx::Sqlite>(c, trigger_id, &run, audit.as_ref()).await },
             )
@@ -394,7 +318,7 @@ impl Store for SqliteStore {
         rerun_set: Option<&StoreFilter>,
     ) -> Result<u64, StoreError> {
         let (m, f) = (migration.clone(), rerun_set.cloned());
-        self.write_tx("starting a migration", |c| {
+        self.write_tx(|c| {
             Box::pin(
                 async move { begin_migration::<sqlx::Sqlite>(c, &m, &audit, f.as_ref()).await },
             )
@@ -403,10 +327,8 @@ impl Store for SqliteStore {
     }
 
     async fn migration_step(&self, step: MigrationStep) -> Result<StepOutcome, StoreError> {
-        self.write_tx("a migration step", |c| {
-            Box::pin(async move { migration_step::<sqlx::Sqlite>(c, &step).await })
-        })
-        .await
+        self.write_tx(|c| Box::pin(async move { migration_step::<sqlx::Sqlite>(c, &step).await }))
+            .await
     }
 
     async fn write_audited(
@@ -414,7 +336,7 @@ impl Store for SqliteStore {
         change: AuditedChange,
         audit: AuditEntry,
     ) -> Result<u64, StoreError> {
-        self.write_tx("an audited change", move |c| {
+        self.write_tx(move |c| {
             Box::pin(async move { apply_audited::<sqlx::Sqlite>(c, &change, &audit).await })
         })
         .await
