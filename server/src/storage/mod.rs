@@ -98,19 +98,7 @@ where
     W: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
     T: Send + 'static,
 {
-    detached_on(&tokio::runtime::Handle::current(), write).await
-}
-
-/// `detached`, on the runtime `on` (PostgreSQL's writes have their own).
-pub(crate) async fn detached_on<T, W>(
-    on: &tokio::runtime::Handle,
-    write: W,
-) -> Result<T, StoreError>
-where
-    W: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
-    T: Send + 'static,
-{
-    match on.spawn(write).await {
+    match tokio::spawn(write).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         // Only a runtime shutting down cancels the task.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -16,9 +16,9 @@ use super::db::{
 };
 use super::sql::{self, Dialect};
 use super::{
-    detached_on, AttemptOutcome, AuditEntry, AuditedChange, Claim, ClaimedTrigger, Context,
-    Inserted, KeyRevoked, MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest,
-    StepOutcome, Store, StoreError, StoreFilter,
+    detached, AttemptOutcome, AuditEntry, AuditedChange, Claim, ClaimedTrigger, Context, Inserted,
+    KeyRevoked, MigrationRecord, MigrationStep, NewTrigger, PendingRun, RunRequest, StepOutcome,
+    Store, StoreError, StoreFilter,
 };
 
 const D: Dialect = Dialect::Postgres;
@@ -34,8 +34,6 @@ const ROWS_PER_STATEMENT: usize = 1000;
 const FOLD_COUNTS_EVERY: Duration = Duration::from_secs(5);
 
 pub struct PgStore {
-    /// Transactions (ingest batches, claims, outcomes, reruns…) run here.
-    writes: WriteSide,
     reader: Reader<sqlx::Postgres>,
     writer: Writer<sqlx::Postgres>,
     ingest: mpsc::Sender<IngestOp>,
@@ -84,83 +82,19 @@ const MAX_BATCH: usize = 256;
 /// Writers taking turns at the ingest queue.
 const WRITERS: usize = 3;
 
-/// The writes' own runtime, and the pool whose connections only it uses. A
-/// transaction is several round trips to PostgreSQL; on the server's runtime each
-/// answer waited for that runtime to poll the socket and then the task, behind
-/// every HTTP request's task. Here they are polled as soon as they are ready.
-struct WriteSide {
-    runtime: Option<tokio::runtime::Runtime>,
-    pool: PgPool,
-}
-
-impl WriteSide {
-    fn start(options: PgConnectOptions, max_connections: u32) -> std::io::Result<WriteSide> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("pg-writer")
-            .enable_all()
-            .build()?;
-        // Lazily: every connection is opened by a task of this runtime, so its
-        // socket is driven by this runtime.
-        let pool = {
-            let _inside = runtime.enter();
-            PgPoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_lazy_with(options)
-        };
-        Ok(WriteSide {
-            runtime: Some(runtime),
-            pool,
-        })
-    }
-
-    fn handle(&self) -> &tokio::runtime::Handle {
-        self.runtime
-            .as_ref()
-            .expect("running until dropped")
-            .handle()
-    }
-
-    /// Run `write` here, to its end even if the caller stops waiting (see `detached`).
-    async fn run<T, W>(&self, write: W) -> Result<T, StoreError>
-    where
-        W: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
-        T: Send + 'static,
-    {
-        detached_on(self.handle(), write).await
-    }
-}
-
-impl Drop for WriteSide {
-    fn drop(&mut self) {
-        // Dropping a runtime blocks; a store may be dropped inside another runtime.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
 impl PgStore {
     pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<PgStore> {
-        // Half of the connections write, the rest read (and one of those listens).
-        let writing = (max_connections / 2).max(1);
-        let options: PgConnectOptions = url.parse()?;
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections.saturating_sub(writing).max(2))
+            .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect(url)
             .await?;
-        let writes = WriteSide::start(options, writing)?;
         let (tx, rx) = mpsc::channel(8 * MAX_BATCH);
         let queue = Arc::new(tokio::sync::Mutex::new(rx));
         for _ in 0..WRITERS {
-            writes
-                .handle()
-                .spawn(group_commit(writes.pool.clone(), queue.clone()));
+            tokio::spawn(group_commit(pool.clone(), queue.clone()));
         }
         Ok(PgStore {
-            writes,
             writer: Writer { pool: pool.clone() },
             accounts: super::accounts::AccountsDb {
                 read: pool.clone(),
@@ -208,15 +142,14 @@ impl PgStore {
             + 'static,
         T: Send + 'static,
     {
-        let pool = self.writes.pool.clone();
-        self.writes
-            .run(async move {
-                let mut tx = pool.begin().await.context(context)?;
-                let value = f(&mut tx).await?;
-                tx.commit().await.context(context)?;
-                Ok(value)
-            })
-            .await
+        let pool = self.pool().clone();
+        detached(async move {
+            let mut tx = pool.begin().await.context(context)?;
+            let value = f(&mut tx).await?;
+            tx.commit().await.context(context)?;
+            Ok(value)
+        })
+        .await
     }
 }
 
@@ -441,15 +374,10 @@ impl Store for PgStore {
     }
 
     async fn claim_due_triggers(&self, c: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
-        let (pool, c) = (self.writes.pool.clone(), c.clone());
-        self.writes
-            .run(async move {
-                let mut tx = pool.begin().await.context("starting a claim")?;
-                let claimed = claim::<sqlx::Postgres>(&mut tx, &c).await?;
-                tx.commit().await.context("committing a claim")?;
-                Ok(claimed)
-            })
-            .await
+        let mut tx = self.pool().begin().await.context("starting a claim")?;
+        let claimed = claim::<sqlx::Postgres>(&mut tx, c).await?;
+        tx.commit().await.context("committing a claim")?;
+        Ok(claimed)
     }
 
     async fn request_run(
