@@ -30,6 +30,7 @@ on_both_databases!(
     a_reported_call_is_written_with_its_attempt_in_one_go,
     two_hundred_concurrent_inserts_all_succeed,
     a_write_that_fails_among_concurrent_ones_fails_alone_and_leaves_nothing,
+    claims_beside_failing_writes_hand_out_each_due_trigger_once,
     an_api_key_is_found_by_its_hash_only,
     due_triggers_are_claimed_once_oldest_first_and_inactive_plugins_wait,
     an_expired_lease_is_claimed_again_and_the_stale_result_is_refused,
@@ -752,6 +753,66 @@ async fn a_write_that_fails_among_concurrent_ones_fails_alone_and_leaves_nothing
         kept_totals,
         vec![(Status::Finished, 30)],
         "the 30 reported calls that went well, each finished"
+    );
+}
+
+/// Claims that share a transaction with writes that fail (on SQLite the writer
+/// then runs the whole transaction again, each job apart) still hand out every
+/// due trigger exactly once, under the lease of the claim that returned it.
+async fn claims_beside_failing_writes_hand_out_each_due_trigger_once(db: Db) {
+    let (store, _svc, stripe, _xero, _f) = setup(db).await;
+    let due = Utc::now() - Duration::seconds(5);
+    let waiting: Vec<NewTrigger> = (0..60).map(|_| new_trigger(stripe, due)).collect();
+    let waiting_ids: HashSet<Uuid> = waiting.iter().map(|t| t.id).collect();
+    store.insert_triggers(waiting).await.unwrap();
+    let mut claims = Vec::new();
+    let mut refusals = Vec::new();
+    for _ in 0..20 {
+        let (claimer, claim) = (store.clone(), claim_at(Utc::now(), 5));
+        claims.push(tokio::spawn(async move {
+            let claimed = claimer.claim_due_triggers(&claim).await.unwrap();
+            (claim.lease, claimed)
+        }));
+        let store = store.clone();
+        let t = new_trigger(stripe, Utc::now());
+        refusals.push(tokio::spawn(async move {
+            let refused = AttemptOutcome {
+                lease: Some("a lease this trigger never had".into()),
+                ..outcome(t.id, 1, Status::Finished, Utc::now())
+            };
+            store.insert_reported_call(t, refused).await
+        }));
+    }
+    for r in refusals {
+        let result = r.await.unwrap();
+        assert!(matches!(result, Err(StoreError::LeaseLost)), "{result:?}");
+    }
+    let mut handed_out = Vec::new();
+    for c in claims {
+        let (lease, claimed) = c.await.unwrap();
+        for t in claimed {
+            assert_eq!(t.lease, lease, "a claim returns its own lease");
+            assert_eq!(t.number, 1, "each trigger's first attempt, counted once");
+            handed_out.push(t.id);
+        }
+    }
+    let distinct: HashSet<Uuid> = handed_out.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        handed_out.len(),
+        "no trigger was handed out twice"
+    );
+    assert_eq!(distinct, waiting_ids, "every due trigger was handed out");
+    let running = StoreFilter {
+        statuses: vec![Status::Running],
+        ..Default::default()
+    };
+    let (kept, counted) = counts_both_ways(&store, running).await;
+    assert_eq!(kept, counted);
+    assert_eq!(
+        kept,
+        vec![(Status::Running, 60)],
+        "all 60 are running, once each"
     );
 }
 
@@ -1708,4 +1769,50 @@ async fn the_kept_counts_agree_with_the_triggers_through_every_kind_of_write(db:
         .map(|(_, n)| n)
         .sum();
     assert_eq!(total, 7);
+}
+
+/// What the writer commits reaches the database file itself soon after, not only
+/// its write-ahead log: the checkpointer copies it back in the background (a copy
+/// of the file alone, as a careless backup would take, holds the triggers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_commits_reach_the_database_file_soon_without_waiting_for_a_full_log() {
+    let (store, fresh) = common::store(Db::Sqlite).await;
+    let service = Service::new(store.clone(), SecretBox::random(), Limits::default());
+    let stripe = common::plugin_via_service(&service, "stripe").await.id;
+    for _ in 0..50 {
+        store
+            .insert_trigger(new_trigger(stripe, Utc::now()))
+            .await
+            .unwrap();
+    }
+    let path = fresh
+        .url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let copies = tempfile::tempdir().unwrap();
+    let copy = copies.path().join("copy.db");
+    common::wait_until(
+        std::time::Duration::from_secs(10),
+        "the 50 triggers in the database file without its WAL",
+        || {
+            let (path, copy) = (path.clone(), copy.clone());
+            async move {
+                std::fs::copy(&path, &copy).unwrap();
+                let _ = std::fs::remove_file(copy.with_extension("db-wal"));
+                let _ = std::fs::remove_file(copy.with_extension("db-shm"));
+                let url = format!("sqlite://{}", copy.display());
+                use sqlx::Connection;
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                let n: i64 = sqlx::query_scalar("SELECT count(*) FROM triggers")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap_or(0);
+                n == 50
+            }
+        },
+    )
+    .await;
 }

@@ -6,6 +6,7 @@
 //! one writer task that commits whatever is waiting in one transaction (`writer`).
 //! Reads use their own pool of connections (WAL).
 
+mod checkpoint;
 mod writer;
 
 use std::str::FromStr;
@@ -68,8 +69,9 @@ impl SqliteStore {
             // leave no readable bytes behind in the file's free pages.
             .pragma("secure_delete", "ON");
         // One page-cache budget for the whole pool (SQLite's cache is per
-        // connection): half for the writer, the rest shared by the readers.
-        let per_reader = CACHE_BUDGET_KIB / 2 / READERS;
+        // connection): half for the writer, the rest shared by the readers and the
+        // checkpointer.
+        let per_reader = (CACHE_BUDGET_KIB / 2 - checkpoint::CACHE_KIB) / READERS;
         // No ping before each use: a local file's connection does not go stale,
         // and one that fails mid-write is closed (see `writer::settle`).
         let write = SqlitePoolOptions::new()
@@ -79,16 +81,18 @@ impl SqliteStore {
             .connect_with(
                 options
                     .clone()
-                    .pragma("cache_size", format!("-{}", CACHE_BUDGET_KIB / 2)),
+                    .pragma("cache_size", format!("-{}", CACHE_BUDGET_KIB / 2))
+                    .pragma("wal_autocheckpoint", checkpoint::FALLBACK_PAGES.to_string()),
             )
             .await?;
+        let checkpoints = checkpoint::start(options.clone()).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
             .test_before_acquire(false)
             .connect_with(options.pragma("cache_size", format!("-{per_reader}")))
             .await?;
         let (tx, rx) = mpsc::channel(8 * MAX_BATCH);
-        writer::start(write.clone(), rx)?;
+        writer::start(write.clone(), rx, checkpoints)?;
         Ok(SqliteStore {
             reader: Reader { pool: read.clone() },
             writer: Writer {
@@ -103,20 +107,28 @@ impl SqliteStore {
         })
     }
 
-    /// Run `f` in the writer's next transaction (see `writer`): a request dropped
-    /// half-way (its client hung up) neither stops the write nor leaves the one
-    /// write connection inside an open transaction.
-    async fn write_tx<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Run `f` over `input` in the writer's next transaction (see `writer`; it may
+    /// run twice, after a rollback): a request dropped half-way (its client hung
+    /// up) neither stops the write nor leaves the one write connection inside an
+    /// open transaction.
+    async fn write_tx<I, T, F>(&self, input: I, f: F) -> Result<T, StoreError>
     where
-        F: for<'c> FnOnce(
+        I: Send + Sync + 'static,
+        F: for<'c> Fn(
                 &'c mut SqliteConnection,
+                &'c I,
             ) -> futures::future::BoxFuture<'c, Result<T, StoreError>>
             + Send
             + 'static,
         T: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = writer::Closure { f, reply };
+        let job = writer::Closure {
+            input,
+            f,
+            reply,
+            result: None,
+        };
         self.writes
             .send(Write::Job(Box::new(job)))
             .await
@@ -131,11 +143,11 @@ impl SqliteStore {
 
 async fn insert_batch(
     conn: &mut SqliteConnection,
-    triggers: Vec<NewTrigger>,
+    triggers: &[&NewTrigger],
 ) -> Result<Vec<Inserted>, StoreError> {
     let mut results = Vec::with_capacity(triggers.len());
     let mut fresh: Vec<&NewTrigger> = Vec::with_capacity(triggers.len());
-    for t in &triggers {
+    for &t in triggers {
         if let Some(idem) = &t.idempotency {
             // Earlier in this batch?
             if let Some(prev) = fresh
@@ -258,8 +270,10 @@ impl Store for SqliteStore {
     }
 
     async fn insert_triggers(&self, triggers: Vec<NewTrigger>) -> Result<(), StoreError> {
-        self.write_tx(|c| Box::pin(async move { insert_rows(c, triggers.iter().collect()).await }))
-            .await
+        self.write_tx(triggers, |c, triggers| {
+            Box::pin(insert_rows(c, triggers.iter().collect()))
+        })
+        .await
     }
 
     async fn insert_reported_call(
@@ -267,34 +281,37 @@ impl Store for SqliteStore {
         trigger: NewTrigger,
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
-        self.write_tx(|c| {
+        self.write_tx((trigger, outcome), |c, (trigger, outcome)| {
             Box::pin(async move {
-                insert_rows(c, vec![&trigger]).await?;
-                write_outcome::<sqlx::Sqlite>(c, &outcome).await
+                insert_rows(c, vec![trigger]).await?;
+                write_outcome::<sqlx::Sqlite>(c, outcome).await
             })
         })
         .await
     }
 
     async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError> {
-        self.write_tx(|c| Box::pin(async move { write_outcome::<sqlx::Sqlite>(c, &outcome).await }))
-            .await
+        self.write_tx(outcome, |c, o| {
+            Box::pin(write_outcome::<sqlx::Sqlite>(c, o))
+        })
+        .await
     }
 
     async fn record_attempts(
         &self,
         outcomes: Vec<AttemptOutcome>,
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-        self.write_tx(|c| {
-            Box::pin(async move { write_outcomes::<sqlx::Sqlite>(c, &outcomes).await })
+        self.write_tx(outcomes, |c, o| {
+            Box::pin(write_outcomes::<sqlx::Sqlite>(c, o))
         })
         .await
     }
 
     async fn claim_due_triggers(&self, c: &Claim) -> Result<Vec<ClaimedTrigger>, StoreError> {
-        let c = c.clone();
-        self.write_tx(|conn| Box::pin(async move { claim::<sqlx::Sqlite>(conn, &c).await }))
-            .await
+        self.write_tx(c.clone(), |conn, c| {
+            Box::pin(claim::<sqlx::Sqlite>(conn, c))
+        })
+        .await
     }
 
     async fn request_run(
@@ -303,10 +320,13 @@ impl Store for SqliteStore {
         run: PendingRun,
         audit: Option<AuditEntry>,
     ) -> Result<RunRequest, StoreError> {
-        self.write_tx(move |c| {
-            Box::pin(
-                async move { queue_run::<sqlx::Sqlite>(c, trigger_id, &run, audit.as_ref()).await },
-            )
+        self.write_tx((run, audit), move |c, (run, audit)| {
+            Box::pin(queue_run::<sqlx::Sqlite>(
+                c,
+                trigger_id,
+                run,
+                audit.as_ref(),
+            ))
         })
         .await
     }
@@ -317,18 +337,18 @@ impl Store for SqliteStore {
         audit: AuditEntry,
         rerun_set: Option<&StoreFilter>,
     ) -> Result<u64, StoreError> {
-        let (m, f) = (migration.clone(), rerun_set.cloned());
-        self.write_tx(|c| {
-            Box::pin(
-                async move { begin_migration::<sqlx::Sqlite>(c, &m, &audit, f.as_ref()).await },
-            )
+        let input = (migration.clone(), audit, rerun_set.cloned());
+        self.write_tx(input, |c, (m, audit, f)| {
+            Box::pin(begin_migration::<sqlx::Sqlite>(c, m, audit, f.as_ref()))
         })
         .await
     }
 
     async fn migration_step(&self, step: MigrationStep) -> Result<StepOutcome, StoreError> {
-        self.write_tx(|c| Box::pin(async move { migration_step::<sqlx::Sqlite>(c, &step).await }))
-            .await
+        self.write_tx(step, |c, step| {
+            Box::pin(migration_step::<sqlx::Sqlite>(c, step))
+        })
+        .await
     }
 
     async fn write_audited(
@@ -336,8 +356,8 @@ impl Store for SqliteStore {
         change: AuditedChange,
         audit: AuditEntry,
     ) -> Result<u64, StoreError> {
-        self.write_tx(move |c| {
-            Box::pin(async move { apply_audited::<sqlx::Sqlite>(c, &change, &audit).await })
+        self.write_tx((change, audit), |c, (change, audit)| {
+            Box::pin(apply_audited::<sqlx::Sqlite>(c, change, audit))
         })
         .await
     }

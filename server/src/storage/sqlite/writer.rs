@@ -6,15 +6,16 @@
 //! claims and outcomes and ingest's batches took turns, each paying the hand-over
 //! and a commit that rewrote the pages the others had just written (the index
 //! roots, the kept counts). Now the writer takes everything waiting, runs it in one
-//! `BEGIN IMMEDIATE` transaction, each job inside a savepoint of its own, and
-//! answers every caller once the commit is done. A job that fails rolls back to its
-//! savepoint alone and its caller gets its own error; the others commit. Trigger
-//! inserts waiting together become one job (multi-row statements).
+//! `BEGIN IMMEDIATE` transaction and answers every caller once the commit is done.
+//! A job that fails is taken back alone and its caller gets its own error; the
+//! others commit (the transaction runs again, each job in a savepoint of its own:
+//! see `commit_together`). Trigger inserts waiting together become one job
+//! (multi-row statements).
 //!
 //! A job runs to its end even if its caller stops waiting (a client hung up), as
 //! `detached` promises for the other writes. A panic in a job is its caller's panic.
+//! A job may run twice, so it borrows what it writes (`Closure::input`).
 
-use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -36,92 +37,102 @@ pub(super) enum Write {
     Job(Box<dyn Job>),
 }
 
-/// How a caller is told once the transaction its job ran in has ended: `Ok` when
-/// it committed, or why it did not.
-type Answer = Box<dyn FnOnce(Result<(), Arc<StoreError>>) + Send>;
-
-/// A write run inside the shared transaction (its savepoint is the writer's).
+/// A write run inside the shared transaction. The writer may run it twice: first
+/// with the others and no savepoints, and again, each job in a savepoint of its
+/// own, when one of them failed the first time (see `commit_together`).
 pub(super) trait Job: Send {
-    /// Run it; `ok` says whether what it wrote may stay.
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran>;
-    /// Tell the caller it did not run: the shared transaction failed first.
-    fn refuse(self: Box<Self>, why: Arc<StoreError>);
-    /// It takes back what it wrote itself when it fails (and then says `ok`), so
-    /// the writer need not wrap it in a savepoint: two round trips fewer.
+    /// Run it; says whether what it wrote may stay. `careful`: the writer is
+    /// running each job apart (a job with its own savepoint takes care of itself).
+    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection, careful: bool) -> BoxFuture<'c, bool>;
+    /// Tell the caller how its transaction ended: `Ok` when it committed (the
+    /// job's own result stands), or why it did not.
+    fn answer(self: Box<Self>, committed: Result<(), Arc<StoreError>>);
+    /// It takes back what it wrote itself when it fails (and then says `true`),
+    /// so the careful pass need not wrap it in a savepoint.
     fn own_savepoint(&self) -> bool {
         false
     }
 }
 
-pub(super) struct Ran {
-    ok: bool,
-    answer: Answer,
-}
-
 /// What a caller waits for: its result, or its job's panic to resume.
 pub(super) type Reply<T> = std::thread::Result<Result<T, StoreError>>;
 
-/// A caller's closure with the channel its result goes back on.
-pub(super) struct Closure<T, F> {
+/// A caller's write: `f` over `input`, with the channel its result goes back on.
+/// `f` may run twice (the second time after a rollback), so it borrows its input.
+pub(super) struct Closure<I, T, F> {
+    pub input: I,
     pub f: F,
     pub reply: oneshot::Sender<Reply<T>>,
+    pub result: Option<Reply<T>>,
 }
 
-impl<T, F> Job for Closure<T, F>
+impl<I, T, F> Job for Closure<I, T, F>
 where
-    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
+    I: Send + Sync + 'static,
+    F: for<'c> Fn(&'c mut SqliteConnection, &'c I) -> BoxFuture<'c, Result<T, StoreError>>
         + Send
         + 'static,
     T: Send + 'static,
 {
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran> {
-        let Closure { f, reply } = *self;
+    fn run<'c>(
+        &'c mut self,
+        conn: &'c mut SqliteConnection,
+        _careful: bool,
+    ) -> BoxFuture<'c, bool> {
         Box::pin(async move {
-            let result = AssertUnwindSafe(f(conn)).catch_unwind().await;
+            let result = AssertUnwindSafe((self.f)(conn, &self.input))
+                .catch_unwind()
+                .await;
             let ok = matches!(result, Ok(Ok(_)));
-            let answer: Answer = Box::new(move |committed| {
-                let _ = reply.send(match (result, committed) {
-                    (Ok(Ok(_)), Err(why)) => Ok(Err(StoreError::Shared(why))),
-                    // Committed; or its own error or panic, rolled back either way.
-                    (result, _) => result,
-                });
-            });
-            Ran { ok, answer }
+            self.result = Some(result);
+            ok
         })
     }
 
-    fn refuse(self: Box<Self>, why: Arc<StoreError>) {
-        let _ = self.reply.send(Ok(Err(StoreError::Shared(why))));
+    fn answer(self: Box<Self>, committed: Result<(), Arc<StoreError>>) {
+        let _ = self.reply.send(match (self.result, committed) {
+            // Its own error or panic stands, rolled back either way.
+            (Some(Ok(Err(e))), _) => Ok(Err(e)),
+            (Some(Err(panic)), _) => Err(panic),
+            (Some(result), Ok(())) => result,
+            (_, Err(why)) => Ok(Err(StoreError::Shared(why))),
+            (None, Ok(())) => Ok(Err(StoreError::WriterGone)),
+        });
     }
 }
 
 /// The trigger inserts that waited together.
-struct Inserts(Vec<(NewTrigger, oneshot::Sender<Result<Inserted, StoreError>>)>);
+struct Inserts {
+    waiting: Vec<(NewTrigger, oneshot::Sender<Result<Inserted, StoreError>>)>,
+    results: Vec<Result<Inserted, StoreError>>,
+}
 
 impl Job for Inserts {
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran> {
+    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection, careful: bool) -> BoxFuture<'c, bool> {
         Box::pin(async move {
-            let (triggers, replies): (Vec<_>, Vec<_>) = self.0.into_iter().unzip();
-            let results = match in_savepoint(conn, triggers.clone()).await {
+            let triggers: Vec<&NewTrigger> = self.waiting.iter().map(|(t, _)| t).collect();
+            if !careful {
+                // All of them at once, or the writer runs everything again, carefully.
+                return match insert_batch(conn, &triggers).await {
+                    Ok(results) => {
+                        self.results = results.into_iter().map(Ok).collect();
+                        true
+                    }
+                    Err(_) => false,
+                };
+            }
+            self.results = match in_savepoint(conn, &triggers).await {
                 Ok(results) => results.into_iter().map(Ok).collect(),
                 // One bad row must not fail its neighbours: each alone.
                 Err(_) => {
                     let mut results = Vec::with_capacity(triggers.len());
                     for t in triggers {
-                        results.push(in_savepoint(conn, vec![t]).await.map(|mut r| r.remove(0)));
+                        results.push(in_savepoint(conn, &[t]).await.map(|mut r| r.remove(0)));
                     }
                     results
                 }
             };
-            let answer: Answer = Box::new(move |committed| {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(match (result, &committed) {
-                        (Ok(_), Err(why)) => Err(StoreError::Shared(why.clone())),
-                        (result, _) => result,
-                    });
-                }
-            });
-            Ran { ok: true, answer }
+            true
         })
     }
 
@@ -129,9 +140,15 @@ impl Job for Inserts {
         true
     }
 
-    fn refuse(self: Box<Self>, why: Arc<StoreError>) {
-        for (_, reply) in self.0 {
-            let _ = reply.send(Err(StoreError::Shared(why.clone())));
+    fn answer(self: Box<Self>, committed: Result<(), Arc<StoreError>>) {
+        let mut results = self.results.into_iter();
+        for (_, reply) in self.waiting {
+            let _ = reply.send(match (results.next(), &committed) {
+                (Some(Err(e)), _) => Err(e),
+                (Some(Ok(inserted)), Ok(())) => Ok(inserted),
+                (_, Err(why)) => Err(StoreError::Shared(why.clone())),
+                (None, Ok(())) => Err(StoreError::WriterGone),
+            });
         }
     }
 }
@@ -139,7 +156,7 @@ impl Job for Inserts {
 /// Insert `triggers` inside a savepoint: all of them, or none.
 async fn in_savepoint(
     conn: &mut SqliteConnection,
-    triggers: Vec<NewTrigger>,
+    triggers: &[&NewTrigger],
 ) -> Result<Vec<Inserted>, StoreError> {
     let mut sp = conn.begin().await.context("starting a savepoint")?;
     let inserted = insert_batch(&mut sp, triggers).await?;
@@ -151,98 +168,124 @@ async fn in_savepoint(
 /// a dozen statements, each a round trip to sqlx's SQLite thread; on the server's
 /// runtime the writer would wait behind every HTTP request's task to be polled
 /// again after each of them, and leave SQLite's one writer idle meanwhile.
-pub(super) fn start(pool: SqlitePool, rx: mpsc::Receiver<Write>) -> std::io::Result<()> {
+pub(super) fn start(
+    pool: SqlitePool,
+    rx: mpsc::Receiver<Write>,
+    committed_signal: mpsc::Sender<()>,
+) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     std::thread::Builder::new()
         .name("sqlite-writer".into())
-        .spawn(move || runtime.block_on(run(pool, rx)))?;
+        .spawn(move || runtime.block_on(run(pool, rx, committed_signal)))?;
     Ok(())
 }
 
-/// The writer task: take what is waiting, commit it together, answer; until
-/// every sender is gone.
-async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Write>) {
+/// The writer task: take what is waiting, commit it together, answer, and tell
+/// the checkpointer (`checkpoint`) the WAL grew; until every sender is gone.
+async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Write>, committed_signal: mpsc::Sender<()>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut inserts = Vec::new();
-        let mut jobs: VecDeque<Box<dyn Job>> = VecDeque::with_capacity(batch.len());
+        let mut jobs: Vec<Box<dyn Job>> = Vec::with_capacity(batch.len() + 1);
         for write in batch.drain(..) {
             match write {
                 Write::Insert(t, reply) => inserts.push((t, reply)),
-                Write::Job(job) => jobs.push_back(job),
+                Write::Job(job) => jobs.push(job),
             }
         }
         if !inserts.is_empty() {
-            jobs.push_front(Box::new(Inserts(inserts)));
+            jobs.insert(
+                0,
+                Box::new(Inserts {
+                    waiting: inserts,
+                    results: Vec::new(),
+                }),
+            );
         }
         // A panic that escapes a job drops its callers' answers (they hear that
         // the writer stopped) but must not stop the writer for everyone after.
-        if AssertUnwindSafe(commit_together(&pool, jobs))
+        match AssertUnwindSafe(commit_together(&pool, &mut jobs))
             .catch_unwind()
             .await
-            .is_err()
         {
-            tracing::error!("a write panicked; its callers were told the writer stopped");
-        }
-    }
-}
-
-async fn commit_together(pool: &SqlitePool, mut jobs: VecDeque<Box<dyn Job>>) {
-    let mut answers = Vec::with_capacity(jobs.len());
-    let committed = match pool.acquire().await.context("taking the write connection") {
-        Ok(mut conn) => {
-            let result = in_one_transaction(&mut conn, &mut jobs, &mut answers).await;
-            if result.is_err() {
-                settle(&mut conn).await;
+            Ok(committed) => {
+                if let Err(why) = &committed {
+                    tracing::warn!(error = %why, writes = jobs.len(), "a shared write failed");
+                }
+                for job in jobs {
+                    job.answer(committed.clone());
+                }
+                let _ = committed_signal.try_send(());
             }
-            result
+            Err(_) => {
+                tracing::error!("a write panicked; its callers were told the writer stopped")
+            }
         }
-        Err(e) => Err(e),
-    };
-    let committed = committed.map_err(Arc::new);
-    if let Err(why) = &committed {
-        tracing::warn!(error = %why, writes = answers.len() + jobs.len(), "a shared write failed");
-        for job in jobs {
-            job.refuse(why.clone());
-        }
-    }
-    for answer in answers {
-        answer(committed.clone());
     }
 }
 
-/// Run the jobs one after another in one immediate transaction, each inside a
-/// savepoint. BEGIN IMMEDIATE takes the write lock up front, so a job that reads
-/// before it writes can never fail half-way with SQLITE_BUSY. The transaction is
-/// sqlx's: if this returns early, it rolls back before the connection is used again.
+/// Run the jobs in one transaction and answer their callers. The first pass runs
+/// them one after another with no savepoints: a savepoint costs two round trips,
+/// and SQLite copies every page a job touches first into its journal. When a job
+/// fails, that transaction is rolled back whole and the jobs run again, each in a
+/// savepoint of its own, so the failed one rolls back alone and the others commit.
+async fn commit_together(
+    pool: &SqlitePool,
+    jobs: &mut [Box<dyn Job>],
+) -> Result<(), Arc<StoreError>> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .context("taking the write connection")
+        .map_err(Arc::new)?;
+    let mut ended = in_one_transaction(&mut conn, jobs, false).await;
+    // A lone job that failed has nothing to be kept apart from: its own error stands.
+    let alone = jobs.len() == 1 && !jobs[0].own_savepoint();
+    if matches!(ended, Ok(false)) && !alone {
+        ended = in_one_transaction(&mut conn, jobs, true).await;
+    }
+    if ended.is_err() {
+        settle(&mut conn).await;
+    }
+    ended.map(drop).map_err(Arc::new)
+}
+
+/// Run the jobs one after another in one immediate transaction; `careful`: each
+/// inside a savepoint. BEGIN IMMEDIATE takes the write lock up front, so a job that
+/// reads before it writes can never fail half-way with SQLITE_BUSY. Says whether it
+/// committed: not when a job failed outside the careful pass (it rolled back). The
+/// transaction is sqlx's: if this returns early, it rolls back before the
+/// connection is used again.
 async fn in_one_transaction(
     conn: &mut SqliteConnection,
-    jobs: &mut VecDeque<Box<dyn Job>>,
-    answers: &mut Vec<Answer>,
-) -> Result<(), StoreError> {
+    jobs: &mut [Box<dyn Job>],
+    careful: bool,
+) -> Result<bool, StoreError> {
     let mut tx = conn
         .begin_with("BEGIN IMMEDIATE")
         .await
         .context("starting a write")?;
-    while let Some(job) = jobs.front() {
-        if job.own_savepoint() {
-            let job = jobs.pop_front().expect("not empty");
-            answers.push(job.run(&mut tx).await.answer);
-            continue;
-        }
-        let mut sp = tx.begin().await.context("starting a savepoint")?;
-        let job = jobs.pop_front().expect("not empty");
-        let ran = job.run(&mut sp).await;
-        answers.push(ran.answer);
-        if ran.ok {
-            sp.commit().await.context("releasing a savepoint")?;
+    for job in jobs.iter_mut() {
+        if !careful {
+            if !job.run(&mut tx, false).await {
+                tx.rollback().await.context("rolling back")?;
+                return Ok(false);
+            }
+        } else if job.own_savepoint() {
+            job.run(&mut tx, true).await;
         } else {
-            sp.rollback().await.context("rolling back a savepoint")?;
+            let mut sp = tx.begin().await.context("starting a savepoint")?;
+            if job.run(&mut sp, true).await {
+                sp.commit().await.context("releasing a savepoint")?;
+            } else {
+                sp.rollback().await.context("rolling back a savepoint")?;
+            }
         }
     }
-    tx.commit().await.context("committing")
+    tx.commit().await.context("committing")?;
+    Ok(true)
 }
 
 /// sqlx counts transactions itself; when SQLite has already ended one on its own
