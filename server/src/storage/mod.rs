@@ -40,6 +40,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the storage writer has stopped")]
     WriterGone,
+    /// The database stayed busy (another connection held what this needs) while
+    /// doing what it names.
+    #[error("the database stayed busy while {0}")]
+    Busy(&'static str),
     /// The lease expired and another worker took the trigger: this result is stale.
     #[error("the lease on this trigger was lost")]
     LeaseLost,
@@ -54,7 +58,7 @@ impl StoreError {
     /// restarting or out of reach, and the same request may succeed shortly.
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::WriterGone => true,
+            StoreError::WriterGone | StoreError::Busy(_) => true,
             StoreError::Shared(why) => why.is_transient(),
             StoreError::Database { source, .. } => match source {
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,

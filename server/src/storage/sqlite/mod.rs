@@ -245,17 +245,32 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// Checkpoint the WAL into the file and truncate it, so the erased pages leave
+    /// no copy in the log. The checkpointer (`checkpoint`) may be running a passive
+    /// checkpoint at this moment, and SQLite then reports this one blocked rather
+    /// than waiting: try again until it completes.
     async fn flush_erased(&self) -> Result<(), StoreError> {
+        const CONTEXT: &str = "checkpointing the WAL after an erasure";
         let pool = self.write.clone();
         super::detached(async move {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&pool)
-                .await
-                .map(drop)
-                .map_err(|source| StoreError::Database {
-                    context: "checkpointing the WAL after an erasure",
-                    source,
-                })
+            let until = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let (blocked, _, _): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(&pool)
+                        .await
+                        .map_err(|source| StoreError::Database {
+                            context: CONTEXT,
+                            source,
+                        })?;
+                if blocked == 0 {
+                    return Ok(());
+                }
+                if std::time::Instant::now() >= until {
+                    return Err(StoreError::Busy(CONTEXT));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         })
         .await
     }
