@@ -436,9 +436,47 @@ async fn hello_world(run: &Run) -> anyhow::Result<()> {
     Ok(())
 }
 
+const USAGE: &str = "\
+end-to-end benchmark of the release `calltrail serve` (everything on 127.0.0.1)
+
+usage: target/release/e2e [options]
+
+  --seconds N     ingest time per phase (default 10, at most 120)
+  --clients N     HTTP clients, each on its own connection (default 32)
+  --waiting N     due triggers of a paused plugin before the paused phase (default 0)
+  --drain N       due triggers in the drain phases (default 50,000; 0 skips them)
+  --no-postgres   SQLite only
+  --help          this text
+
+PostgreSQL: CALLTRAIL_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432).
+";
+
+/// Options that take a number.
+const NUMBERS: [&str; 4] = ["--seconds", "--clients", "--waiting", "--drain"];
+
+/// Refuse what is not an option of this benchmark, rather than run the whole of it
+/// with a typo ignored.
+fn check_args(args: &[String]) -> anyhow::Result<()> {
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        if NUMBERS.contains(&a.as_str()) {
+            let value = rest.next().and_then(|v| v.parse::<u64>().ok());
+            anyhow::ensure!(value.is_some(), "{a} takes a number\n\n{USAGE}");
+        } else if a != "--no-postgres" {
+            anyhow::bail!("unknown option {a}\n\n{USAGE}");
+        }
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    check_args(&args)?;
     let value = |flag: &str| {
         args.iter()
             .position(|a| a == flag)
