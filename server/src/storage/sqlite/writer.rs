@@ -90,14 +90,27 @@ where
     }
 
     fn answer(self: Box<Self>, committed: Result<(), Arc<StoreError>>) {
-        let _ = self.reply.send(match (self.result, committed) {
-            // Its own error or panic stands, rolled back either way.
-            (Some(Ok(Err(e))), _) => Ok(Err(e)),
-            (Some(Err(panic)), _) => Err(panic),
-            (Some(result), Ok(())) => result,
-            (_, Err(why)) => Ok(Err(StoreError::Shared(why))),
-            (None, Ok(())) => Ok(Err(StoreError::WriterGone)),
+        let _ = self.reply.send(match self.result {
+            // Its panic stands, rolled back either way.
+            Some(Err(panic)) => Err(panic),
+            Some(Ok(result)) => Ok(settled(Some(result), &committed)),
+            None => Ok(settled(None, &committed)),
         });
+    }
+}
+
+/// What a job's caller is told: its own error stands (rolled back either way);
+/// a result it got stands only if the transaction committed.
+fn settled<T>(
+    result: Option<Result<T, StoreError>>,
+    committed: &Result<(), Arc<StoreError>>,
+) -> Result<T, StoreError> {
+    match (result, committed) {
+        (Some(Err(e)), _) => Err(e),
+        (Some(Ok(value)), Ok(())) => Ok(value),
+        (_, Err(why)) => Err(StoreError::Shared(why.clone())),
+        // It never ran, yet the transaction committed: cannot happen.
+        (None, Ok(())) => Err(StoreError::WriterGone),
     }
 }
 
@@ -143,12 +156,7 @@ impl Job for Inserts {
     fn answer(self: Box<Self>, committed: Result<(), Arc<StoreError>>) {
         let mut results = self.results.into_iter();
         for (_, reply) in self.waiting {
-            let _ = reply.send(match (results.next(), &committed) {
-                (Some(Err(e)), _) => Err(e),
-                (Some(Ok(inserted)), Ok(())) => Ok(inserted),
-                (_, Err(why)) => Err(StoreError::Shared(why.clone())),
-                (None, Ok(())) => Err(StoreError::WriterGone),
-            });
+            let _ = reply.send(settled(results.next(), &committed));
         }
     }
 }
