@@ -1,6 +1,8 @@
 //! Running shared `Sql` statements on either database, and the reads both
 //! implementations answer the same way.
 
+use std::collections::HashMap;
+
 use sqlx::{Arguments, Database, Executor, FromRow, Pool};
 use uuid::Uuid;
 
@@ -713,7 +715,7 @@ where
 }
 
 /// What outcomes add once their triggers have moved: their attempts, their logs,
-/// and any external id into the search index.
+/// and any external id into the search index. One round trip on SQLite.
 async fn write_attempt_rows<DB>(
     conn: &mut DB::Connection,
     outcomes: &[&super::AttemptOutcome],
@@ -723,27 +725,49 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
 {
-    execute(
-        &mut *conn,
-        sql::insert_attempts(DB::DIALECT, outcomes),
-        "inserting attempts",
-    )
-    .await?;
+    let mut statements = vec![sql::insert_attempts(DB::DIALECT, outcomes)];
     let logs = outcomes
         .iter()
         .flat_map(|o| o.logs.iter().map(|l| (o.trigger_id, l)));
-    if let Some(logs) = sql::insert_logs(DB::DIALECT, logs) {
-        execute(&mut *conn, logs, "inserting logs").await?;
-    }
-    for o in outcomes {
-        if let Some(external_id) = &o.external_id {
-            execute(
-                &mut *conn,
-                sql::set_search_ext(DB::DIALECT, o.trigger_id, external_id),
-                "indexing an external id for search",
-            )
-            .await?;
+    statements.extend(sql::insert_logs(DB::DIALECT, logs));
+    statements.extend(outcomes.iter().filter_map(|o| {
+        let external_id = o.external_id.as_ref()?;
+        Some(sql::set_search_ext(DB::DIALECT, o.trigger_id, external_id))
+    }));
+    execute_together(
+        conn,
+        statements,
+        "storing attempts, their logs and external ids",
+    )
+    .await
+}
+
+/// Run statements one after another on one connection: on SQLite as one query (one
+/// round trip to its thread; `Sql::then`), on PostgreSQL each on its own (its
+/// numbered placeholders do not join).
+async fn execute_together<DB>(
+    conn: &mut DB::Connection,
+    statements: Vec<Sql>,
+    context: &'static str,
+) -> Result<(), StoreError>
+where
+    DB: SqlDatabase,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as Database>::QueryResult: HasRowsAffected,
+{
+    let mut statements = statements.into_iter();
+    if DB::DIALECT == Dialect::Sqlite {
+        let Some(mut all) = statements.next() else {
+            return Ok(());
+        };
+        for next in statements {
+            all.then(next);
         }
+        execute(&mut *conn, all, context).await?;
+        return Ok(());
+    }
+    for statement in statements {
+        execute(&mut *conn, statement, context).await?;
     }
     Ok(())
 }
@@ -754,9 +778,10 @@ const OUTCOME_CHUNK: usize = 200;
 
 /// A batch of outcomes inside one transaction, set-based: one `UPDATE … FROM
 /// (VALUES …)` moves every trigger whose lease still holds (checked per row inside
-/// the statement), then one insert each for their attempts and their logs. An
-/// outcome whose lease was lost gets `LeaseLost` and writes nothing; any other
-/// failure fails the batch (the executor then records each alone).
+/// the statement) and reads back each one's last recorded attempt number, then the
+/// attempts and their logs go in (one round trip on SQLite). An outcome whose lease
+/// was lost gets `LeaseLost` and writes nothing; any other failure fails the batch
+/// (the executor then records each alone).
 pub(crate) async fn write_outcomes<DB>(
     conn: &mut DB::Connection,
     outcomes: &[super::AttemptOutcome],
@@ -766,8 +791,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     <DB as Database>::QueryResult: HasRowsAffected,
     sql::LastAttemptNumberRow: for<'r> FromRow<'r, DB::Row>,
-    sql::LastAttemptNumbersRow: for<'r> FromRow<'r, DB::Row>,
-    sql::IdRow: for<'r> FromRow<'r, DB::Row>,
+    sql::MovedRow: for<'r> FromRow<'r, DB::Row>,
 {
     if !each_trigger_once(outcomes) {
         return Err(StoreError::Corrupt(
@@ -777,34 +801,23 @@ where
     let mut moved = std::collections::HashSet::new();
     for chunk in outcomes.chunks(OUTCOME_CHUNK) {
         let chunk: Vec<&super::AttemptOutcome> = chunk.iter().collect();
-        let ids: Vec<Uuid> = chunk.iter().map(|o| o.trigger_id).collect();
-        let rows: Vec<sql::IdRow> = fetch_all(
+        let rows: Vec<sql::MovedRow> = fetch_all(
             &mut *conn,
             sql::apply_outcomes(DB::DIALECT, &chunk),
             "updating triggers",
         )
         .await?;
-        moved.extend(rows.into_iter().map(|r| r.id));
+        let last: HashMap<Uuid, i64> = rows.iter().map(|r| (r.id, r.number.unwrap_or(0))).collect();
+        moved.extend(last.keys().copied());
         let kept: Vec<&super::AttemptOutcome> = chunk
             .into_iter()
-            .filter(|o| moved.contains(&o.trigger_id))
+            .filter(|o| last.contains_key(&o.trigger_id))
             .collect();
         if kept.is_empty() {
             continue;
         }
-        let last: Vec<sql::LastAttemptNumbersRow> = fetch_all(
-            &mut *conn,
-            sql::select_last_attempt_numbers(DB::DIALECT, &ids),
-            "reading attempt numbers",
-        )
-        .await?;
         for o in &kept {
-            let recorded = last
-                .iter()
-                .find(|r| r.trigger_id == o.trigger_id)
-                .and_then(|r| r.number)
-                .unwrap_or(0);
-            if i64::from(o.attempt.number) > recorded + 1 {
+            if i64::from(o.attempt.number) > last[&o.trigger_id] + 1 {
                 fill_interrupted::<DB>(&mut *conn, o).await?;
             }
         }

@@ -243,9 +243,20 @@ pub(crate) fn apply_outcomes(d: Dialect, outcomes: &[&AttemptOutcome]) -> Sql {
     .bind(false)
     .push(
         " FROM v WHERE triggers.id = v.id \
-         AND (v.lease IS NULL OR triggers.lease_owner = v.lease) RETURNING triggers.id",
+         AND (v.lease IS NULL OR triggers.lease_owner = v.lease) \
+         RETURNING triggers.id, \
+         (SELECT MAX(a.number) FROM attempts a WHERE a.trigger_id = triggers.id) AS number",
     );
     sql
+}
+
+/// A trigger `apply_outcomes` moved, with the highest attempt number recorded for
+/// it before this outcome's (none when it has no attempts yet): read in the same
+/// statement, so an interrupted attempt is noticed without a second round trip.
+#[derive(sqlx::FromRow)]
+pub(crate) struct MovedRow {
+    pub id: Uuid,
+    pub number: Option<i64>,
 }
 
 /// Move a trigger to where an attempt left it. `triggered_at` is set once, by the first attempt.

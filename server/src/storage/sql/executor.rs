@@ -254,23 +254,6 @@ pub(crate) struct LastAttemptNumberRow {
     pub number: Option<i64>,
 }
 
-/// The highest attempt number recorded for each of some triggers (those with none absent).
-pub(crate) fn select_last_attempt_numbers(d: Dialect, trigger_ids: &[Uuid]) -> Sql {
-    let mut sql = Sql::new(
-        d,
-        "SELECT trigger_id, MAX(number) AS number FROM attempts WHERE trigger_id IN ",
-    );
-    sql.bind_row(trigger_ids.iter().map(|id| Arg::from(*id)).collect())
-        .push(" GROUP BY trigger_id");
-    sql
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct LastAttemptNumbersRow {
-    pub trigger_id: Uuid,
-    pub number: Option<i64>,
-}
-
 /// The queue as `/metrics` shows it, each count served by a partial index.
 pub(crate) fn queue_depth(d: Dialect, now: DateTime<Utc>) -> Sql {
     const WAITING: &str = "FROM triggers WHERE status IN ('not_yet_started', 'retrying')";
