@@ -7,6 +7,7 @@
 //! Reads use their own pool of connections (WAL).
 
 mod checkpoint;
+mod page_cache;
 mod writer;
 
 use std::str::FromStr;
@@ -58,6 +59,9 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn open(url: &str) -> anyhow::Result<SqliteStore> {
+        if !page_cache::install() {
+            tracing::debug!("SQLite was in use before the page-cache layer could be installed");
+        }
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
