@@ -20,13 +20,29 @@ where
     F: Fn(&'static str, String) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    on_fresh_databases_of(what, true, postgres, phase).await
+}
+
+/// As [`on_fresh_databases`], choosing each database.
+pub async fn on_fresh_databases_of<F, Fut>(
+    what: &str,
+    sqlite: bool,
+    postgres: bool,
+    phase: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(&'static str, String) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let pid = std::process::id();
-    let dir = std::env::temp_dir().join(format!("calltrail-{what}-{pid}"));
-    std::fs::create_dir_all(&dir)?;
-    let sqlite = format!("sqlite://{}/{what}.db?mode=rwc", dir.display());
-    let result = phase("SQLite", sqlite).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result?;
+    if sqlite {
+        let dir = std::env::temp_dir().join(format!("calltrail-{what}-{pid}"));
+        std::fs::create_dir_all(&dir)?;
+        let url = format!("sqlite://{}/{what}.db?mode=rwc", dir.display());
+        let result = phase("SQLite", url).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        result?;
+    }
     if !postgres {
         return Ok(());
     }

@@ -48,13 +48,18 @@ async fn setup(db: Db) -> (TestApp, MockServer, Executor, uuid::Uuid) {
     (app, provider, ex, plugin_id)
 }
 
-async fn finished_days_ago(app: &TestApp, id: uuid::Uuid, days: i64) {
-    let then = common::days_ago_literal(&app.db_url, days);
-    let id = if app.db_url.starts_with("sqlite") {
+/// A trigger id as an SQL literal of the test's database.
+fn id_literal(app: &TestApp, id: uuid::Uuid) -> String {
+    if app.db_url.starts_with("sqlite") {
         format!("X'{}'", id.simple())
     } else {
         format!("'{id}'::uuid")
-    };
+    }
+}
+
+async fn finished_days_ago(app: &TestApp, id: uuid::Uuid, days: i64) {
+    let then = common::days_ago_literal(&app.db_url, days);
+    let id = id_literal(app, id);
     let n = common::exec_sql(
         &app.db_url,
         &format!("UPDATE triggers SET finished_at = {then} WHERE id = {id}"),
@@ -113,6 +118,19 @@ async fn old_details_go_summaries_stay_and_unfinished_triggers_are_untouched(db:
 
     let (s, _) = detail(&app, ids[0]).await;
     assert_eq!(s, 404, "past the summary TTL the trigger is gone");
+    // Gone whole: no attempt, log line or search row of it is left behind (on
+    // PostgreSQL no foreign key would refuse the trigger's deletion otherwise).
+    for table in ["attempts", "trigger_logs", "trigger_search"] {
+        let left = common::query_i64(
+            &app.db_url,
+            &format!(
+                "SELECT COUNT(*) FROM {table} WHERE trigger_id = {}",
+                id_literal(&app, ids[0])
+            ),
+        )
+        .await;
+        assert_eq!(left, 0, "{table} still holds rows of a removed trigger");
+    }
     let (s, d) = detail(&app, ids[1]).await;
     assert_eq!(s, 200);
     let t = &d["trigger"];
