@@ -12,7 +12,7 @@ use super::sql::{self, Arg, AttemptRow, Dialect, LogRow, PluginRow, Sql, Trigger
 use super::{ApiKeyRecord, Context, Cursor, PluginKey, PluginRecord, StoreError, StoreFilter};
 
 /// A database our `Sql` can be bound to.
-pub(crate) trait SqlDatabase: Database {
+pub(crate) trait SqlDatabase: Database + sqlx::database::HasStatementCache {
     const DIALECT: Dialect;
     /// How a write transaction starts. SQLite's takes the write lock first
     /// (`IMMEDIATE`): a deferred one that reads before it writes cannot wait for
@@ -70,6 +70,7 @@ where
 {
     let args = DB::arguments(sql.args);
     let result = sqlx::query_with::<DB, DB::Args<'_>>(&sql.text, args)
+        .persistent(sql.kept)
         .execute(executor)
         .await
         .context(context)?;
@@ -88,6 +89,7 @@ where
 {
     let args = DB::arguments(sql.args);
     sqlx::query_as_with::<DB, R, DB::Args<'_>>(&sql.text, args)
+        .persistent(sql.kept)
         .fetch_all(executor)
         .await
         .context(context)
@@ -105,6 +107,7 @@ where
 {
     let args = DB::arguments(sql.args);
     sqlx::query_as_with::<DB, R, DB::Args<'_>>(&sql.text, args)
+        .persistent(sql.kept)
         .fetch_optional(executor)
         .await
         .context(context)

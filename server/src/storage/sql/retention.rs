@@ -100,7 +100,7 @@ pub(crate) fn delete_children(d: Dialect, table: &str, ids: &[Uuid]) -> Sql {
         ))
         .bind_row(ids())
         .push(")");
-    sql
+    sql.once()
 }
 
 /// Mark details removed (after the children are gone, so an interrupted pass is redone).
@@ -114,7 +114,7 @@ pub(crate) fn mark_details_removed(d: Dialect, ids: &[Uuid], at: DateTime<Utc>, 
         .bind(why.to_string())
         .push(&format!(" WHERE {} AND id IN ", is_final(d)))
         .bind_row(ids.iter().map(|id| Arg::from(*id)).collect());
-    sql
+    sql.once()
 }
 
 pub(crate) fn delete_final_triggers(d: Dialect, ids: &[Uuid]) -> Sql {
@@ -123,7 +123,7 @@ pub(crate) fn delete_final_triggers(d: Dialect, ids: &[Uuid]) -> Sql {
         format!("DELETE FROM triggers WHERE {} AND id IN ", is_final(d)),
     );
     sql.bind_row(ids.iter().map(|id| Arg::from(*id)).collect());
-    sql
+    sql.once()
 }
 
 /// Triggers of one entity whose details are still there (erasure).

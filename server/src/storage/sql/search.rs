@@ -138,7 +138,7 @@ pub(crate) fn clear_search_body(d: Dialect, ids: &[Uuid]) -> Sql {
     );
     sql.bind_row(ids.iter().map(|id| Arg::from(*id)).collect())
         .push(")");
-    sql
+    sql.once()
 }
 
 /// How the search index forgets a deleted row, for the rest of the transaction:
