@@ -195,4 +195,31 @@ mod tests {
         let earlier = id_bound(at - chrono::Duration::milliseconds(1));
         assert!(earlier < bound);
     }
+
+    #[test]
+    fn a_batchs_statements_name_the_ids_on_the_child_and_are_not_kept() {
+        let ids = [Uuid::now_v7(), Uuid::now_v7()];
+        for d in [Dialect::Sqlite, Dialect::Postgres] {
+            let children = delete_children(d, "trigger_logs", &ids);
+            // The ids on the child's own column first, so its index is walked.
+            assert!(
+                children
+                    .text
+                    .starts_with("DELETE FROM trigger_logs WHERE trigger_id IN ("),
+                "{}",
+                children.text
+            );
+            assert_eq!(children.args.len(), 4);
+            // A list's length changes with every batch: no statement cache keeps it.
+            let statements = [
+                children,
+                mark_details_removed(d, &ids, Utc::now(), "retention"),
+                delete_final_triggers(d, &ids),
+                crate::storage::sql::clear_search_body(d, &ids),
+            ];
+            for s in statements {
+                assert!(!s.kept, "kept: {}", s.text);
+            }
+        }
+    }
 }
